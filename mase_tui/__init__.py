@@ -1,0 +1,1 @@
+"""mase-tui front ends: the Textual app and the command line."""
