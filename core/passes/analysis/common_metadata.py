@@ -1,0 +1,306 @@
+"""add_common_metadata_analysis_pass: MASE types/ops, shapes, dtypes and precisions."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from typing import Any
+
+import torch
+import torch.fx as fx
+from torch.fx.operator_schemas import normalize_function
+
+from core.errors import PassError
+from core.ir.classify import UNKNOWN, classify_node
+from core.ir.metadata import get_mase
+
+logger = logging.getLogger(__name__)
+
+DEFAULTS = {"dummy_in": None, "add_value": False, "force_device_meta": False}
+# Functional ops whose tensor parameters keep their names (weight, bias, ...), as modules do.
+_NAMED_PARAM_OPS = {
+    "linear", "conv1d", "conv2d", "conv_transpose2d", "layer_norm", "batch_norm", "group_norm",
+    "instance_norm", "embedding",
+}
+_NAMED_PARAMS = ("weight", "bias", "running_mean", "running_var")
+# Parameter names for C builtins and operators that fx cannot normalise (their schemas are
+# overloaded), so their arguments are named as their Python signatures name them.
+_POSITIONAL_NAMES = {
+    "conv1d": ("input", "weight", "bias", "stride", "padding", "dilation", "groups"),
+    "conv2d": ("input", "weight", "bias", "stride", "padding", "dilation", "groups"),
+    "conv_transpose2d": ("input", "weight", "bias", "stride", "padding", "output_padding", "groups", "dilation"),
+    "linear": ("input", "weight", "bias"),
+    "layer_norm": ("input", "normalized_shape", "weight", "bias", "eps"),
+    "batch_norm": ("input", "running_mean", "running_var", "weight", "bias", "training", "momentum", "eps"),
+    "add": ("input", "other"), "sub": ("input", "other"), "mul": ("input", "other"),
+    "truediv": ("input", "other"), "floordiv": ("input", "other"), "div": ("input", "other"),
+    "matmul": ("input", "other"), "bmm": ("input", "mat2"), "mm": ("input", "mat2"),
+    "getitem": ("input", "index"), "getattr": ("input", "name"),
+}
+
+
+def tensor_entry(t: torch.Tensor, source: str | None, add_value: bool) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "shape": list(t.shape),
+        "torch_dtype": t.dtype,
+        **type_precision(t.dtype),
+        "from": source,
+    }
+    if add_value and t.device.type != "meta":
+        entry["value"] = t.detach().clone()
+    return entry
+
+
+def type_precision(dtype: torch.dtype) -> dict[str, Any]:
+    if dtype.is_floating_point:
+        return {"type": "float", "precision": [torch.finfo(dtype).bits]}
+    if dtype == torch.bool:
+        return {"type": "bool", "precision": [1]}
+    if dtype.is_complex:
+        return {"type": "complex", "precision": [torch.finfo(dtype).bits * 2]}
+    return {"type": "int", "precision": [torch.iinfo(dtype).bits]}
+
+
+def _plain(value: Any) -> Any:
+    """Non-tensor arguments as plain data (fx nodes by name)."""
+    if isinstance(value, fx.Node):
+        return value.name
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, torch.Size):
+        return list(value)
+    if isinstance(value, (torch.dtype, torch.device)):
+        return str(value)
+    return value
+
+
+def _bound_arguments(node: fx.Node, model, mase_op: str = "") -> list[tuple[str, Any]]:
+    """(parameter name, fx argument) pairs in call order."""
+    if node.op == "call_module":
+        module = model.get_submodule(node.target)
+        try:
+            bound = inspect.signature(module.forward).bind(*node.args, **node.kwargs)
+            return list(bound.arguments.items())
+        except (TypeError, ValueError):
+            pass
+    elif node.op == "call_function":
+        try:
+            normalized = normalize_function(node.target, node.args, node.kwargs, normalize_to_only_use_kwargs=True)
+        except Exception:  # fx cannot always find a schema (overloads, C builtins)
+            normalized = None
+        if normalized is not None and mase_op not in _POSITIONAL_NAMES:
+            return list(normalized.kwargs.items())
+    elif node.op == "call_method":
+        pairs = [("self", node.args[0])] if node.args else []
+        pairs += [(f"arg_{i}", a) for i, a in enumerate(node.args[1:])]
+        return pairs + list(node.kwargs.items())
+    names = _POSITIONAL_NAMES.get(mase_op, ())
+    pairs = [(names[i] if i < len(names) else f"arg_{i}", a) for i, a in enumerate(node.args)]
+    return pairs + list(node.kwargs.items())
+
+
+def _flatten_tensors(value, env):
+    """Yield (fx producer name or None, tensor) for tensors inside an argument."""
+    if isinstance(value, fx.Node):
+        result = env.get(value.name)
+        if isinstance(result, torch.Tensor):
+            yield value.name, result
+        elif isinstance(result, (list, tuple)):
+            for item in result:
+                if isinstance(item, torch.Tensor):
+                    yield value.name, item
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _flatten_tensors(item, env)
+
+
+def _describe_args(node, model, env, mase_op, add_value) -> dict[str, Any]:
+    args: dict[str, Any] = {}
+    index = 0
+    for name, value in _bound_arguments(node, model, mase_op):
+        tensors = list(_flatten_tensors(value, env))
+        if tensors:
+            for source, t in tensors:
+                if mase_op in _NAMED_PARAM_OPS and name in _NAMED_PARAMS and len(tensors) == 1:
+                    key = name
+                else:
+                    key = f"data_in_{index}"
+                    index += 1
+                args[key] = tensor_entry(t, source, add_value)
+        elif value is not None or name in ("bias",):
+            args[name] = _plain(value)
+    if node.op == "call_module":
+        module = model.get_submodule(node.target)
+        for pname, param in module.named_parameters(recurse=True):
+            args[pname.replace(".", "_")] = tensor_entry(param, None, add_value)
+    return args
+
+
+def _describe_result(value, add_value) -> dict[str, Any]:
+    if isinstance(value, torch.Tensor):
+        return {"data_out_0": tensor_entry(value, None, add_value)}
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, torch.Tensor) for v in value):
+        return {f"data_out_{i}": tensor_entry(v, None, add_value) for i, v in enumerate(value)}
+    plain = _plain(value)
+    shape = [len(plain)] if isinstance(plain, (list, tuple)) else [1]
+    return {"data_out_0": {"type": type(value).__name__, "shape": shape, "value": plain}}
+
+
+class _MetaInterpreter(fx.Interpreter):
+    """Runs the graph once and keeps every node's result; on the meta device when asked."""
+
+    def __init__(self, module, on_meta: bool):
+        super().__init__(module, garbage_collect_values=False)
+        self.on_meta = on_meta
+
+    def get_attr(self, target, args, kwargs):
+        value = super().get_attr(target, args, kwargs)
+        if self.on_meta and isinstance(value, torch.Tensor):
+            value = torch.empty_like(value, device="meta")
+        return value
+
+    def call_module(self, target, args, kwargs):
+        if not self.on_meta:
+            return super().call_module(target, args, kwargs)
+        module = self.fetch_attr(target)
+        state = {k: torch.empty_like(v, device="meta") for k, v in module.state_dict(keep_vars=True).items()}
+        return torch.func.functional_call(module, state, args, kwargs)
+
+
+def add_common_metadata_analysis_pass(graph, pass_args=None):
+    args = {**DEFAULTS, **(pass_args or {})}
+    unknown_keys = set(args) - set(DEFAULTS)
+    if unknown_keys:
+        raise PassError(f"add_common_metadata: unknown argument(s) {sorted(unknown_keys)}",
+                        hint=f"accepted: {', '.join(DEFAULTS)}")
+    dummy_in = args["dummy_in"]
+    placeholders = [n.name for n in graph.fx_graph.nodes if n.op == "placeholder"]
+    if not isinstance(dummy_in, dict) or any(p not in dummy_in for p in placeholders):
+        raise PassError(
+            "add_common_metadata needs dummy_in: a dict of input tensors keyed by placeholder name",
+            hint=f"placeholders are {placeholders}",
+        )
+    on_meta = bool(args["force_device_meta"])
+    add_value = bool(args["add_value"]) and not on_meta
+    model = graph.model
+    leaf_types = tuple(getattr(graph, "custom_leaf_modules", ()))
+
+    inputs = []
+    for name in placeholders:
+        value = dummy_in[name]
+        if on_meta and isinstance(value, torch.Tensor):
+            value = torch.empty_like(value, device="meta")
+        inputs.append(value)
+    interp = _MetaInterpreter(model, on_meta)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            interp.run(*inputs)
+    except Exception as exc:
+        failing = _failing_node(interp)
+        raise PassError(
+            f"running the dummy input through the graph failed at node '{failing}': {type(exc).__name__}: {exc}",
+            hint="check the dummy input's shape and dtype against the model",
+        ) from exc
+    finally:
+        model.train(was_training)
+    env = {n.name: v for n, v in interp.env.items()}
+
+    unknown: list[str] = []
+    last_value = None
+    for node in graph.fx_graph.nodes:
+        mase_type, mase_op = classify_node(node, model, leaf_types)
+        if mase_type == UNKNOWN:
+            unknown.append(f"{node.name} ({mase_op})")
+        meta = get_mase(node)
+        meta.node, meta.model = node, model
+        common = {"mase_type": mase_type, "mase_op": mase_op}
+        if node.op == "placeholder":
+            common["args"] = {}
+            common["results"] = _describe_result(env[node.name], add_value)
+        elif node.op == "output":
+            common["args"] = {}
+            common["results"] = _describe_result(last_value, add_value)
+            common["args"] = {
+                f"data_in_{i}": tensor_entry(t, src, add_value)
+                for i, (src, t) in enumerate(_flatten_tensors(node.args[0], env))
+            }
+        else:
+            common["args"] = _describe_args(node, model, env, mase_op, add_value)
+            common["results"] = _describe_result(env[node.name], add_value)
+            last_value = env[node.name]
+        meta.parameters["common"] = common
+        if node.op in ("placeholder", "output") or mase_type == "implicit_func":
+            meta.parameters["hardware"]["is_implicit"] = True
+
+    _graph_level(graph)
+    if unknown:
+        logger.warning("no MASE op table knows %d node(s): %s", len(unknown), ", ".join(unknown))
+    return graph, {"nodes": len(graph.fx_graph.nodes), "unknown_ops": unknown, "device": "meta" if on_meta else "real"}
+
+
+def _failing_node(interp: fx.Interpreter) -> str:
+    done = set(interp.env)
+    for node in interp.module.graph.nodes:
+        if node not in done:
+            return node.name
+    return "?"
+
+
+def _graph_level(graph) -> None:
+    nodes = list(graph.fx_graph.nodes)
+    real = [n for n in nodes if n.op not in ("placeholder", "output", "get_attr")
+            and get_mase(n).parameters["common"]["mase_type"] != "implicit_func"]
+    placeholders = {n for n in nodes if n.op == "placeholder"}
+    nodes_in = [n for n in real if any(a in placeholders or _only_implicit_from(a, placeholders) for a in n.all_input_nodes)]
+    output = nodes[-1]
+    nodes_out = _real_producers(output.all_input_nodes)
+    gcommon = graph.meta["mase"].parameters["common"]
+    gcommon["nodes_in"] = [n.name for n in nodes_in]
+    gcommon["nodes_out"] = [n.name for n in nodes_out]
+    gcommon["args"] = {}
+    for n in nodes_in:
+        for k, v in get_mase(n).parameters["common"]["args"].items():
+            if k.startswith("data_in"):
+                gcommon["args"][f"{n.name}.{k}"] = {kk: vv for kk, vv in v.items() if kk != "value"}
+    gcommon["results"] = {}
+    for n in nodes_out:
+        for k, v in get_mase(n).parameters["common"]["results"].items():
+            gcommon["results"][f"{n.name}.{k}"] = {kk: vv for kk, vv in v.items() if kk != "value"}
+
+
+def _only_implicit_from(node, placeholders) -> bool:
+    seen = set()
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        if n in placeholders:
+            return True
+        if n.op == "get_attr":
+            continue
+        if get_mase(n).parameters["common"].get("mase_type") != "implicit_func":
+            return False
+        stack.extend(n.all_input_nodes)
+    return False
+
+
+def _real_producers(inputs) -> list:
+    out, stack, seen = [], list(inputs), set()
+    while stack:
+        n = stack.pop(0)
+        if n in seen:
+            continue
+        seen.add(n)
+        if n.op in ("placeholder", "get_attr"):
+            continue
+        if get_mase(n).parameters["common"].get("mase_type") == "implicit_func":
+            stack.extend(n.all_input_nodes)
+        else:
+            out.append(n)
+    return out

@@ -1,0 +1,37 @@
+"""report_graph_analysis_pass: fx graph text, opcode counts ("Network overview") and layer types."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from core.utils.atomic import atomic_write_text
+
+logger = logging.getLogger(__name__)
+
+OPCODES = ("placeholder", "get_attr", "call_function", "call_method", "call_module", "output")
+
+
+def graph_report(graph) -> dict:
+    counts = {op: 0 for op in OPCODES}
+    layer_types = []
+    for node in graph.fx_graph.nodes:
+        counts[node.op] = counts.get(node.op, 0) + 1
+        if node.op == "call_module":
+            layer_types.append(repr(graph.model.get_submodule(node.target)))
+    graph_text = str(graph.fx_graph).rstrip("\n")
+    text = (
+        f"{graph_text}\nNetwork overview:\n{counts}\nLayer types:\n[{', '.join(layer_types)}]"
+    )
+    return {"graph_text": graph_text, "overview": counts, "layer_types": layer_types, "text": text}
+
+
+def report_graph_analysis_pass(graph, pass_args=None):
+    pass_args = dict(pass_args or {})
+    info = graph_report(graph)
+    logger.info("%s", info["text"])
+    file_name = pass_args.get("file_name")
+    if file_name:
+        atomic_write_text(Path(file_name), info["text"] + "\n")
+        info["file"] = str(file_name)
+    return graph, info
