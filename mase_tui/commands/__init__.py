@@ -1,0 +1,13 @@
+"""Subcommands, in the order `--help` lists them. Adding one: a module here + its name below."""
+
+COMMANDS = [
+    "inspect",
+    "models",
+    "passes",
+    "datasets",
+    "report",
+    "cost",
+    "transform",
+    "train",
+    "test",
+]

@@ -1,0 +1,14 @@
+"""`mase-tui test`: not wired yet (being built)."""
+
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    p = sub.add_parser("test", help="(test: in progress)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from core.errors import MaseError
+
+    raise MaseError("'test' is not available in this build yet")
