@@ -1,0 +1,257 @@
+"""Match the nodes of two graphs (original and transformed) and say what changed.
+
+Transforms keep node names, so names are the primary key. Nodes a transform inserted or
+renamed have no partner by name; inside each stretch between name matches they are paired on
+position and op (same fx op and same MASE op or target), the rest are added or removed.
+
+Matching works on ``NodeInfo`` records, so it is plain data and testable without torch;
+``describe_graph`` builds them from a MaseGraph.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+UNCHANGED = "unchanged"
+CHANGED = "changed"
+ADDED = "added"
+REMOVED = "removed"
+
+# Symbols, so that the status does not depend on colour.
+MARKS = {UNCHANGED: " ", CHANGED: "~", ADDED: "+", REMOVED: "-"}
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """What the comparison looks at for one fx node."""
+
+    name: str
+    op: str  # fx op: placeholder, call_module, call_function, call_method, get_attr, output
+    target: str  # module path, function or method name
+    module_class: str | None = None  # class name of the called module (call_module only)
+    mase_op: str | None = None
+    # arg or result name -> (type, precision), e.g. "weight" -> ("integer", (8, 4))
+    precisions: tuple[tuple[str, str | None, tuple | None], ...] = ()
+
+    @property
+    def kind(self) -> str:
+        """What a node does, for pairing nodes that have no partner by name."""
+        return f"{self.op}:{self.mase_op or self.target}"
+
+    def precision_of(self, arg: str) -> tuple[str | None, tuple | None] | None:
+        for name, typ, prec in self.precisions:
+            if name == arg:
+                return typ, prec
+        return None
+
+
+@dataclass(frozen=True)
+class Change:
+    what: str  # "op", "module", "target", "precision"
+    before: Any
+    after: Any
+    arg: str | None = None  # the arg/result name for precision changes
+
+    def describe(self) -> str:
+        label = f"{self.what} {self.arg}" if self.arg else self.what
+        return f"{label}: {_show(self.before)} -> {_show(self.after)}"
+
+
+@dataclass(frozen=True)
+class NodeDiff:
+    status: str
+    original: NodeInfo | None
+    current: NodeInfo | None
+    changes: tuple[Change, ...] = ()
+
+    @property
+    def name(self) -> str:
+        node = self.current or self.original
+        assert node is not None
+        return node.name
+
+    @property
+    def mark(self) -> str:
+        return MARKS[self.status]
+
+    @property
+    def is_difference(self) -> bool:
+        return self.status != UNCHANGED
+
+
+@dataclass
+class GraphDiff:
+    rows: list[NodeDiff] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        out = {UNCHANGED: 0, CHANGED: 0, ADDED: 0, REMOVED: 0}
+        for row in self.rows:
+            out[row.status] += 1
+        return out
+
+    def differences(self) -> list[int]:
+        return [i for i, row in enumerate(self.rows) if row.is_difference]
+
+    def changed_names(self) -> list[str]:
+        return [row.name for row in self.rows if row.status == CHANGED]
+
+    def index_of(self, name: str) -> int | None:
+        """Row of a node by its name in either graph."""
+        for i, row in enumerate(self.rows):
+            if (row.current and row.current.name == name) or (row.original and row.original.name == name):
+                return i
+        return None
+
+    def next_difference(self, index: int, step: int = 1) -> int | None:
+        """The next (step=1) or previous (step=-1) differing row after ``index``, wrapping around."""
+        diffs = self.differences()
+        if not diffs:
+            return None
+        if step > 0:
+            later = [i for i in diffs if i > index]
+            return later[0] if later else diffs[0]
+        earlier = [i for i in diffs if i < index]
+        return earlier[-1] if earlier else diffs[-1]
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return str(value)
+
+
+def node_changes(before: NodeInfo, after: NodeInfo) -> tuple[Change, ...]:
+    changes: list[Change] = []
+    if before.op != after.op:
+        changes.append(Change("op", before.op, after.op))
+    if before.module_class != after.module_class:
+        changes.append(Change("module", before.module_class, after.module_class))
+    if before.target != after.target:
+        changes.append(Change("target", before.target, after.target))
+    names = [n for n, _, _ in before.precisions]
+    names += [n for n, _, _ in after.precisions if n not in names]
+    for arg in names:
+        old, new = before.precision_of(arg), after.precision_of(arg)
+        if old != new:
+            changes.append(Change("precision", _precision_label(old), _precision_label(new), arg))
+    return tuple(changes)
+
+
+def _precision_label(entry: tuple[str | None, tuple | None] | None) -> str | None:
+    if entry is None:
+        return None
+    typ, prec = entry
+    return f"{typ or '?'} {_show(prec)}" if prec is not None else (typ or "?")
+
+
+def _pair(original: NodeInfo, current: NodeInfo) -> NodeDiff:
+    changes = node_changes(original, current)
+    return NodeDiff(CHANGED if changes else UNCHANGED, original, current, changes)
+
+
+def _align_block(left: Sequence[NodeInfo], right: Sequence[NodeInfo]) -> list[NodeDiff]:
+    """Pair nodes without a name partner, in order, when they do the same kind of thing."""
+    rows: list[NodeDiff] = []
+    j = 0
+    for node in left:
+        k = next((k for k in range(j, len(right)) if right[k].kind == node.kind), None)
+        if k is None:
+            rows.append(NodeDiff(REMOVED, node, None))
+            continue
+        rows.extend(NodeDiff(ADDED, None, r) for r in right[j:k])
+        rows.append(_pair(node, right[k]))
+        j = k + 1
+    rows.extend(NodeDiff(ADDED, None, r) for r in right[j:])
+    return rows
+
+
+def compare_nodes(original: Sequence[NodeInfo], current: Sequence[NodeInfo]) -> GraphDiff:
+    """Align two node lists; rows follow the order of both graphs."""
+    left_names = [n.name for n in original]
+    right_names = [n.name for n in current]
+    matcher = difflib.SequenceMatcher(a=left_names, b=right_names, autojunk=False)
+    rows: list[NodeDiff] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            rows.extend(_pair(original[i], current[j]) for i, j in zip(range(i1, i2), range(j1, j2), strict=True))
+        else:
+            rows.extend(_align_block(original[i1:i2], current[j1:j2]))
+    return GraphDiff(_merge_moved(rows))
+
+
+def _merge_moved(rows: list[NodeDiff]) -> list[NodeDiff]:
+    """A node whose name is in both graphs but at another place is one row, not -/+."""
+    removed = {r.original.name: r for r in rows if r.status == REMOVED and r.original}
+    added = {r.current.name for r in rows if r.status == ADDED and r.current}
+    moved = set(removed) & added
+    if not moved:
+        return rows
+    out: list[NodeDiff] = []
+    for row in rows:
+        if row.status == REMOVED and row.original and row.original.name in moved:
+            continue
+        if row.status == ADDED and row.current and row.current.name in moved:
+            row = _pair(removed[row.current.name].original, row.current)
+        out.append(row)
+    return out
+
+
+# ---------------------------------------------------------------------- from a MaseGraph
+def _target_label(node) -> str:
+    target = node.target
+    if isinstance(target, str):
+        return target
+    return getattr(target, "__name__", None) or str(target)
+
+
+def _precisions(common: dict[str, Any]) -> tuple[tuple[str, str | None, tuple | None], ...]:
+    out = []
+    for section in ("args", "results"):
+        for name, entry in (common.get(section) or {}).items():
+            if isinstance(entry, dict) and ("type" in entry or "precision" in entry):
+                prec = entry.get("precision")
+                out.append((name, entry.get("type"), tuple(prec) if isinstance(prec, (list, tuple)) else prec))
+    return tuple(out)
+
+
+def describe_node(node, model=None) -> NodeInfo:
+    module_class = None
+    if node.op == "call_module" and model is not None:
+        try:
+            module_class = type(model.get_submodule(node.target)).__name__
+        except AttributeError:
+            module_class = None
+    meta = node.meta.get("mase")
+    common = meta.parameters.get("common", {}) if meta is not None else {}
+    return NodeInfo(
+        name=node.name,
+        op=node.op,
+        target=_target_label(node),
+        module_class=module_class,
+        mase_op=common.get("mase_op"),
+        precisions=_precisions(common),
+    )
+
+
+def describe_graph(graph) -> list[NodeInfo]:
+    """NodeInfo for every node of a MaseGraph (or anything with ``.model.graph``)."""
+    model = graph.model
+    return [describe_node(node, model) for node in model.graph.nodes]
+
+
+def compare_graphs(original, current) -> GraphDiff:
+    return compare_nodes(describe_graph(original), describe_graph(current))
+
+
+def summary_line(diff: GraphDiff) -> str:
+    counts = diff.counts()
+    return (f"{counts[CHANGED]} changed, {counts[ADDED]} added, {counts[REMOVED]} removed, "
+            f"{counts[UNCHANGED]} unchanged")
+
+
+def names(rows: Iterable[NodeDiff]) -> list[str]:
+    return [row.name for row in rows]
