@@ -1,0 +1,335 @@
+"""quantize_transform_pass: replace Linear/Conv/ReLU modules and add/sub/mul/matmul/bmm/relu
+(and functional linear/conv) calls by quantised ones.
+
+pass_args, as MASE's TOML writes them::
+
+    {"by": "type" | "name" | "regex_name",
+     "default": {"config": {"name": None}},
+     "linear": {"config": {"name": "integer", "data_in_width": 8, ...}}}
+
+The whole config is checked against the graph before anything changes; the first problem is
+raised as one QuantError naming the key and the node, and the graph is left as it was. Node
+names are kept: modules are swapped in place (same target), function nodes get the quantised
+function as their target and the config as a ``config`` keyword.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import operator
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.fx as fx
+import torch.nn.functional as F
+
+from core.errors import QuantError
+from core.ir.classify import classify_node
+from core.ir.common import MODULE_OPS, OP_TO_TYPE
+from core.quant import (
+    FUNCTION_TO_OP,
+    OP_METADATA_ARGS,
+    QUANTIZABLE_OPS,
+    is_float_config,
+    module_op,
+    precision,
+    quantize_module,
+    quantized_function,
+    validate_config,
+)
+from core.quant.config import has_operand, is_none
+
+logger = logging.getLogger(__name__)
+
+BY_VALUES = ("type", "name", "regex_name")
+# Top-level keys MASE's test configs carry that mean nothing to the pass.
+IGNORED_KEYS = ("report",)
+
+FLOAT_FUNCTIONS: dict[Any, str] = {
+    operator.add: "add", torch.add: "add",
+    operator.sub: "sub", torch.sub: "sub",
+    operator.mul: "mul", torch.mul: "mul",
+    operator.matmul: "matmul", torch.matmul: "matmul",
+    torch.bmm: "bmm",
+    F.relu: "relu", torch.relu: "relu",
+    F.linear: "linear", F.conv1d: "conv1d", F.conv2d: "conv2d",
+}
+_KNOWN_OPS = set(OP_TO_TYPE) | {op for _, op, _ in MODULE_OPS}
+
+
+@dataclass
+class _Step:
+    node: fx.Node
+    op: str
+    kind: str  # "module" | "function"
+    key: str  # the config entry that chose this node
+    config: dict[str, Any]
+
+
+@dataclass
+class _Plan:
+    by: str
+    steps: list[_Step] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _mase_op(graph, node: fx.Node) -> str:
+    meta = node.meta.get("mase")
+    common = meta.parameters.get("common", {}) if meta is not None else {}
+    if common.get("mase_op"):
+        return common["mase_op"]
+    return classify_node(node, graph.model)[1]
+
+
+def _quantizable(graph, node: fx.Node) -> tuple[str | None, str]:
+    """(quantisable op or None, reason when None)."""
+    if node.op == "call_module":
+        op = module_op(graph.model.get_submodule(node.target))
+        return (op, "") if op else (None, "module type cannot be quantised")
+    if node.op == "call_function":
+        op = FLOAT_FUNCTIONS.get(node.target) or FUNCTION_TO_OP.get(node.target)
+        if op is None:
+            return None, "function cannot be quantised"
+        if node.kwargs.get("out") is not None:
+            return None, "calls with out= cannot be quantised"
+        if not _has_tensor_operand(node):
+            return None, "no tensor operands (shape arithmetic)"
+        return op, ""
+    return None, f"{node.op} nodes are never quantised"
+
+
+def _has_tensor_operand(node: fx.Node) -> bool:
+    """False when the metadata shows only Python numbers going in (``b * heads`` on shapes)."""
+    meta = node.meta.get("mase")
+    args = (meta.parameters.get("common", {}) if meta is not None else {}).get("args")
+    if not args:
+        return True  # no metadata: assume tensors
+    return any(isinstance(v, dict) and "torch_dtype" in v for v in args.values())
+
+
+def _has_bias(graph, node: fx.Node, op: str) -> bool:
+    if op not in ("linear", "conv1d", "conv2d"):
+        return False
+    if node.op == "call_module":
+        return graph.model.get_submodule(node.target).bias is not None
+    bias = node.args[2] if len(node.args) > 2 else node.kwargs.get("bias")
+    return bias is not None
+
+
+def _entry_config(key: str, value: Any) -> dict[str, Any] | None:
+    """The node config inside ``{"config": {...}}``; None for "leave in float"."""
+    if is_none(value):
+        return None
+    if not isinstance(value, dict) or "config" not in value:
+        raise QuantError(f"quantize: entry '{key}' must be a table holding a 'config' table",
+                         hint=f"write {{'{key}': {{'config': {{'name': 'integer', ...}}}}}} "
+                              f"([passes.quantize.{key}.config] in TOML)")
+    extra = [k for k in value if k != "config"]
+    if extra:
+        raise QuantError(f"quantize: entry '{key}' has unknown key '{extra[0]}'",
+                         hint="only 'config' is allowed here; quantiser keys go inside it")
+    config = value["config"]
+    if is_float_config(config):
+        return None
+    if not isinstance(config, dict):
+        raise QuantError(f"quantize: '{key}.config' must be a table, got {type(config).__name__}")
+    return config
+
+
+def _suggest(word: str, choices) -> str | None:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+def _plan(graph, pass_args: dict[str, Any]) -> _Plan:
+    by = pass_args.get("by", "type")
+    if by not in BY_VALUES:
+        raise QuantError(f"quantize: unsupported by '{by}'", hint="use by = \"type\", \"name\" or \"regex_name\"")
+    plan = _Plan(by=by)
+    default = _entry_config("default", pass_args.get("default"))
+    entries: dict[str, dict[str, Any] | None] = {}
+    for key, value in pass_args.items():
+        if key in ("by", "default"):
+            continue
+        if key in IGNORED_KEYS and not isinstance(value, dict):
+            continue
+        entries[str(key)] = _entry_config(str(key), value)
+
+    nodes = list(graph.fx_graph.nodes)
+    names = [n.name for n in nodes]
+    info = {n: _quantizable(graph, n) for n in nodes}
+    chosen: dict[fx.Node, tuple[str, dict[str, Any] | None]] = {}
+
+    if by == "type":
+        present = {_mase_op(graph, n) for n in nodes} | {op for op, _ in info.values() if op}
+        for key, config in entries.items():
+            if key not in QUANTIZABLE_OPS:
+                if key in _KNOWN_OPS:
+                    if config is not None:
+                        raise QuantError(f"quantize: op '{key}' cannot be quantised",
+                                         hint=f"quantisable ops: {', '.join(QUANTIZABLE_OPS)}; or set its name to \"NA\"")
+                    continue
+                raise QuantError(f"quantize: unknown op '{key}' (by = \"type\" keys are MASE ops)",
+                                 hint=_suggest(key, QUANTIZABLE_OPS) or f"quantisable ops: {', '.join(QUANTIZABLE_OPS)}")
+            if key not in present:
+                plan.warnings.append(f"no '{key}' node in the graph; entry '{key}' is unused")
+        for n in nodes:
+            op = info[n][0]
+            if op is not None:
+                chosen[n] = (op, entries[op]) if op in entries else ("default", default)
+    elif by == "name":
+        for key, config in entries.items():
+            if key not in names:
+                raise QuantError(f"quantize: no node named '{key}'",
+                                 hint=_suggest(key, names) or "list the node names with report_graph")
+            node = nodes[names.index(key)]
+            if info[node][0] is None and config is not None:
+                raise QuantError(f"quantize: node '{key}' ({_mase_op(graph, node)}) cannot be quantised",
+                                 hint=f"{info[node][1]}; quantisable ops: {', '.join(QUANTIZABLE_OPS)}")
+        for n in nodes:
+            if info[n][0] is not None:
+                chosen[n] = (n.name, entries[n.name]) if n.name in entries else ("default", default)
+    else:
+        patterns = []
+        for key in entries:
+            try:
+                patterns.append((key, re.compile(key)))
+            except re.error as exc:
+                raise QuantError(f"quantize: '{key}' is not a valid regular expression: {exc}") from None
+        for key, pattern in patterns:
+            matched = [n for n in nodes if pattern.fullmatch(n.name)]
+            if not matched:
+                raise QuantError(f"quantize: regex '{key}' matches no node name",
+                                 hint="regex_name keys must match whole node names, e.g. 'seq_blocks_\\d+'")
+            if entries[key] is not None and all(info[n][0] is None for n in matched):
+                plan.warnings.append(f"regex '{key}' matches only nodes that cannot be quantised")
+        for n in nodes:
+            if info[n][0] is None:
+                continue
+            key = next((k for k, p in patterns if p.fullmatch(n.name)), None)
+            chosen[n] = (key, entries[key]) if key is not None else ("default", default)
+
+    problems: list[QuantError] = []
+    for n, (key, config) in chosen.items():
+        op = info[n][0]
+        assert op is not None
+        if config is None:
+            plan.skipped.append({"name": n.name, "op": op, "reason": f"entry '{key}' leaves it in float"})
+            continue
+        where = f"quantize: entry '{key}' for node '{n.name}' ({op})"
+        try:
+            parsed = validate_config(config, op, has_bias=_has_bias(graph, n, op), where=where)
+        except QuantError as exc:
+            problems.append(exc)
+            continue
+        kind = "module" if n.op == "call_module" else "function"
+        plan.steps.append(_Step(n, op, kind, key, parsed))
+    if problems:
+        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        raise QuantError(problems[0].message + more, hint=problems[0].hint)
+    _check_shared_modules(graph, nodes, plan)
+    return plan
+
+
+def _check_shared_modules(graph, nodes: list[fx.Node], plan: _Plan) -> None:
+    """A module called by several nodes can only be swapped if they all want the same config."""
+    by_target: dict[str, list[fx.Node]] = {}
+    for n in nodes:
+        if n.op == "call_module":
+            by_target.setdefault(n.target, []).append(n)
+    configs = {s.node: s.config for s in plan.steps if s.kind == "module"}
+    for target, users in by_target.items():
+        if len(users) < 2:
+            continue
+        wanted = [configs.get(u) for u in users]
+        if any(w != wanted[0] for w in wanted[1:]):
+            listed = ", ".join(u.name for u in users)
+            raise QuantError(f"quantize: module '{target}' is called by nodes {listed}, which the config "
+                             f"quantises differently", hint="give all of them the same config (or none)")
+
+
+def _set_module(root: torch.nn.Module, target: str, module: torch.nn.Module) -> torch.nn.Module:
+    parent_name, _, attr = target.rpartition(".")
+    parent = root.get_submodule(parent_name) if parent_name else root
+    old = getattr(parent, attr)
+    setattr(parent, attr, module)
+    return old
+
+
+def _update_metadata(node: fx.Node, op: str, config: dict[str, Any], undo: list) -> dict[str, Any]:
+    meta = node.meta.get("mase")
+    common = meta.parameters.get("common", {}) if meta is not None else {}
+    written: dict[str, Any] = {}
+    targets = [(operand, ("args", arg)) for operand, arg in OP_METADATA_ARGS[op]]
+    if has_operand(config, "data_out"):
+        targets.append(("data_out", ("results", "data_out_0")))
+    for operand, (section, arg) in targets:
+        entry = (common.get(section) or {}).get(arg)
+        if not isinstance(entry, dict) or not has_operand(config, operand):
+            continue
+        undo.append(("meta", entry, entry.get("type"), entry.get("precision")))
+        entry["type"] = config["name"]
+        entry["precision"] = precision(config, operand)
+        written[arg if section == "args" else f"{section}.{arg}"] = {"type": entry["type"],
+                                                                     "precision": entry["precision"]}
+    return written
+
+
+def _rollback(graph, undo: list) -> None:
+    for item in reversed(undo):
+        if item[0] == "module":
+            _, target, old = item
+            _set_module(graph.model, target, old)
+        elif item[0] == "function":
+            _, node, target, kwargs = item
+            node.target, node.kwargs = target, kwargs
+        else:
+            _, entry, typ, prec = item
+            entry["type"], entry["precision"] = typ, prec
+
+
+def quantize_transform_pass(graph, pass_args: dict[str, Any] | None = None):
+    """Quantise the graph as ``pass_args`` says; returns ``(graph, info)``."""
+    if pass_args is not None and not isinstance(pass_args, dict):
+        raise QuantError(f"quantize: pass_args must be a dict, got {type(pass_args).__name__}")
+    plan = _plan(graph, pass_args or {})
+    undo: list = []
+    changed: list[dict[str, Any]] = []
+    memo: dict = {}
+    swapped: dict[str, torch.nn.Module] = {}
+    try:
+        for step in plan.steps:
+            node = step.node
+            if step.kind == "module":
+                before = type(graph.model.get_submodule(node.target)).__name__
+                if node.target not in swapped:
+                    new = quantize_module(graph.model.get_submodule(node.target), step.config, memo)
+                    undo.append(("module", node.target, _set_module(graph.model, node.target, new)))
+                    swapped[node.target] = new
+                after = type(swapped[node.target]).__name__
+            else:
+                before = getattr(node.target, "__name__", str(node.target))
+                undo.append(("function", node, node.target, node.kwargs))
+                fn = quantized_function(step.op, step.config["name"])
+                node.target = fn
+                node.kwargs = {**node.kwargs, "config": step.config}
+                after = fn.__name__
+            written = _update_metadata(node, step.op, step.config, undo)
+            changed.append({"name": node.name, "op": step.op, "kind": step.kind, "entry": step.key,
+                            "quantizer": step.config["name"], "before": before, "after": after,
+                            "metadata": written})
+        graph.recompile()
+    except Exception:
+        _rollback(graph, undo)
+        graph.recompile()
+        raise
+    for warning in plan.warnings:
+        logger.warning("quantize: %s", warning)
+    logger.info("quantize: %d node(s) quantised, %d left in float", len(changed), len(plan.skipped))
+    info = {"by": plan.by, "quantized": changed, "skipped": plan.skipped, "warnings": plan.warnings,
+            "counts": {"quantized": len(changed), "float": len(plan.skipped)}}
+    return graph, info

@@ -1,0 +1,344 @@
+"""Quantisers: pure tensor functions, fake quantisation (float in, float on a grid out).
+
+Every quantiser has a straight-through gradient: the backward pass returns the incoming
+gradient unchanged, with no mask outside the representable range (as MASE does; torch's
+fake-quant zeroes it there). Forward arithmetic follows MASE (see README, "Quantisers"):
+
+* ``integer`` (alias ``fixed``): ``clamp(round(x * 2^f), lo, hi) / 2^f``, round half to even,
+  ``lo, hi = -2^(w-1), 2^(w-1)-1`` (signed) or ``0, 2^w-1`` (unsigned); ``floor=True`` floors.
+* ``minifloat_denorm`` / ``minifloat_ieee``: sign, exponent and mantissa without / with an
+  implicit leading bit, no inf or NaN (large values saturate).
+* ``log``: ``sign * 2^round(log2|x|)``; zero is not representable and becomes ``+2^-bias``.
+* ``block_fp``: one exponent shared by each block, mantissas of ``width - 1`` bits plus sign.
+* ``binary``: ``{-1, +1}`` (bipolar) or ``{0, mean|x|}``; ``ternary``: ``{-a, 0, +a}``.
+
+Exponent arithmetic uses ``frexp``/``ldexp`` in float64, so grid points are exact.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+__all__ = [
+    "QUANTIZERS",
+    "binary_quantizer",
+    "block_exponents",
+    "block_fp_quantizer",
+    "integer_quantizer",
+    "log_quantizer",
+    "minifloat_denorm_quantizer",
+    "minifloat_ieee_quantizer",
+    "quantize",
+    "ternary_quantizer",
+]
+
+
+class _StraightThrough(torch.autograd.Function):
+    """Forward: ``fn(x, **kwargs)``; backward: identity."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, fn: Callable[..., Tensor], kwargs: dict[str, Any]) -> Tensor:
+        return fn(x, **kwargs)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        return grad, None, None
+
+
+def _ste(fn: Callable[..., Tensor], x: Tensor, **kwargs: Any) -> Tensor:
+    if torch.is_grad_enabled() and x.requires_grad:
+        return _StraightThrough.apply(x, fn, kwargs)
+    with torch.no_grad():
+        return fn(x, **kwargs)
+
+
+def _default_bias(exponent_width: int) -> int:
+    return 2 ** (exponent_width - 1) - 1
+
+
+def _is_none(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.lower() in ("na", "none"))
+
+
+def _floor_log2(a: Tensor) -> Tensor:
+    """floor(log2 a) for a > 0, exact (frexp gives a = m * 2^e with m in [0.5, 1))."""
+    _, e = torch.frexp(a)
+    return (e - 1).to(torch.float64)
+
+
+def _ceil_log2(a: Tensor) -> Tensor:
+    m, e = torch.frexp(a)
+    return torch.where(m == 0.5, e - 1, e).to(torch.float64)
+
+
+def _sign_no_zero(x: Tensor) -> Tensor:
+    return torch.where(x < 0, -1.0, 1.0).to(torch.float64)
+
+
+# --------------------------------------------------------------------------- integer
+
+
+def _integer_forward(x: Tensor, width: int, frac_width: int, is_signed: bool, floor: bool) -> Tensor:
+    if is_signed:
+        lo, hi = -(2 ** (width - 1)), 2 ** (width - 1) - 1
+    else:
+        lo, hi = 0, 2**width - 1
+    scale = 2.0**frac_width
+    scaled = x * scale
+    scaled = torch.floor(scaled) if floor else torch.round(scaled)
+    return torch.clamp(scaled, lo, hi) / scale
+
+
+def integer_quantizer(
+    x: Tensor,
+    width: int,
+    frac_width: int | None = None,
+    is_signed: bool = True,
+    floor: bool = False,
+) -> Tensor:
+    """Fixed point with ``width`` bits of which ``frac_width`` are fractional (default w // 2)."""
+    if _is_none(frac_width):
+        frac_width = width // 2
+    return _ste(_integer_forward, x, width=int(width), frac_width=int(frac_width),
+                is_signed=bool(is_signed), floor=bool(floor))
+
+
+# --------------------------------------------------------------------------- minifloat
+
+
+def _minifloat_denorm_forward(x: Tensor, width: int, exponent_width: int, exponent_bias: int) -> Tensor:
+    mant_bits = width - exponent_width - 1
+    e_min, e_max = -exponent_bias, 2**exponent_width - 1 - exponent_bias
+    v = x.abs().to(torch.float64)
+    nonzero = v > 0
+    safe = torch.where(nonzero, v, torch.ones_like(v))
+    e = torch.clamp(_ceil_log2(safe), e_min, e_max)
+    k = torch.clamp(torch.round(torch.ldexp(v, mant_bits - e)), 0, 2**mant_bits - 1)
+    q = _sign_no_zero(x) * torch.ldexp(k, e - mant_bits)
+    return torch.where(nonzero, q, torch.zeros_like(q)).to(x.dtype)
+
+
+def minifloat_denorm_quantizer(
+    x: Tensor, width: int, exponent_width: int, exponent_bias: int | None = None
+) -> Tensor:
+    """Minifloat without an implicit leading bit: ``sign * 2^e * k / 2^m``, k < 2^m."""
+    bias = _default_bias(exponent_width) if _is_none(exponent_bias) else int(exponent_bias)
+    return _ste(_minifloat_denorm_forward, x, width=int(width),
+                exponent_width=int(exponent_width), exponent_bias=bias)
+
+
+def _minifloat_ieee_forward(x: Tensor, width: int, exponent_width: int, exponent_bias: int) -> Tensor:
+    mant_bits = width - exponent_width - 1
+    e_min, e_max = -exponent_bias, 2**exponent_width - 1 - exponent_bias
+    v = x.abs().to(torch.float64)
+    nonzero = v > 0
+    safe = torch.where(nonzero, v, torch.ones_like(v))
+    e = torch.clamp(_floor_log2(safe), e_min, e_max)
+    k_max = 2**mant_bits - 1
+    shifted = torch.ldexp(v, mant_bits - e)  # mantissa * 2^m, in [2^m, 2^(m+1)) when normal
+    normal = e != e_min
+    k_normal = torch.clamp(torch.round(shifted - 2**mant_bits), 0, k_max)
+    k_sub = torch.clamp(torch.round(shifted / 2), 0, k_max)
+    magnitude = torch.where(
+        normal,
+        torch.ldexp(k_normal + 2**mant_bits, e - mant_bits),
+        torch.ldexp(k_sub, e + 1 - mant_bits),
+    )
+    q = _sign_no_zero(x) * magnitude
+    return torch.where(nonzero, q, torch.zeros_like(q)).to(x.dtype)
+
+
+def minifloat_ieee_quantizer(
+    x: Tensor, width: int, exponent_width: int, exponent_bias: int | None = None
+) -> Tensor:
+    """IEEE-style minifloat (implicit leading 1, subnormals at the lowest exponent, no inf/NaN)."""
+    bias = _default_bias(exponent_width) if _is_none(exponent_bias) else int(exponent_bias)
+    return _ste(_minifloat_ieee_forward, x, width=int(width),
+                exponent_width=int(exponent_width), exponent_bias=bias)
+
+
+# --------------------------------------------------------------------------- log
+
+
+def _log_forward(x: Tensor, width: int, exponent_bias: int) -> Tensor:
+    exp_bits = width - 1
+    e_min, e_max = -exponent_bias, 2**exp_bits - 1 - exponent_bias
+    v = x.abs().to(torch.float64)
+    safe = torch.where(v > 0, v, torch.full_like(v, 2.0**e_min))
+    e = torch.clamp(torch.round(torch.log2(safe)), e_min, e_max)
+    return (_sign_no_zero(x) * torch.exp2(e)).to(x.dtype)
+
+
+def log_quantizer(x: Tensor, width: int, exponent_bias: int | None = None) -> Tensor:
+    """``sign * 2^e`` with ``width - 1`` exponent bits; 0 maps to ``+2^-bias``."""
+    bias = _default_bias(width - 1) if _is_none(exponent_bias) else int(exponent_bias)
+    return _ste(_log_forward, x, width=int(width), exponent_bias=bias)
+
+
+# --------------------------------------------------------------------------- block_fp
+
+
+def _block_shape(shape: Sequence[int], block_size: Sequence[int], skip_first_dim: bool) -> list[int]:
+    """Block sizes right-aligned on the trailing dims; uncovered leading dims form one block,
+    the first dim gets blocks of 1 when ``skip_first_dim`` (activations: one sample a block)."""
+    nd = len(shape)
+    sizes = [int(b) for b in block_size]
+    sizes = sizes[-nd:] if len(sizes) >= nd else [-1] * (nd - len(sizes)) + sizes
+    if skip_first_dim and nd > 1:
+        sizes[0] = 1
+    return [s if (b == -1 or b > s) else b for b, s in zip(sizes, shape, strict=True)]
+
+
+def block_exponents(
+    x: Tensor,
+    block_size: int | Sequence[int],
+    exponent_width: int,
+    exponent_bias: int | None = None,
+    skip_first_dim: bool = False,
+) -> Tensor:
+    """The shared exponent of every element's block (float64, same shape as ``x``)."""
+    sizes = [block_size] if isinstance(block_size, int) else list(block_size)
+    flat = x.reshape(1) if x.ndim == 0 else x
+    bshape = _block_shape(flat.shape, sizes, skip_first_dim)
+    pads: list[int] = []
+    for s, b in reversed(list(zip(flat.shape, bshape, strict=True))):
+        pads += [0, (-s) % b]
+    a = flat.detach().abs().to(torch.float64)
+    if any(pads):
+        a = F.pad(a, pads)
+    split: list[int] = []
+    for s, b in zip(a.shape, bshape, strict=True):
+        split += [s // b, b]
+    blocks = a.reshape(split)
+    block_max = blocks.amax(dim=tuple(range(1, 2 * a.ndim, 2)), keepdim=True)
+    bias = _default_bias(exponent_width) if _is_none(exponent_bias) else int(exponent_bias)
+    e_min, e_max = -bias, 2**exponent_width - 1 - bias
+    safe = torch.where(block_max > 0, block_max, torch.ones_like(block_max))
+    e = torch.where(block_max > 0, torch.clamp(_ceil_log2(safe), e_min, e_max), float(e_min))
+    e = e.expand(split).reshape(a.shape)
+    e = e[tuple(slice(0, s) for s in flat.shape)]
+    return e.reshape(x.shape)
+
+
+def _block_fp_forward(x: Tensor, width: int, exponent_width: int, exponent_bias: int | None,
+                      block_size: list[int], skip_first_dim: bool) -> Tensor:
+    mant_bits = width - 1
+    e = block_exponents(x, block_size, exponent_width, exponent_bias, skip_first_dim)
+    v = x.abs().to(torch.float64)
+    k = torch.clamp(torch.round(torch.ldexp(v, mant_bits - e)), 0, 2**mant_bits - 1)
+    return (_sign_no_zero(x) * torch.ldexp(k, e - mant_bits)).to(x.dtype)
+
+
+def block_fp_quantizer(
+    x: Tensor,
+    width: int = 12,
+    exponent_width: int = 8,
+    exponent_bias: int | None = None,
+    block_size: int | Sequence[int] = (16,),
+    skip_first_dim: bool = False,
+) -> Tensor:
+    """MSFP-style block floating point: per block ``e = ceil(log2 max|x|)`` (clamped), then
+    ``sign * 2^e * k / 2^(w-1)`` with ``k <= 2^(w-1) - 1``."""
+    sizes = [int(block_size)] if isinstance(block_size, int) else [int(b) for b in block_size]
+    return _ste(_block_fp_forward, x, width=int(width), exponent_width=int(exponent_width),
+                exponent_bias=exponent_bias, block_size=sizes, skip_first_dim=bool(skip_first_dim))
+
+
+# --------------------------------------------------------------------------- binary / ternary
+
+
+def _row_abs_mean(x: Tensor) -> Tensor:
+    """Mean |x| per slice of the first dim (a sample, an output channel); whole tensor if 1-D."""
+    if x.ndim <= 1:
+        return x.abs().mean()
+    return x.abs().mean(dim=tuple(range(1, x.ndim)), keepdim=True)
+
+
+def _binary_forward(x: Tensor, stochastic: bool, bipolar: bool) -> Tensor:
+    if stochastic:
+        prob = torch.clamp((x + 1) / 2, 0, 1)
+        on = prob >= torch.rand_like(prob)
+    else:
+        on = x >= 0 if bipolar else x > 0
+    if bipolar:
+        return torch.where(on, 1.0, -1.0).to(x.dtype)
+    return torch.where(on, _row_abs_mean(x), torch.zeros((), dtype=x.dtype)).to(x.dtype)
+
+
+def binary_quantizer(x: Tensor, stochastic: bool = False, bipolar: bool = True) -> Tensor:
+    """Bipolar: ``x >= 0 -> +1`` else ``-1``. Otherwise ``x > 0 -> mean|x|`` (per first-dim
+    slice) else 0. Stochastic: on with probability ``clamp((x + 1) / 2, 0, 1)``."""
+    return _ste(_binary_forward, x, stochastic=bool(stochastic), bipolar=bool(bipolar))
+
+
+def ternary_threshold(
+    x: Tensor, threshold: float | None = None, mean: float | None = None,
+    median: float | None = None, max: float | None = None,  # noqa: A002 (MASE's key)
+) -> float:
+    """MASE's choice: 0.75 * mean, else 0.05 * max, else 0.75 * median; without any
+    statistic, 0.75 * mean|x| of the tensor itself (ternary weight networks)."""
+    if not _is_none(threshold):
+        return float(threshold)
+    if not _is_none(mean) and mean:
+        return 0.75 * float(mean)
+    if not _is_none(max) and max:
+        return 0.05 * float(max)
+    if not _is_none(median) and median:
+        return 0.75 * float(median)
+    return 0.75 * float(x.detach().abs().mean()) if x.numel() else 0.0
+
+
+def _ternary_forward(x: Tensor, threshold: float, scaling_factor: bool) -> Tensor:
+    above = x.abs() > threshold
+    levels = torch.where(above, torch.sign(x), torch.zeros((), dtype=x.dtype))
+    if scaling_factor:
+        count = above.sum()
+        alpha = (x.abs() * above).sum() / count if int(count) > 0 else torch.zeros((), dtype=x.dtype)
+        levels = levels * alpha
+    return levels.to(x.dtype)
+
+
+def ternary_quantizer(
+    x: Tensor,
+    scaling_factor: bool = False,
+    mean: float | None = None,
+    median: float | None = None,
+    max: float | None = None,  # noqa: A002
+    threshold: float | None = None,
+) -> Tensor:
+    """``sign(x)`` where ``|x| > threshold`` else 0; scaled by the mean |x| of the kept
+    elements when ``scaling_factor``."""
+    t = ternary_threshold(x, threshold, mean, median, max)
+    return _ste(_ternary_forward, x, threshold=t, scaling_factor=bool(scaling_factor))
+
+
+# --------------------------------------------------------------------------- dispatch
+
+QUANTIZERS: dict[str, Callable[..., Tensor]] = {
+    "integer": integer_quantizer,
+    "fixed": integer_quantizer,
+    "minifloat_ieee": minifloat_ieee_quantizer,
+    "minifloat_denorm": minifloat_denorm_quantizer,
+    "log": log_quantizer,
+    "block_fp": block_fp_quantizer,
+    "binary": binary_quantizer,
+    "ternary": ternary_quantizer,
+}
+
+
+def quantize(x: Any, name: str, **kwargs: Any) -> Any:
+    """Apply quantiser ``name`` to a float tensor. Python ints, non-float tensors and None pass
+    through unchanged (MASE leaves the ``2`` of ``x + 2`` alone); a Python float is quantised
+    and returned as a float."""
+    if isinstance(x, Tensor):
+        if not torch.is_floating_point(x):
+            return x
+        return QUANTIZERS[name](x, **kwargs)
+    if isinstance(x, float) and not isinstance(x, bool) and math.isfinite(x):
+        return float(QUANTIZERS[name](torch.tensor(x, dtype=torch.float64), **kwargs))
+    return x
