@@ -255,3 +255,91 @@ def summary_line(diff: GraphDiff) -> str:
 
 def names(rows: Iterable[NodeDiff]) -> list[str]:
     return [row.name for row in rows]
+
+
+# ---------------------------------------------------------------------- quantised values
+@dataclass
+class QuantView:
+    """Float values next to what a quantised node computes with (for histograms, error)."""
+
+    label: str  # "weight", "bias", "data_in_0", ...
+    quantiser: str
+    float_values: Any
+    quant_values: Any
+
+
+def quantised_views(graph, name: str, inputs: dict[str, Any] | None = None) -> list[QuantView]:
+    """What a quantised node does to its values.
+
+    A quantised module keeps float parameters and exposes ``quantized_weight()`` /
+    ``quantized_bias()``. A quantised function (a ``config`` keyword on the call) quantises
+    its inputs at run time: with ``inputs`` (the model's placeholders) the graph is run up to
+    the node and its tensor inputs are quantised as the function does. Unquantised nodes give [].
+    """
+    node = graph.node(name)
+    if node.op == "call_module":
+        try:
+            module = graph.model.get_submodule(node.target)
+        except AttributeError:
+            return []
+        if not callable(getattr(module, "quantized_weight", None)):
+            return []
+        quantiser = str(module.config.get("name"))
+        views = []
+        import torch
+
+        with torch.no_grad():
+            views.append(QuantView("weight", quantiser, module.weight.detach().clone(),
+                                   module.quantized_weight().detach().clone()))
+            qbias = module.quantized_bias()
+            if qbias is not None:
+                views.append(QuantView("bias", quantiser, module.bias.detach().clone(), qbias.detach().clone()))
+        return views
+    config = node.kwargs.get("config") if node.op == "call_function" else None
+    if not isinstance(config, dict) or not config.get("name") or inputs is None:
+        return []
+    return _function_input_views(graph, node, config, inputs)
+
+
+class _Reached(Exception):
+    pass
+
+
+def _function_input_views(graph, node, config: dict[str, Any], inputs: dict[str, Any]) -> list[QuantView]:
+    import torch
+    import torch.fx as fx
+
+    from core.quant.config import OP_METADATA_ARGS, canonical_name, has_operand, operand_kwargs
+    from core.quant.quantizers import quantize
+
+    captured: list[Any] = []
+
+    class Capture(fx.Interpreter):
+        def run_node(self, n):
+            if n is node:
+                args, kwargs = self.fetch_args_kwargs_from_env(n)
+                captured.extend(a for a in list(args) + list(kwargs.values()) if isinstance(a, torch.Tensor))
+                raise _Reached
+            return super().run_node(n)
+
+    placeholders = graph.placeholder_names()
+    with torch.no_grad():
+        try:
+            Capture(graph.model).run(*[inputs[p] for p in placeholders])
+        except _Reached:
+            pass
+    meta = node.meta.get("mase")
+    op = meta.parameters.get("common", {}).get("mase_op") if meta is not None else None
+    quantiser = canonical_name(str(config["name"]))
+    views = []
+    for operand, arg in OP_METADATA_ARGS.get(op, ()):
+        index = int(arg.rsplit("_", 1)[1])
+        if index >= len(captured) or not has_operand(config, operand):
+            continue
+        kwargs = operand_kwargs(config, operand)
+        if op == "relu" and quantiser == "integer":
+            kwargs["is_signed"] = False  # a ReLU's fixed-point input is unsigned (MASE)
+        x = captured[index].detach().float()
+        with torch.no_grad():
+            views.append(QuantView(arg, quantiser, x.clone(), quantize(x, quantiser, **kwargs).clone()))
+    return views

@@ -1,0 +1,244 @@
+"""The Compare tab: original and current graphs side by side, one row per matched node.
+
+The gutter says what happened to a node with a symbol and a colour ("~" changed, "+" added,
+"-" removed), ``]`` / ``[`` jump between differences, and the cursor follows the node tree
+(and the tree follows it, through NodeFocused). Under the table, the highlighted node's
+precision before and after for every arg, and for a quantised node a histogram of its float
+and quantised values with the quantisation error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widget import Widget
+from textual.widgets import DataTable, Static
+
+from core.compare import ADDED, CHANGED, REMOVED, GraphDiff, NodeDiff, NodeInfo, summary_line
+from mase_tui.messages import NodeFocused
+from mase_tui.widgets.histogram import compare_histogram, quant_error
+
+STATUS_STYLE = {CHANGED: "bold yellow", ADDED: "bold green", REMOVED: "bold red"}
+SOURCE = "compare"
+
+
+def _kind(info: NodeInfo | None) -> str:
+    if info is None:
+        return ""
+    if info.module_class:
+        return info.module_class
+    if info.op in ("call_function", "call_method"):
+        return info.target
+    return info.op
+
+
+def _precision_table(row: NodeDiff) -> Table:
+    table = Table(title="Precision before / after", title_justify="left", box=None, padding=(0, 1))
+    table.add_column(" ", width=1)
+    table.add_column("arg")
+    table.add_column("original")
+    table.add_column("current")
+    args: list[str] = []
+    for info in (row.original, row.current):
+        for name, _, _ in (info.precisions if info else ()):
+            if name not in args:
+                args.append(name)
+
+    def show(info: NodeInfo | None, arg: str) -> str:
+        entry = info.precision_of(arg) if info else None
+        if entry is None:
+            return "-"
+        typ, prec = entry
+        return f"{typ} {list(prec) if prec is not None else ''}".strip()
+
+    for arg in args:
+        before, after = show(row.original, arg), show(row.current, arg)
+        mark = "~" if before != after else " "
+        style = "yellow" if before != after else ""
+        table.add_row(mark, arg, before, Text(after, style=style))
+    if not args:
+        table.add_row(" ", "(no tensor args)", "", "")
+    return table
+
+
+class CompareView(Widget):
+    DEFAULT_CSS = """
+    CompareView { layout: vertical; height: 1fr; }
+    CompareView #compare-summary { height: 1; }
+    CompareView #compare-table { height: 1fr; min-height: 5; }
+    CompareView #compare-detail { height: 1fr; min-height: 6; border-top: solid $primary-background; }
+    """
+    BINDINGS = [
+        Binding("right_square_bracket", "next_difference", "Next diff", key_display="]",
+                id="compare.next-difference"),
+        Binding("left_square_bracket", "previous_difference", "Prev diff", key_display="[",
+                id="compare.previous-difference"),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.diff: GraphDiff | None = None
+        self.current_name: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("Waiting for the model ...", style="dim"), id="compare-summary")
+        table = DataTable(id="compare-table", cursor_type="row", zebra_stripes=False)
+        table.add_column(" ", key="mark", width=1)
+        table.add_column("original", key="original")
+        table.add_column("type", key="original-kind")
+        table.add_column("current", key="current")
+        table.add_column("type", key="current-kind")
+        yield table
+        with VerticalScroll(id="compare-detail"):
+            yield Static(id="compare-detail-body")
+
+    @property
+    def session(self):
+        return getattr(self.app, "session", None)
+
+    # ------------------------------------------------------------------ app contract
+    def refresh_from_session(self) -> None:
+        session = self.session
+        if session is None or getattr(session, "original", None) is None:
+            return
+        self._compute(session.original, session.current)
+
+    @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
+    def _compute(self, original, current) -> None:
+        from core.compare import compare_graphs
+
+        diff = compare_graphs(original, current)
+        self.app.call_from_thread(self._show_diff, diff)
+
+    def _show_diff(self, diff: GraphDiff) -> None:
+        self.diff = diff
+        counts = diff.counts()
+        summary = Text.assemble(
+            ("original ◂▸ current: ", "bold"),
+            summary_line(diff),
+            ("   ] next / [ previous difference" if counts[CHANGED] + counts[ADDED] + counts[REMOVED] else "", "dim"),
+        )
+        self.query_one("#compare-summary", Static).update(summary)
+        table = self.query_one("#compare-table", DataTable)
+        keep = self.current_name
+        table.clear()
+        for i, row in enumerate(diff.rows):
+            style = STATUS_STYLE.get(row.status, "")
+            table.add_row(
+                Text(row.mark, style=style),
+                Text(row.original.name if row.original else "", style=style),
+                Text(_kind(row.original), style="dim" if not style else style),
+                Text(row.current.name if row.current else "", style=style),
+                Text(_kind(row.current), style="dim" if not style else style),
+                key=str(i),
+            )
+        index = diff.index_of(keep) if keep else None
+        self._move_to(index if index is not None else 0, quiet=True)
+
+    # ------------------------------------------------------------------ cursor
+    def focus_node(self, name: str) -> None:
+        """Follow a node highlighted elsewhere (the tree); does not post NodeFocused back."""
+        if self.diff is None:
+            self.current_name = name
+            return
+        index = self.diff.index_of(name)
+        if index is not None:
+            self._move_to(index, quiet=True)
+
+    def _move_to(self, index: int, quiet: bool) -> None:
+        if self.diff is None or not self.diff.rows:
+            self._show_detail(None)
+            return
+        table = self.query_one("#compare-table", DataTable)
+        self._set_current(self.diff.rows[index], post=not quiet)
+        if table.cursor_row != index:
+            table.move_cursor(row=index, animate=False)
+
+    @on(DataTable.RowHighlighted, "#compare-table")
+    def _on_row(self, event: DataTable.RowHighlighted) -> None:
+        if self.diff is None or not (0 <= event.cursor_row < len(self.diff.rows)):
+            return
+        row = self.diff.rows[event.cursor_row]
+        if row.name != self.current_name:  # the same name is the echo of our own move
+            self._set_current(row, post=True)
+
+    def _set_current(self, row: NodeDiff, post: bool) -> None:
+        self.current_name = row.name
+        if post:
+            self.post_message(NodeFocused(row.name, SOURCE))
+        self._show_detail(row)
+
+    def action_next_difference(self) -> None:
+        self._jump(1)
+
+    def action_previous_difference(self) -> None:
+        self._jump(-1)
+
+    def _jump(self, step: int) -> None:
+        if self.diff is None:
+            return
+        table = self.query_one("#compare-table", DataTable)
+        target = self.diff.next_difference(table.cursor_row, step)
+        if target is None:
+            self.app.notify("the graphs do not differ", timeout=3)
+            return
+        self._move_to(target, quiet=False)
+
+    # ------------------------------------------------------------------ detail
+    def _detail_parts(self, row: NodeDiff) -> list[Any]:
+        head = Text.assemble((f"{row.mark} {row.name}", STATUS_STYLE.get(row.status, "bold")), f"  {row.status}")
+        parts: list[Any] = [head]
+        parts.extend(Text(f"  {c.describe()}", style="yellow") for c in row.changes)
+        parts.append(_precision_table(row))
+        return parts
+
+    def _show_detail(self, row: NodeDiff | None) -> None:
+        body = self.query_one("#compare-detail-body", Static)
+        if row is None:
+            body.update("")
+            return
+        body.update(Group(*self._detail_parts(row)))
+        if row.status == CHANGED and row.current is not None:
+            self._load_histograms(row, self._histogram_width())
+
+    def _histogram_width(self) -> int:
+        width = self.query_one("#compare-detail", VerticalScroll).content_size.width or 80
+        return max(40, min(80, width - 2))
+
+    @work(thread=True, exclusive=True, group="compare-detail", exit_on_error=False)
+    def _load_histograms(self, row: NodeDiff, width: int) -> None:
+        from core.compare import quantised_views
+
+        session = self.session
+        if session is None or session.current is None:
+            return
+        try:
+            views = quantised_views(session.current, row.name, getattr(session, "dummy_in", None))
+        except Exception as exc:  # a view is a convenience: say why it is missing, keep going
+            views, problem = [], f"no histogram: {type(exc).__name__}: {exc}"
+        else:
+            problem = None
+        blocks: list[Any] = []
+        for view in views:
+            err = quant_error(view.float_values, view.quant_values)
+            blocks.append(Text(f"{view.label} ({view.quantiser}): {err.describe()}", style="bold"))
+            blocks.append(Text("\n".join(compare_histogram(view.float_values, view.quant_values, width=width))))
+        if problem:
+            blocks.append(Text(problem, style="dim"))
+        if blocks:
+            self.app.call_from_thread(self._append_detail, row.name, blocks)
+
+    def _append_detail(self, name: str, blocks: list[Any]) -> None:
+        if name != self.current_name or self.diff is None:
+            return  # the cursor moved on while the worker ran
+        index = self.diff.index_of(name)
+        if index is not None:
+            body = self.query_one("#compare-detail-body", Static)
+            body.update(Group(*self._detail_parts(self.diff.rows[index]), *blocks))
