@@ -1,0 +1,60 @@
+"""Messages shared by the app and its panes (see /work/notes/tui_contract.md).
+
+Posted messages bubble up to the app; the app forwards what a pane needs by calling the pane's
+methods (``refresh_from_session``, ``focus_node``, ``pass_finished``), never by re-posting, so a
+message cannot loop back to the app.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.message import Message
+
+if TYPE_CHECKING:  # the Session module is light, but PassRun is only needed for the annotation
+    from core.session import PassRun
+
+
+class SessionLoaded(Message):
+    """The app's session finished loading: ``app.session`` has a model and graphs."""
+
+
+class SessionFailed(Message):
+    """Loading the session failed; ``error`` is the one-line message shown to the user."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+class LoadProgress(Message):
+    """A progress line from ``Session.load`` (importing torch, tracing, ...)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class GraphChanged(Message):
+    """``session.current`` changed (a transform ran, or a reset); every pane refreshes."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+
+class NodeFocused(Message):
+    """The user highlighted a node in ``source`` ("tree", "compare", ...); other views follow."""
+
+    def __init__(self, name: str, source: str) -> None:
+        super().__init__()
+        self.name = name
+        self.source = source
+
+
+class PassFinished(Message):
+    """A pass ran (ok or not); ``run`` is the ``core.session.PassRun`` added to the history."""
+
+    def __init__(self, run: "PassRun") -> None:
+        super().__init__()
+        self.run = run
