@@ -20,7 +20,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from core.errors import ConfigError
+    from core.errors import ConfigError, PassError
     from core.passes import get_pass
 
     names = args.passes or list(DEFAULT_PASSES)
@@ -33,7 +33,7 @@ def run(args) -> int:
     for spec in specs:
         run_ = session.run_pass(spec.name)
         if not run_.ok:
-            raise ConfigError(run_.error)
+            raise PassError(run_.error)
         results.append(run_)
     if args.json:
         from mase_tui.render import plain_info
