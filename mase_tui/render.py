@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
+from rich import box
 from rich.console import Group, RenderableType
 from rich.syntax import Syntax
 from rich.table import Table
@@ -67,10 +68,144 @@ def render_generic(info: dict[str, Any]) -> RenderableType:
     return table
 
 
+# ---------------------------------------------------------------- cost_analysis_pass
+def _num(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.1f}"
+    return f"{int(value):,}"
+
+
+def _short(value: Any) -> str:
+    """Exact below 100k, else 4 significant digits with k/M/G/T (the totals table stays exact)."""
+    if value is None:
+        return "-"
+    if abs(value) < 100_000:
+        return _num(value)
+    for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"{value / scale:.4g}{suffix}"
+    return _num(value)
+
+
+def _ratio(value: Any) -> str:
+    return "-" if value is None else f"{value:.4g}x"
+
+
+_SHORT_PRECISION = (("float32", "fp32"), ("float16", "fp16"), ("bfloat16", "bf16"), ("float64", "fp64"),
+                    ("integer(", "int("))
+
+
+def _short_precision(label: str) -> str:
+    for long, short in _SHORT_PRECISION:
+        label = label.replace(long, short)
+    return label
+
+
+def _precisions(precision: dict[str, str]) -> str:
+    labels = list(dict.fromkeys(_short_precision(v) for v in precision.values()))
+    if len(labels) == 1:
+        return labels[0]
+    return ", ".join(f"{k} {_short_precision(v)}" for k, v in precision.items())
+
+
+def _fit_table(title: str, headers: list[str], rows: list[tuple[list[str], str | None]],
+               shrink: int = 2) -> Table:
+    """A table whose value columns never truncate: only the first ``shrink`` columns (names)
+    give way on a narrow terminal; value headers wrap instead."""
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for i, header in enumerate(headers):
+        if i < shrink:
+            table.add_column(header, overflow="ellipsis", min_width=6)
+        else:
+            width = max([len(cells[i]) for cells, _ in rows] + [len(w) for w in header.split()])
+            table.add_column(header.replace(" ", "\n"), justify="left" if header.startswith("precision") else "right",
+                             min_width=width, no_wrap=True)
+    for cells, style in rows:
+        table.add_row(*cells, style=style)
+    return table
+
+
+_COST_TOTAL_ROWS = (
+    ("macs", "MACs"), ("flops_core", "FLOPs core (2 x MACs)"), ("flops_elementwise", "FLOPs elementwise"),
+    ("flops_total", "FLOPs total"), ("bitops", "BitOPs"), ("bitops_uniq", "BitOPs UNIQ"),
+    ("act_bytes", "activation bytes"),
+)
+
+
+def render_cost(info: dict[str, Any]) -> RenderableType:
+    batch, dummy, uniq = info["batch_size"], info["dummy_batch_size"], info.get("uniq", False)
+    head = Text(f"Costs per sample; per-batch figures for a batch of {batch} "
+                f"(metadata from a dummy batch of {dummy}). BitOPs = MACs x b(input) x b(weight).", style="dim")
+    totals = Table(title="Totals", title_justify="left")
+    totals.add_column("metric")
+    totals.add_column("per sample", justify="right")
+    totals.add_column(f"per batch of {batch}", justify="right")
+    for key, label in _COST_TOTAL_ROWS:
+        if key == "bitops_uniq" and not uniq:
+            continue
+        totals.add_row(label, _num(info["totals_per_sample"][key]), _num(info["totals_per_batch"][key]))
+    model = info["totals_model"]
+    totals.add_row("parameters (per model)", _num(model["params"]), "")
+    totals.add_row("parameter storage bytes (per model)", _num(model["param_bytes"]), "")
+
+    columns = ["node", "op", "MACs", "FLOPs elem", "BitOPs"] + (["BitOPs UNIQ"] if uniq else [])
+    columns += ["params", "param bits", "precision"]
+    hidden = 0
+    rows = []
+    for row in info["nodes"]:
+        if row["rule"] == "zero" and not row["params"]:
+            hidden += 1
+            continue
+        cells = [row["name"], row["mase_op"], _short(row["macs"]), _short(row["flops_elementwise"]), _short(row["bitops"])]
+        cells += [_short(row["bitops_uniq"])] if uniq else []
+        cells += [_short(row["params"]), _short(row["param_bits"]), _precisions(row["precision"])]
+        rows.append((cells, "yellow" if row["rule"] == "unruled" else None))
+    nodes = _fit_table("Per node (per sample; params per model; FLOPs core = 2 x MACs; k/M/G/T = 1e3/1e6/1e9/1e12)",
+                       columns, rows)
+    parts: list[RenderableType] = [head, totals, nodes]
+    if hidden:
+        parts.append(Text(f"{hidden} zero-cost node(s) by rule not shown: "
+                          + ", ".join(f"{op} x{n}" for op, n in info.get("zero_cost_ops", {}).items()), style="dim"))
+    for warning in info.get("warnings", []):
+        parts.append(Text(f"warning: {warning}", style="yellow"))
+    return Group(*parts)
+
+
+def render_cost_compare(cmp: dict[str, Any]) -> RenderableType:
+    """A compare_costs result: totals and the nodes whose cost changed."""
+    a, b = cmp["labels"]["a"], cmp["labels"]["b"]
+    totals = Table(title=f"Totals per sample (parameters per model): {a} vs {b}", title_justify="left")
+    for col in ("metric", a, b, "ratio", "delta"):
+        totals.add_column(col, justify="left" if col == "metric" else "right")
+    for key, label in _COST_TOTAL_ROWS:
+        pair = cmp["totals_per_sample"][key]
+        if pair["a"] is None and pair["b"] is None:
+            continue
+        totals.add_row(label, _num(pair["a"]), _num(pair["b"]), _ratio(pair["ratio"]), _num(pair["delta"]))
+    for key, label in (("params", "parameters"), ("param_bits", "parameter bits")):
+        pair = cmp["totals_model"][key]
+        totals.add_row(label, _num(pair["a"]), _num(pair["b"]), _ratio(pair["ratio"]), _num(pair["delta"]))
+    rows = []
+    for row in cmp["nodes"]:
+        if row["status"] == "unchanged":
+            continue
+        change = f"{_precisions(row['precision_a']) or '-'} -> {_precisions(row['precision_b']) or '-'}"
+        rows.append(([row["name"], row["mase_op"], change, _short(row["bitops"]["a"]), _short(row["bitops"]["b"]),
+                      _ratio(row["bitops_ratio"]), _ratio(row["storage_ratio"]), _short(row["flops_delta"])], None))
+    headers = ["node", "op", "precision a -> b", "BitOPs a", "BitOPs b", "BitOPs ratio", "storage ratio", "FLOPs b-a"]
+    nodes = _fit_table(f"Changed nodes (per sample; a = {a}, b = {b}, ratio = b/a)", headers, rows)
+    if not nodes.row_count:
+        return Group(totals, Text("no node changed cost", style="dim"))
+    return Group(totals, nodes)
+
+
 RENDERERS: dict[str, Callable[[dict[str, Any]], RenderableType]] = {
     "report_graph_analysis_pass": render_report_graph,
     "report_node_type_analysis_pass": render_node_type,
     "verify_common_metadata_analysis_pass": render_verify_metadata,
+    "cost_analysis_pass": render_cost,
 }
 
 

@@ -93,10 +93,10 @@ def precision_label(entry: dict[str, Any]) -> str:
     """Short human label: float32, bfloat16, integer(8,4), block_fp(8,8,127,[1, 16])."""
     kind = entry.get("type")
     precision = entry.get("precision")
+    dtype = entry.get("torch_dtype")
+    if kind in ("float", "int", "bool") and dtype is not None:
+        return str(dtype).removeprefix("torch.")
     if kind == "float":
-        dtype = entry.get("torch_dtype")
-        if dtype is not None:
-            return str(dtype).removeprefix("torch.")
         width = precision[0] if isinstance(precision, (list, tuple)) and precision else "?"
         return f"float{width}"
     if isinstance(precision, (list, tuple)):
