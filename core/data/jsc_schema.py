@@ -37,7 +37,7 @@ JSC_CLASS_LONG_NAMES: tuple[str, ...] = ("gluon", "quark", "W boson", "Z boson",
 LABEL_COLUMN_NAMES: tuple[str, ...] = ("class", "jet_type", "label", "labels", "target", "y")
 
 _LABEL_ALIASES: dict[str, int] = {}
-for _index, (_short, _long) in enumerate(zip(JSC_CLASS_NAMES, JSC_CLASS_LONG_NAMES)):
+for _index, (_short, _long) in enumerate(zip(JSC_CLASS_NAMES, JSC_CLASS_LONG_NAMES, strict=True)):
     for _alias in (_short, f"j_{_short}", _long, _long.split()[0]):
         _LABEL_ALIASES[_alias.lower()] = _index
 
