@@ -46,7 +46,8 @@ logger = logging.getLogger(__name__)
 
 BY_VALUES = ("type", "name", "regex_name")
 # Top-level keys MASE's test configs carry that mean nothing to the pass.
-IGNORED_KEYS = ("report",)
+# "progress" / "cancel" are the runtime hooks the Session adds to every pass's args.
+IGNORED_KEYS = ("report", "progress", "cancel")
 
 FLOAT_FUNCTIONS: dict[Any, str] = {
     operator.add: "add", torch.add: "add",
