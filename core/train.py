@@ -6,6 +6,7 @@ cosine schedule stepped per epoch, best checkpoint by validation loss) and Light
 from __future__ import annotations
 
 import logging
+import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -141,9 +142,11 @@ def lightning_checkpoint(model: nn.Module, *, epoch: int, global_step: int, metr
 
 
 def save_checkpoint(checkpoint: dict, path: Path | str) -> Path:
+    """Write atomically: a crash mid-save never leaves a truncated best.ckpt behind."""
     path = Path(path)
     with atomic_path(path) as tmp:
         torch.save(checkpoint, tmp)
+        os.chmod(tmp, 0o644)  # the temporary file is private; a checkpoint is not
     return path
 
 

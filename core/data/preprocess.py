@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -141,6 +142,7 @@ def save_cache(source: Path, prepared: PreparedSplits, seed: int = SPLIT_SEED) -
     try:
         with atomic_path(path) as tmp:
             torch.save(blob, tmp)
+            os.chmod(tmp, 0o644)
     except OSError as exc:
         logger.info("could not write the cache %s (%s); continuing without it", path, exc.strerror)
         return None
