@@ -63,18 +63,28 @@ def arith_bits(entry: dict[str, Any]) -> tuple[int, bool]:
     return 32, False
 
 
-def _block_numel(block_size: Any) -> int:
+def _block_sizes(block_size: Any) -> list[int]:
     if isinstance(block_size, (list, tuple)):
-        sizes = [int(s) for s in block_size if isinstance(s, (int, float))]
-        return max(1, math.prod(sizes)) if sizes else _DEFAULT_BLOCK
+        sizes = [int(b) for b in block_size if isinstance(b, (int, float)) and b > 0]
+        return sizes or [_DEFAULT_BLOCK]
     if isinstance(block_size, (int, float)) and block_size > 0:
-        return int(block_size)
-    return _DEFAULT_BLOCK
+        return [int(block_size)]
+    return [_DEFAULT_BLOCK]
+
+
+def block_count(shape: list[int], block_size: Any) -> int:
+    """Blocks tile the trailing dims (block_size aligned right, each dim padded up to a whole
+    block, as MASE's block quantisers pad); leading dims each hold their own blocks."""
+    sizes = _block_sizes(block_size)
+    dims = [int(d) for d in shape] or [1]
+    sizes = sizes[-len(dims):]
+    lead, tail = dims[: len(dims) - len(sizes)], dims[len(dims) - len(sizes):]
+    return math.prod(lead) * math.prod(math.ceil(d / b) for d, b in zip(tail, sizes, strict=True))
 
 
 def storage_bits(entry: dict[str, Any]) -> int:
-    """Bits to store the tensor: numel x width, plus the shared field once per block for block
-    formats (ceil(numel / block_numel) blocks; that is exponent_width/block_size per element)."""
+    """Bits to store the tensor: numel x width, plus, for block formats, the shared field once
+    per block (about exponent_width / block_size per element)."""
     n = numel(entry)
     width, _ = arith_bits(entry)
     bits = n * width
@@ -85,7 +95,7 @@ def storage_bits(entry: dict[str, Any]) -> int:
         shared = precision[shared_i] if len(precision) > shared_i else 0
         block = precision[block_i] if len(precision) > block_i else None
         if isinstance(shared, (int, float)) and shared > 0:
-            bits += math.ceil(n / _block_numel(block)) * int(shared)
+            bits += block_count(entry["shape"], block) * int(shared)
     return bits
 
 

@@ -40,7 +40,9 @@ def _status(a: dict | None, b: dict | None) -> str:
         return "added"
     if b is None:
         return "removed"
-    same = all(a.get(k) == b.get(k) for k in _NODE_KEYS) and a.get("precision") == b.get("precision")
+    # a metric one side did not count (UNIQ off) is no difference
+    same = all(a.get(k) == b.get(k) for k in _NODE_KEYS if a.get(k) is not None and b.get(k) is not None)
+    same = same and a.get("precision") == b.get("precision")
     return "unchanged" if same else "changed"
 
 
