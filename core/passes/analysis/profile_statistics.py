@@ -1,0 +1,278 @@
+"""profile_statistics_analysis_pass: statistics of weights and of node inputs over sample batches.
+
+pass_args as MASE's: ``by`` ("type": match mase_op, "name": match node names),
+``target_weight_nodes``, ``target_activation_nodes``, ``weight_statistics``,
+``activation_statistics`` ({stat name: options}), ``input_generator`` (an iterator of dicts
+keyed by placeholder name, with a ``batch_size``), ``num_samples``; ``profile_output_activation``
+is accepted and ignored, as in MASE. Extra: ``progress(done_samples, total_samples)`` is called
+after every batch and ``cancel`` (a threading.Event) stops the run with PassError("cancelled").
+
+Weight targets (call_module nodes) get a collector on every parameter and buffer; activation
+targets on every input not already collected as a weight. Results replace
+``software.args.<entry>.stat`` and are returned in ``info``. Differences from MASE: statistics
+are updated a batch at a time through taps compiled into a copy of the graph (no Python
+interpreter per node), exactly ``num_samples`` samples are used (the last batch is cut), the
+graph runs in eval mode under no_grad (so BatchNorm statistics are not updated by profiling).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, Iterable
+
+import torch
+import torch.fx as fx
+
+from core.errors import ConfigError, PassError
+from core.passes.analysis.stats import Stat, create_stats, merged_export
+
+logger = logging.getLogger(__name__)
+
+ACCEPTED = ("by", "target_weight_nodes", "target_activation_nodes", "weight_statistics",
+            "activation_statistics", "input_generator", "num_samples", "profile_output_activation",
+            "progress", "cancel")
+
+
+# --------------------------------------------------------------------------- input taps
+def tap_inputs(gm: fx.GraphModule, node_names: Iterable[str],
+               sink: Callable[[str, tuple], None]) -> fx.GraphModule:
+    """A GraphModule sharing ``gm``'s modules that calls ``sink(node_name, input_values)``
+    right before each named node runs; inputs are the node's ``all_input_nodes`` in order."""
+    graph = fx.Graph()
+    env: dict[fx.Node, fx.Node] = {}
+    out = graph.graph_copy(gm.graph, env)
+    graph.output(out)
+
+    def profile_tap(key, *values):
+        sink(key, values)
+
+    wanted = set(node_names)
+    for old, new in env.items():
+        if old.name in wanted:
+            with graph.inserting_before(new):
+                graph.call_function(profile_tap, (old.name, *new.all_input_nodes))
+    return fx.GraphModule(gm, graph, type(gm).__name__)
+
+
+def placeholders(gm: fx.GraphModule) -> list[str]:
+    return [n.target for n in gm.graph.nodes if n.op == "placeholder"]
+
+
+def batch_kwargs(batch: Any, names: list[str]) -> dict[str, Any]:
+    """Map a generator's batch onto the placeholders (by name, else by position)."""
+    if isinstance(batch, torch.Tensor) and len(names) == 1:
+        return {names[0]: batch}
+    if isinstance(batch, dict):
+        if all(n in batch for n in names):
+            return {n: batch[n] for n in names}
+        if len(batch) == len(names):
+            return dict(zip(names, batch.values(), strict=True))
+        raise PassError(f"input batch has keys {list(batch)} but the graph's inputs are {names}",
+                        hint="the input generator must yield dicts keyed by placeholder name")
+    if isinstance(batch, (list, tuple)) and len(batch) == len(names):
+        return dict(zip(names, batch, strict=True))
+    raise PassError(f"input generator yielded a {type(batch).__name__}, not a dict of inputs")
+
+
+def batch_length(kwargs: dict[str, Any]) -> int:
+    for v in kwargs.values():
+        if isinstance(v, torch.Tensor) and v.ndim > 0:
+            return int(v.shape[0])
+    raise PassError("cannot tell the batch size: no input tensor has a batch dimension")
+
+
+def cut_batch(kwargs: dict[str, Any], n: int, take: int) -> dict[str, Any]:
+    return {k: v[:take] if isinstance(v, torch.Tensor) and v.ndim > 0 and v.shape[0] == n else v
+            for k, v in kwargs.items()}
+
+
+def draw_samples(generator, num_samples: int, names: list[str],
+                 cancel=None) -> Iterable[tuple[dict[str, Any], int]]:
+    """Yield (inputs, samples so far) until ``num_samples`` samples, cutting the last batch."""
+    done = 0
+    while done < num_samples:
+        if cancel is not None and cancel.is_set():
+            raise PassError("cancelled")
+        try:
+            batch = next(generator)
+        except StopIteration:
+            logger.warning("input generator ran out after %d of %d samples", done, num_samples)
+            return
+        kwargs = batch_kwargs(batch, names)
+        n = batch_length(kwargs)
+        if n == 0:
+            continue
+        take = min(n, num_samples - done)
+        if take < n:
+            kwargs = cut_batch(kwargs, n, take)
+        done += take
+        yield kwargs, done
+
+
+# --------------------------------------------------------------------------- the pass
+def _targets(value: Any, key: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise ConfigError(f"profile_statistics: {key} must be a list of op or node names, got {value!r}")
+
+
+def _node_key(node: fx.Node, by: str) -> str | None:
+    if by == "name":
+        return node.name
+    meta = node.meta.get("mase")
+    return (meta.parameters.get("common", {}) if meta is not None else {}).get("mase_op")
+
+
+def _software_args(node: fx.Node) -> dict[str, Any]:
+    meta = node.meta.get("mase")
+    software = meta.parameters.get("software") if meta is not None else None
+    if not software:
+        raise PassError(f"node '{node.name}' has no software metadata",
+                        hint="run add_software_metadata_analysis_pass before profile_statistics")
+    return software.get("args", {})
+
+
+def _weight_tensor(module: torch.nn.Module, entry: str) -> torch.Tensor | None:
+    named = dict(module.named_parameters())
+    named.update(dict(module.named_buffers()))
+    if entry in named:
+        return named[entry]
+    for name, value in named.items():
+        if name.replace(".", "_") == entry:
+            return value
+    return None
+
+
+def _parse_args(pass_args: Any) -> dict[str, Any]:
+    if pass_args is not None and not isinstance(pass_args, dict):
+        raise ConfigError(f"profile_statistics: pass_args must be a dict, got {type(pass_args).__name__}")
+    args = dict(pass_args or {})
+    unknown = sorted(set(args) - set(ACCEPTED))
+    if unknown:
+        raise ConfigError(f"profile_statistics: unknown argument '{unknown[0]}'", hint=f"accepted: {', '.join(ACCEPTED)}")
+    by = args.get("by", "type")
+    if by not in ("type", "name"):
+        raise ConfigError(f"profile_statistics: unsupported by '{by}'", hint="use by = \"type\" (mase op) or \"name\" (node name)")
+    num = args.get("num_samples", 32)
+    if isinstance(num, bool) or not isinstance(num, int) or num < 1:
+        raise ConfigError(f"profile_statistics: num_samples must be a positive integer, got {num!r}")
+    return {**args, "by": by, "num_samples": num,
+            "target_weight_nodes": _targets(args.get("target_weight_nodes"), "target_weight_nodes"),
+            "target_activation_nodes": _targets(args.get("target_activation_nodes"), "target_activation_nodes")}
+
+
+def profile_statistics_analysis_pass(graph, pass_args: dict[str, Any] | None = None):
+    """Profile weights and node inputs; returns ``(graph, info)`` with the statistics."""
+    args = _parse_args(pass_args)
+    by, progress, cancel = args["by"], args.get("progress"), args.get("cancel")
+    w_spec, a_spec = args.get("weight_statistics") or {}, args.get("activation_statistics") or {}
+    create_stats(w_spec, "weight_statistics")  # validate names and options before any work
+    create_stats(a_spec, "activation_statistics")
+    nodes = list(graph.fx_graph.nodes)
+    warnings: list[str] = []
+
+    def select(targets: list[str], kind: str) -> list[fx.Node]:
+        keys = {n: _node_key(n, by) for n in nodes}
+        if by == "type" and targets and all(k is None for k in keys.values()):
+            raise PassError("profile_statistics by type needs mase ops",
+                            hint="run add_common_metadata_analysis_pass first")
+        for target in targets:
+            if not any(k == target for k in keys.values()):
+                warnings.append(f"{kind} target '{target}' matches no node (by {by})")
+        return [n for n in nodes if keys[n] in targets]
+
+    w_nodes = select(args["target_weight_nodes"], "weight")
+    a_nodes = select(args["target_activation_nodes"], "activation")
+    weight: dict[tuple[str, str], list[Stat]] = {}
+    act: dict[str, list[tuple[str | None, list[Stat]]]] = {}
+    if w_spec:
+        for node in w_nodes:
+            if node.op != "call_module":
+                warnings.append(f"weight target '{node.name}' is not a module call; its weights are not profiled")
+                continue
+            for entry in _software_args(node):
+                if "data_in" not in entry:
+                    weight[(node.name, entry)] = create_stats(w_spec, "weight_statistics")
+    if a_spec:
+        for node in a_nodes:
+            entries = list(_software_args(node))
+            slots = []
+            for i, _ in enumerate(node.all_input_nodes):
+                entry = entries[i] if i < len(entries) else f"data_in_{i}"
+                taken = (node.name, entry) in weight
+                slots.append((None if taken else entry, [] if taken else create_stats(a_spec, "activation_statistics")))
+            if any(e is not None for e, _ in slots):
+                act[node.name] = slots
+    if not weight and not act:
+        for w in warnings:
+            logger.warning("profile_statistics: %s", w)
+        raise PassError("profile_statistics: nothing to profile",
+                        hint="check target_weight_nodes / target_activation_nodes, 'by' and the statistics tables; "
+                             + "; ".join(warnings))
+
+    with torch.no_grad():
+        for (name, entry), stats in weight.items():
+            if cancel is not None and cancel.is_set():
+                raise PassError("cancelled")
+            tensor = _weight_tensor(graph.model.get_submodule(graph.node(name).target), entry)
+            if tensor is None:
+                warnings.append(f"node '{name}' has no parameter or buffer '{entry}'")
+                continue
+            for stat in stats:
+                stat.update(tensor, batched=False)
+
+    samples = batches = 0
+    if act:
+        generator = args.get("input_generator")
+        if generator is None:
+            raise PassError("profile_statistics needs an input_generator for activation statistics",
+                            hint="pass input_generator=... (the CLI and the app build one from the dataset)")
+        samples, batches = _profile_activations(graph, act, generator, args["num_samples"], progress, cancel)
+
+    results: dict[str, dict[str, Any]] = {}
+    for (name, entry), stats in weight.items():
+        results.setdefault(name, {})[entry] = merged_export(stats)
+    for name, slots in act.items():
+        for entry, stats in slots:
+            if entry is not None:
+                results.setdefault(name, {})[entry] = merged_export(stats)
+    for name, entries in results.items():
+        sw_args = graph.node(name).meta["mase"].parameters["software"].setdefault("args", {})
+        for entry, stat in entries.items():
+            sw_args.setdefault(entry, {})["stat"] = stat
+    for w in warnings:
+        logger.warning("profile_statistics: %s", w)
+    info = {"by": by, "num_samples": samples, "num_batches": batches,
+            "weight_nodes": sorted({n for n, _ in weight}), "activation_nodes": list(act),
+            "stats": results, "warnings": warnings}
+    return graph, info
+
+
+def _profile_activations(graph, act, generator, num_samples: int, progress, cancel) -> tuple[int, int]:
+    def sink(key: str, values: tuple) -> None:
+        for (entry, stats), value in zip(act[key], values, strict=False):
+            if entry is not None and isinstance(value, torch.Tensor) and value.is_floating_point():
+                for stat in stats:
+                    stat.update(value, batched=True)
+
+    model = graph.model
+    tapped = tap_inputs(model, act, sink)
+    names = placeholders(model)
+    modes = {m: m.training for m in model.modules()}
+    tapped.eval()
+    samples = batches = 0
+    try:
+        with torch.no_grad():
+            for kwargs, done in draw_samples(generator, num_samples, names, cancel):
+                tapped(**kwargs)
+                samples, batches = done, batches + 1
+                if progress is not None:
+                    progress(done, num_samples)
+    finally:
+        for module, mode in modes.items():
+            module.training = mode
+    return samples, batches
