@@ -2,12 +2,11 @@
 
 Rows are computed at the dummy input's batch D (metadata shapes are full-batch shapes). A per
 sample figure is that value / D, a per batch figure is per sample x the requested batch B.
-Fractions keep the division exact, so integer counts stay integers whenever they divide.
+Integer counts stay exact integers whenever they divide (floats only when they do not).
 """
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import Any, Iterable
 
 from core.cost.node_cost import BATCH_METRICS, MODEL_METRICS, NodeCost
@@ -35,16 +34,18 @@ def column_labels(batch_size: int) -> dict[str, str]:
     return labels
 
 
-def plain_number(value: Fraction | int | float) -> int | float:
-    if isinstance(value, Fraction):
-        return int(value) if value.denominator == 1 else float(value)
+def plain_number(value: int | float) -> int | float:
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
     return value
 
 
-def _exact(value: int | float) -> Fraction | float:
-    return Fraction(value) if isinstance(value, int) else value
+def scaled(value: int | float, numerator: int, denominator: int) -> int | float:
+    """value x numerator / denominator, exact (an int) whenever it divides."""
+    if isinstance(value, int):
+        q, r = divmod(value * numerator, denominator)
+        return q if r == 0 else value * numerator / denominator
+    return plain_number(value * numerator / denominator)
 
 
 def raw_sums(rows: Iterable[NodeCost]) -> dict[str, Any]:
@@ -56,32 +57,24 @@ def raw_sums(rows: Iterable[NodeCost]) -> dict[str, Any]:
     return sums
 
 
-def per_sample(raw: dict[str, Any], dummy_batch: int, uniq: bool) -> dict[str, Any]:
-    out = {}
-    for key in BATCH_METRICS:
-        value = _exact(raw[key]) / dummy_batch
-        out[key] = plain_number(value)
-    out["act_bytes"] = plain_number(_exact(raw["act_bits"]) / (8 * dummy_batch))
-    if not uniq:
-        out["bitops_uniq"] = None
-    return out
-
-
 def per_batch(raw: dict[str, Any], dummy_batch: int, batch_size: int, uniq: bool) -> dict[str, Any]:
-    out = {}
-    for key in BATCH_METRICS:
-        out[key] = plain_number(_exact(raw[key]) * batch_size / dummy_batch)
-    out["act_bytes"] = plain_number(_exact(raw["act_bits"]) * batch_size / (8 * dummy_batch))
+    """Metrics for ``batch_size`` samples from sums over the dummy batch (1 = per sample)."""
+    out = {key: scaled(raw[key], batch_size, dummy_batch) for key in BATCH_METRICS}
+    out["act_bytes"] = scaled(raw["act_bits"], batch_size, 8 * dummy_batch)
     if not uniq:
         out["bitops_uniq"] = None
     return out
+
+
+def per_sample(raw: dict[str, Any], dummy_batch: int, uniq: bool) -> dict[str, Any]:
+    return per_batch(raw, dummy_batch, 1, uniq)
 
 
 def per_model(raw: dict[str, Any]) -> dict[str, Any]:
     return {
         "params": raw["params"],
         "param_bits": raw["param_bits"],
-        "param_bytes": plain_number(Fraction(raw["param_bits"]) / 8),
+        "param_bytes": scaled(raw["param_bits"], 1, 8),
     }
 
 
@@ -117,7 +110,7 @@ def module_subtotals(rows: list[NodeCost], dummy_batch: int, uniq: bool) -> list
 
 
 def row_plain(row: NodeCost, dummy_batch: int, uniq: bool) -> dict[str, Any]:
-    scaled = per_sample(raw_sums([row]), dummy_batch, uniq)
+    raw = {key: row.metric(key) for key in BATCH_METRICS}
     return {
         "name": row.name,
         "op": row.op,
@@ -129,7 +122,7 @@ def row_plain(row: NodeCost, dummy_batch: int, uniq: bool) -> dict[str, Any]:
         "detail": row.detail,
         "precision": dict(row.precision),
         "bits": dict(row.bits),
-        **scaled,
+        **per_sample(raw, dummy_batch, uniq),
         "params": row.params,
         "param_bits": row.param_bits,
     }
