@@ -1,0 +1,547 @@
+"""MaseTuiApp: the inspector, a Textual app over a live ``core.session.Session``.
+
+The first frame is painted before torch is imported: ``Session.load`` (torch, the model, the
+data, tracing, metadata) runs in a thread worker that reports progress in the status line.
+Layout, messages and bindings follow /work/notes/tui_contract.md.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, Horizontal, Vertical
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
+
+from mase_tui.commands_palette import BindingsProvider
+from mase_tui.keymap import all_bindings, known_binding_ids, load_keymap
+from mase_tui.messages import (
+    GraphChanged,
+    LoadProgress,
+    NodeFocused,
+    PassFinished,
+    SessionFailed,
+    SessionLoaded,
+)
+from mase_tui.widgets.details import NodeDetails
+from mase_tui.widgets.graph_overview import GraphOverview
+from mase_tui.widgets.node_tree import NodeTree
+from mase_tui.widgets.status_bar import StatusBar
+
+logger = logging.getLogger(__name__)
+
+NARROW_WIDTH = 110  # below this the details pane stacks under the tabs
+TABS = ("tab-graph", "tab-compare", "tab-passes", "tab-costs")
+COST_PASS = "cost_analysis_pass"
+ENV_TIMING = "MASE_TUI_TIMING"  # benchmarks: append "first_frame <t>" / "ready <t>" to this file
+ENV_THEME = "MASE_TUI_THEME"
+
+
+def _pane_class(module: str, name: str) -> type[Widget] | None:
+    """A tab's widget class from the tabs engineer's module, or None while it does not exist."""
+    try:
+        return getattr(importlib.import_module(f"mase_tui.widgets.{module}"), name)
+    except ModuleNotFoundError as exc:
+        if exc.name != f"mase_tui.widgets.{module}":
+            raise
+        return None
+
+
+class _Placeholder(Static):
+    def refresh_from_session(self) -> None:
+        pass
+
+
+class _AppLog(Message):
+    """A log record from any thread, shown as a notification on the app's thread."""
+
+    def __init__(self, level: int, text: str) -> None:
+        super().__init__()
+        self.level = level
+        self.text = text
+
+
+class _NotifyHandler(logging.Handler):
+    """Routes warnings to notifications while the app runs (stderr would corrupt the screen)."""
+
+    def __init__(self, app: "MaseTuiApp") -> None:
+        super().__init__(level=logging.WARNING)
+        self.app = app
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.app.post_message(_AppLog(record.levelno, record.getMessage()))
+        except Exception:  # logging must never raise into the caller
+            pass
+
+
+class FilterInput(Input):
+    HELP_SCOPE = "Filter box"
+    BINDINGS = [Binding("escape", "cancel_filter", "Clear filter", id="filter.clear")]
+
+    def action_cancel_filter(self) -> None:
+        self.app.action_clear_filter()
+
+
+class MaseTuiApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "mase-tui"
+    COMMANDS = App.COMMANDS | {BindingsProvider}
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("question_mark", "help", "Help", key_display="?", id="help"),
+        Binding("slash", "filter", "Filter", key_display="/", id="filter"),
+        Binding("n", "step_match(1)", "Next match", id="match.next"),
+        Binding("N", "step_match(-1)", "Prev match", id="match.prev"),
+        Binding("y", "copy_details", "Copy", id="copy"),
+        Binding("e", "export", "Export", id="export"),
+        Binding("ctrl+s", "save_svg", "Screenshot", id="screenshot"),
+        Binding("1", "show_tab('tab-graph')", "Graph tab", show=False, id="tab.graph"),
+        Binding("2", "show_tab('tab-compare')", "Compare tab", show=False, id="tab.compare"),
+        Binding("3", "show_tab('tab-passes')", "Passes tab", show=False, id="tab.passes"),
+        Binding("4", "show_tab('tab-costs')", "Costs tab", show=False, id="tab.costs"),
+        Binding("t", "toggle_pane('hide-tree')", "Toggle tree", show=False, id="toggle.tree"),
+        Binding("d", "toggle_pane('hide-details')", "Toggle details", show=False, id="toggle.details"),
+        Binding("ctrl+p", "command_palette", "Palette", show=False, id="palette"),
+    ]
+
+    def __init__(self, session=None, *, config_path: str | None = None, theme: str | None = None) -> None:
+        super().__init__()
+        if session is None:
+            from core.session import Session
+
+            session = Session("jsc-toy")
+        self.session = session
+        self.config_path = config_path
+        self.current_node: str | None = None
+        self.keymap_file: Path | None = None
+        self.load_error: str | None = None
+        self.ready = False
+        self._theme_name = theme or os.environ.get(ENV_THEME)
+        self._cost: dict[str, Any] = {}  # {"graph": id(current graph), "info": ..., "nodes": {...}}
+        self._cost_state = "computing cost ..."
+        self._seen_logs: set[str] = set()
+        self._saved_handlers: list[logging.Handler] | None = None
+        self._log_handler = _NotifyHandler(self)
+        self._shots = 0
+
+    @classmethod
+    def from_args(cls, args) -> "MaseTuiApp":
+        from mase_tui.commands.common import session_from_args
+
+        return cls(session_from_args(args), config_path=getattr(args, "config", None),
+                   theme=getattr(args, "theme", None))
+
+    # ------------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield FilterInput(placeholder="/ name op:linear type:module shape:8,16", id="filter", compact=True)
+                yield Static(id="filter-status")
+                yield NodeTree(id="node-tree")
+            with Container(id="body"):
+                with TabbedContent(id="tabs", initial="tab-graph"):
+                    with TabPane("1 Graph", id="tab-graph"):
+                        yield GraphOverview(id="graph-overview")
+                    for tab, (module, name, title, wid) in zip(TABS[1:], (
+                        ("compare", "CompareView", "2 Compare", "compare"),
+                        ("pass_runner", "PassRunner", "3 Passes", "pass-runner"),
+                        ("costs", "CostsView", "4 Costs", "costs"),
+                    ), strict=True):
+                        with TabPane(title, id=tab):
+                            pane = _pane_class(module, name)
+                            if pane is None:
+                                yield _Placeholder(f"{title[2:]}: mase_tui/widgets/{module}.py is not written yet",
+                                                   id=wid)
+                            else:
+                                yield pane(id=wid)
+                yield NodeDetails(id="details")
+        yield Footer()
+
+    @property
+    def tree(self) -> NodeTree:
+        return self.query_one("#node-tree", NodeTree)
+
+    @property
+    def details(self) -> NodeDetails:
+        return self.query_one("#details", NodeDetails)
+
+    def panes(self) -> list[Widget]:
+        """Every widget that follows the session (refresh_from_session)."""
+        out: list[Widget] = [self.tree, self.details, self.query_one("#graph-overview")]
+        for wid in ("compare", "pass-runner", "costs"):
+            out.extend(self.query(f"#{wid}"))
+        return out
+
+    # ------------------------------------------------------------------ start-up
+    def on_mount(self) -> None:
+        self._install_logging()
+        self._apply_keymap()
+        if self._theme_name:
+            if self._theme_name in self.available_themes:
+                self.theme = self._theme_name
+            else:
+                self.notify(f"unknown theme '{self._theme_name}'; ctrl+p then 'theme' lists them", severity="warning")
+        self.query_one("#filter", FilterInput).display = False
+        self.query_one("#filter-status", Static).display = False
+        self._apply_width(self.size.width)
+        name = self.session.model_name
+        self.query_one(StatusBar).show_progress(name, "starting")
+        self.tree.show_message(f"loading {name} ...")
+        self.details.show_message("The highlighted node's metadata, cost and module appear here.")
+        self.tree.focus()
+        self.call_after_refresh(self._stamp, "first_frame")
+        self._load()
+
+    def _stamp(self, event: str) -> None:
+        path = os.environ.get(ENV_TIMING)
+        if path:
+            with open(path, "a", encoding="utf-8") as fh:
+                fh.write(f"{event} {time.time():.6f}\n")
+
+    def _apply_keymap(self) -> None:
+        from mase_tui.widgets.details import NodeDetails as _D
+        from mase_tui.widgets.export_dialog import ExportDialog
+        from mase_tui.widgets.help_screen import HelpScreen
+
+        classes = [type(self), NodeTree, _D, GraphOverview, FilterInput, HelpScreen, ExportDialog]
+        classes += [type(w) for w in self.panes()[3:]]
+        keymap, problems, path = load_keymap(known_binding_ids(classes))
+        self.keymap_file = path
+        if keymap:
+            self.set_keymap(keymap)
+        for problem in problems:
+            self.notify(problem, severity="warning", timeout=15)
+
+    def _install_logging(self) -> None:
+        root = logging.getLogger()
+        self._saved_handlers = list(root.handlers)
+        for handler in self._saved_handlers:
+            if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+                root.removeHandler(handler)
+        root.addHandler(self._log_handler)
+
+    def _restore_logging(self) -> None:
+        root = logging.getLogger()
+        root.removeHandler(self._log_handler)
+        for handler in self._saved_handlers or []:
+            if handler not in root.handlers:
+                root.addHandler(handler)
+        self._saved_handlers = None
+
+    def on_unmount(self) -> None:
+        self._restore_logging()
+
+    @on(_AppLog)
+    def _show_log(self, message: _AppLog) -> None:
+        if message.text in self._seen_logs:
+            return
+        self._seen_logs.add(message.text)
+        if message.level >= logging.ERROR:
+            self.log.error(message.text)  # front ends report their own failures; keep a record
+            return
+        self.notify(message.text, severity="warning", timeout=10)
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def _load(self) -> None:
+        from core.errors import MaseError
+
+        try:
+            self.session.load(progress=lambda text: self.post_message(LoadProgress(text)))
+        except MaseError as exc:
+            self.post_message(SessionFailed(exc.one_line()))
+        except Exception as exc:  # a bug or a torch error: the app stays up and says what happened
+            logger.debug("loading failed", exc_info=True)
+            self.post_message(SessionFailed(f"{type(exc).__name__}: {exc}"))
+        else:
+            self.post_message(SessionLoaded())
+
+    def on_load_progress(self, message: LoadProgress) -> None:
+        if not self.ready and self.load_error is None:
+            self.query_one(StatusBar).show_progress(self.session.model_name, message.text)
+            self.tree.show_message(f"loading {self.session.model_name}: {message.text} ...")
+
+    def on_session_failed(self, message: SessionFailed) -> None:
+        self.load_error = message.error
+        name = self.session.model_name
+        self.query_one(StatusBar).show_error(name, message.error)
+        self.tree.show_message(f"could not load {name}")
+        self.details.show_message(f"Could not load {name}:\n{message.error}\n\nFix the command line and "
+                                  "start again (q quits).", style="red")
+        self.query_one("#graph-overview", GraphOverview).show_message(f"could not load {name}: {message.error}")
+        self.notify(message.error, title=f"could not load {name}", severity="error", timeout=3600)
+
+    def on_session_loaded(self, _message: SessionLoaded) -> None:
+        self.ready = True
+        self.query_one(StatusBar).show_session(self.session)
+        self._start_cost()
+        for pane in self.panes():
+            pane.refresh_from_session()
+        name = self.tree.current_name()
+        if name is not None:
+            self.on_node_focused(NodeFocused(name, "tree"))
+        runner = self.query("#pass-runner")
+        if self.config_path and runner and hasattr(runner.first(), "load_config_file"):
+            runner.first().load_config_file(Path(self.config_path))
+        self._stamp("ready")
+
+    # ------------------------------------------------------------------ cost (for details)
+    def cost_info(self) -> dict | None:
+        """The cost_analysis_pass info for the current graph: from the history when the last cost
+        run is newer than the last graph change, else the one computed in the background."""
+        session = self.session
+        for run in reversed(session.history):
+            if run.changed_graph:
+                break
+            if run.name == COST_PASS and run.ok:
+                return run.info
+        if self._cost.get("graph") == id(session.current):
+            return self._cost.get("info")
+        return None
+
+    def _cost_nodes(self) -> dict[str, dict]:
+        info = self.cost_info()
+        if info is None:
+            return {}
+        if self._cost.get("nodes_of") is not info:
+            self._cost["nodes"] = {n["name"]: n for n in info.get("nodes", [])}
+            self._cost["modules"] = {m["path"]: m for m in info.get("modules", [])}
+            self._cost["nodes_of"] = info
+        return self._cost["nodes"]
+
+    def node_cost(self, name: str) -> tuple[dict | None, str]:
+        nodes = self._cost_nodes()
+        if not nodes:
+            return None, self._cost_state
+        cost = nodes.get(name)
+        return cost, "" if cost is not None else "no cost row for this node"
+
+    def module_cost(self, path: str) -> dict | None:
+        return self._cost.get("modules", {}).get(path) if self._cost_nodes() else None
+
+    def _start_cost(self) -> None:
+        if self.cost_info() is not None:
+            return
+        try:
+            importlib.import_module("core.passes.analysis.cost")
+        except ModuleNotFoundError:
+            self._cost_state = "cost: not available in this build (core.passes.analysis.cost)"
+            return
+        self._cost_state = "computing cost ..."
+        self._compute_cost(self.session.current)
+
+    @work(thread=True, exclusive=True, group="cost", exit_on_error=False)
+    def _compute_cost(self, graph) -> None:
+        from core.errors import MaseError
+        from core.passes import PASSES
+
+        try:
+            _, info = PASSES[COST_PASS].fn(graph, {})
+        except MaseError as exc:
+            self.call_from_thread(self._cost_failed, exc.one_line())
+        except Exception as exc:  # keep the app up; the pane says why there is no cost
+            self.call_from_thread(self._cost_failed, f"{type(exc).__name__}: {exc}")
+        else:
+            self.call_from_thread(self._cost_done, graph, info)
+
+    def _cost_done(self, graph, info: dict) -> None:
+        self._cost = {"graph": id(graph), "info": info}
+        self._cost_state = ""
+        if graph is self.session.current:
+            self.details.refresh_from_session()
+            self.query_one("#graph-overview", GraphOverview).refresh_from_session()
+
+    def _cost_failed(self, error: str) -> None:
+        self._cost_state = f"cost not available: {error}"
+        self.details.refresh_from_session()
+
+    # ------------------------------------------------------------------ messages from panes
+    def on_node_focused(self, message: NodeFocused) -> None:
+        sender = getattr(message, "_sender", None)
+        if message.source != "tree" and isinstance(sender, Widget) and not sender.has_focus_within:
+            # A view the user is not in can only echo an older programmatic move (e.g. a queued
+            # row-highlight while j is held in the tree); following it would pull the cursor back.
+            return
+        self.current_node = message.name
+        self.details.show_node(message.name)
+        if message.source != "tree":
+            self.tree.reveal(message.name, quiet=True)
+        if message.source != "compare":
+            for compare in self.query("#compare"):
+                focus = getattr(compare, "focus_node", None)
+                if focus is not None:
+                    focus(message.name)
+
+    def show_group(self, entry) -> None:
+        self.details.show_group(entry)
+
+    def on_graph_changed(self, message: GraphChanged) -> None:
+        self.query_one(StatusBar).show_session(self.session)
+        self._start_cost()
+        for pane in self.panes():
+            pane.refresh_from_session()
+
+    def on_pass_finished(self, message: PassFinished) -> None:
+        self.query_one(StatusBar).show_session(self.session)
+        run = message.run
+        if run.name == COST_PASS and run.ok:
+            self.details.refresh_from_session()
+        if not run.changed_graph:
+            self.query_one("#graph-overview", GraphOverview).refresh_from_session()
+        for pane in self.panes():
+            hook = getattr(pane, "pass_finished", None)
+            if hook is not None:
+                hook(run)
+
+    # ------------------------------------------------------------------ layout actions
+    def on_resize(self, event) -> None:
+        self._apply_width(event.size.width)
+
+    def _apply_width(self, width: int) -> None:
+        self.query_one("#body").set_class(width < NARROW_WIDTH, "narrow")
+        self.query_one("#main").set_class(width < NARROW_WIDTH, "narrow")
+
+    def action_toggle_pane(self, css_class: str) -> None:
+        main = self.query_one("#main")
+        main.toggle_class(css_class)
+        if css_class == "hide-tree" and main.has_class(css_class) and self.tree.has_focus:
+            self.query_one("#tabs").focus()
+
+    def action_show_tab(self, tab: str) -> None:
+        tabs = self.query_one("#tabs", TabbedContent)
+        tabs.active = tab
+        pane = tabs.get_pane(tab)
+        focusable = [w for w in pane.query("*") if w.focusable]
+        if focusable and not self.tree.has_focus:
+            focusable[0].focus()
+
+    def reveal_widget(self, widget: Widget) -> None:
+        """Show the tab holding ``widget`` (used by the palette before running its action)."""
+        for ancestor in widget.ancestors_with_self:
+            if isinstance(ancestor, TabPane) and ancestor.id:
+                self.query_one("#tabs", TabbedContent).active = ancestor.id
+                break
+        if widget.focusable:
+            widget.focus()
+
+    def action_help(self) -> None:
+        from mase_tui.widgets.help_screen import HelpScreen
+
+        self.push_screen(HelpScreen(all_bindings(self, self.screen)))
+
+    # ------------------------------------------------------------------ filter
+    def action_filter(self) -> None:
+        if not self.ready:
+            return
+        box = self.query_one("#filter", FilterInput)
+        box.display = True
+        box.value = self.tree.query_text
+        box.focus()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            self.action_clear_filter()
+            return
+        count = self.tree.apply_filter(event.value)
+        status = self.query_one("#filter-status", Static)
+        status.display = True
+        status.update(self._match_text() if count else f"no match for '{event.value.strip()}'")
+        self.tree.focus()
+
+    def _match_text(self) -> str:
+        tree = self.tree
+        total = len(tree.matches)
+        return f"{tree.match_index + 1}/{total} match{'es' if total != 1 else ''} · n/N step · esc in / clears"
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", FilterInput)
+        box.value = ""
+        box.display = False
+        self.query_one("#filter-status", Static).display = False
+        if self.tree.query_text:
+            self.tree.clear_filter()
+        self.tree.focus()
+
+    def action_step_match(self, delta: int) -> None:
+        if self.tree.step_match(delta) is not None:
+            self.query_one("#filter-status", Static).update(self._match_text())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "step_match":
+            return bool(self.ready and self.tree.matches)
+        if action in ("copy_details", "export", "filter"):
+            return self.ready or None
+        return True
+
+    # ------------------------------------------------------------------ copy, export, screenshot
+    def action_copy_details(self) -> None:
+        text = self.details.text
+        if not text.strip():
+            self.notify("nothing to copy yet", severity="warning")
+            return
+        self.copy_to_clipboard(text)
+        subject = self.details.subject
+        what = subject if isinstance(subject, str) else getattr(subject, "label", "the details")
+        self.notify(f"copied details of {what} ({len(text.splitlines())} lines; OSC 52)", timeout=4)
+
+    def current_report(self):
+        """The report matching what is on screen: the visible tab's own, else a built-in one."""
+        from mase_tui import export
+
+        tabs = self.query_one("#tabs", TabbedContent)
+        pane = tabs.get_pane(tabs.active)
+        for widget in pane.query("*"):
+            own = getattr(widget, "export_report", None)
+            if callable(own):
+                report = own()
+                if report is not None:
+                    return report
+        session = self.session
+        if tabs.active == "tab-costs" and self.cost_info() is not None:
+            return export.cost_report(session, self.cost_info())
+        if tabs.active == "tab-passes":
+            runs = [r for r in session.history if r.kind != "session"]
+            if runs:
+                return export.pass_report(session, runs[-1])
+        return export.nodes_report(session, self.cost_info())
+
+    def action_export(self) -> None:
+        from mase_tui.widgets.export_dialog import ExportDialog
+
+        report = self.current_report()
+        self.push_screen(ExportDialog(report.title), lambda fmt: self._export(report, fmt))
+
+    def _export(self, report, fmt: str | None) -> None:
+        from mase_tui.export import write_report
+
+        if not fmt:
+            return
+        try:
+            path = write_report(report, fmt, Path.cwd(), self.session.model_name)
+        except OSError as exc:
+            self.notify(f"export failed: {exc}", severity="error", timeout=3600)
+            return
+        self.last_export = path
+        self.notify(f"wrote {path}", title="export", timeout=8)
+
+    def action_save_svg(self) -> None:
+        self._shots += 1
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        name = f"mase-tui-{Path(self.session.model_name).name.replace(':', '-')}-{stamp}-{self._shots}.svg"
+        try:
+            path = self.save_screenshot(filename=name, path=str(Path.cwd()))
+        except OSError as exc:
+            self.notify(f"screenshot failed: {exc}", severity="error", timeout=3600)
+            return
+        self.notify(f"saved {path}", title="screenshot", timeout=8)

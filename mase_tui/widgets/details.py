@@ -1,0 +1,307 @@
+"""NodeDetails: the highlighted node's metadata, statistics, cost and module, as selectable text.
+
+``node_sections`` / ``group_sections`` build rich renderables from a graph (no Textual), so the
+pane, the ``y`` copy and the tests all see the same content; ``plain_text`` renders them.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.pretty import Pretty
+from rich.table import Table
+from rich.text import Text
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from mase_tui.node_index import Chunk, Fold, NodeRow, iter_rows, shape_text
+
+MAX_REPR_LINES = 40
+MAX_PARAM_ROWS = 40
+COST_FIELDS = (  # (key in cost_analysis_pass info["nodes"][i], label)
+    ("macs", "MACs"),
+    ("flops_core", "FLOPs core"),
+    ("flops_elementwise", "FLOPs elementwise"),
+    ("flops_total", "FLOPs total"),
+    ("bitops", "BitOPs"),
+    ("act_bits", "activation bits"),
+    ("params", "parameters"),
+    ("param_bits", "parameter bits"),
+)
+
+
+def fmt_number(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.6g}" if abs(value) < 1e15 else f"{value:.4e}"
+    return str(value)
+
+
+def _heading(text: str) -> Text:
+    return Text(f"── {text}", style="bold")
+
+
+def _dtype(entry: dict) -> str:
+    dtype = entry.get("torch_dtype")
+    return "-" if dtype is None else str(dtype).replace("torch.", "")
+
+
+def _is_tensor_entry(value: Any) -> bool:
+    return isinstance(value, dict) and "shape" in value
+
+
+def _precision(entry: dict) -> str:
+    precision = entry.get("precision")
+    if isinstance(precision, (list, tuple)):
+        precision = "[" + ", ".join(str(p) for p in precision) + "]"
+    return f"{entry.get('type', '-')}{precision if precision is not None else ''}"
+
+
+def _value_table(title: str, entries: dict[str, Any], with_from: bool) -> RenderableType:
+    """One line per tensor: name, shape, type and precision, dtype, producer (narrow-pane friendly)."""
+    table = Table.grid(padding=(0, 1))
+    for _ in range(3):
+        table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")  # only the last column wraps in a narrow pane
+    others = []
+    for name, entry in entries.items():
+        if _is_tensor_entry(entry):
+            rest = Text(_dtype(entry), style="dim")
+            if with_from:
+                source = entry.get("from")
+                rest.append(f" <- {source}" if source else " (parameter)", style="dim")
+            table.add_row(Text(name, style="bold"), shape_text(entry.get("shape")), _precision(entry), rest)
+        else:
+            others.append(f"{name} = {entry!r}")
+    if not table.row_count and not others:
+        return Text(f"{title}: none", style="dim")
+    parts: list[RenderableType] = [Text(title, style="italic")]
+    if table.row_count:
+        parts.append(table)
+    if others:
+        parts.append(Text("  " + ", ".join(others)))
+    return Group(*parts)
+
+
+def _stat_table(software: dict) -> RenderableType:
+    rows = []
+    for group in ("args", "results"):
+        for name, entry in (software.get(group) or {}).items():
+            stats = entry.get("stat") if isinstance(entry, dict) else None
+            for stat_name, values in (stats or {}).items():
+                if isinstance(values, dict):
+                    shown = ", ".join(f"{k}={fmt_number(_scalar(v))}" for k, v in values.items())
+                else:
+                    shown = fmt_number(_scalar(values))
+                rows.append((name, stat_name, shown))
+    if not rows:
+        return Text("no statistics yet (run profile_statistics_analysis_pass in the Passes tab)", style="dim")
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _scalar(value: Any) -> Any:
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "numel", lambda: 2)() == 1:
+        return item()
+    tolist = getattr(value, "tolist", None)
+    return tolist() if callable(tolist) else value
+
+
+def _cost_block(cost: dict | None, cost_state: str) -> RenderableType:
+    if cost is None:
+        return Text(cost_state, style="dim")
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(justify="right", no_wrap=True)
+    for key, label in COST_FIELDS:
+        if key in cost:
+            table.add_row(label, fmt_number(cost[key]))
+    parts: list[RenderableType] = [table]
+    formula = cost.get("formula")
+    if formula:
+        parts.append(Text.assemble(("formula: ", "bold"), formula))
+    if cost.get("detail"):
+        parts.append(Text.assemble(("counted: ", "bold"), str(cost["detail"])))
+    bits = cost.get("bits") or {}
+    if bits:
+        parts.append(Text.assemble(("bits: ", "bold"), ", ".join(f"{k}={v}" for k, v in bits.items())))
+    return Group(*parts)
+
+
+def _module_block(module) -> RenderableType:
+    text = repr(module)
+    lines = text.splitlines()
+    if len(lines) > MAX_REPR_LINES:
+        lines = lines[:MAX_REPR_LINES] + [f"... {len(lines) - MAX_REPR_LINES} more lines"]
+    parts: list[RenderableType] = [Text("\n".join(lines))]
+    table = Table.grid(padding=(0, 2))
+    for column in ("name", "shape", "dtype", "numel"):
+        table.add_column(justify="right" if column == "numel" else "left", no_wrap=True,
+                         style="bold" if column == "name" else "")
+    total = 0
+    tensors = [(n, p, "") for n, p in module.named_parameters()] + [(n, b, " (buffer)") for n, b in module.named_buffers()]
+    for count, (name, tensor, kind) in enumerate(tensors):
+        total += tensor.numel() if not kind else 0
+        if count < MAX_PARAM_ROWS:
+            table.add_row(name + kind, shape_text(list(tensor.shape)), str(tensor.dtype).replace("torch.", ""),
+                          fmt_number(tensor.numel()))
+    if tensors:
+        parts += [Text("parameters and buffers", style="italic"), table]
+        if len(tensors) > MAX_PARAM_ROWS:
+            parts.append(Text(f"... {len(tensors) - MAX_PARAM_ROWS} more", style="dim"))
+        parts.append(Text(f"{fmt_number(total)} parameters", style="dim"))
+    else:
+        parts.append(Text("no parameters", style="dim"))
+    return Group(*parts)
+
+
+def node_sections(graph, name: str, cost: dict | None = None, cost_state: str = "") -> list[RenderableType]:
+    """The details of node ``name`` of ``graph``: header, common, software, hardware, cost, module."""
+    node = graph.node(name)
+    mase = node.meta.get("mase")
+    params = mase.parameters if mase is not None else {}
+    common = params.get("common") or {}
+    target = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", str(node.target))
+    sections: list[RenderableType] = [
+        Text(name, style="bold reverse"),
+        Text.assemble(("fx op ", "dim"), node.op, ("  target ", "dim"), str(target)),
+        Text.assemble(("mase type ", "dim"), str(common.get("mase_type", "-")), ("  mase op ", "dim"),
+                      str(common.get("mase_op", "-"))),
+        Text(""),
+        _heading("Common"),
+        _value_table("args", common.get("args") or {}, with_from=True),
+        _value_table("results", common.get("results") or {}, with_from=False),
+        Text(""),
+        _heading("Software"),
+        _stat_table(params.get("software") or {}),
+        Text(""),
+        _heading("Hardware"),
+        Pretty(params.get("hardware")) if params.get("hardware") else Text("none", style="dim"),
+        Text(""),
+        _heading("Cost (per sample)"),
+        _cost_block(cost, cost_state),
+    ]
+    if node.op == "call_module":
+        try:
+            module = graph.model.get_submodule(str(node.target))
+        except AttributeError:
+            module = None
+        if module is not None:
+            sections += [Text(""), _heading(f"Module {node.target}"), _module_block(module)]
+    return sections
+
+
+def group_sections(graph, entry, module_cost: dict | None = None) -> list[RenderableType]:
+    """A summary of a group row (a module, a folded run of blocks, or a chunk)."""
+    rows = list(iter_rows(entry))
+    ops: dict[str, int] = {}
+    for row in rows:
+        ops[row.mase_op] = ops.get(row.mase_op, 0) + 1
+    if isinstance(entry, Fold):
+        title = f"{entry.label} ×{len(entry.members)}"
+        note = (f"{len(entry.members)} consecutive blocks with the same ops and shapes "
+                f"({entry.members[0].path} .. {entry.members[-1].path}); expand to see each one")
+    elif isinstance(entry, Chunk):
+        title, note = entry.label, f"rows {entry.label} of a long list"
+    else:
+        title, note = entry.path, "module"
+    table = Table.grid(padding=(0, 2))
+    table.add_column(justify="right")
+    table.add_column()
+    for op, count in sorted(ops.items(), key=lambda kv: (-kv[1], kv[0])):
+        table.add_row(str(count), op)
+    sections: list[RenderableType] = [Text(title, style="bold reverse"), Text(note, style="dim"),
+                                      Text(f"{len(rows)} nodes"), table]
+    if module_cost:
+        sections += [Text(""), _heading("Cost (per sample)"), _cost_block(module_cost, "")]
+    path = getattr(entry, "path", None)
+    if path:
+        try:
+            module = graph.model.get_submodule(path)
+        except AttributeError:
+            module = None
+        if module is not None:
+            sections += [Text(""), _heading(f"Module {path}"), _module_block(module)]
+    return sections
+
+
+def plain_text(sections: list[RenderableType], width: int = 100) -> str:
+    console = Console(file=io.StringIO(), width=width, record=True, color_system=None, force_terminal=False)
+    for section in sections:
+        console.print(section)
+    return console.export_text().rstrip() + "\n"
+
+
+class NodeDetails(VerticalScroll, can_focus=True):
+    """Right pane. ``show_node`` / ``show_group`` fill it; ``text`` is what ``y`` copies."""
+
+    HELP_SCOPE = "Details"
+    BINDINGS = [
+        Binding("down,j", "scroll_down", "Scroll down", show=False, id="details.down"),
+        Binding("up,k", "scroll_up", "Scroll up", show=False, id="details.up"),
+        Binding("home,g", "scroll_home", "Top", show=False, id="details.top"),
+        Binding("end,G", "scroll_end", "Bottom", show=False, id="details.bottom"),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's keyword
+        super().__init__(id=id)
+        self.sections: list[RenderableType] = []
+        self.subject: Any = None  # a node name, a tree group entry, or None
+
+    def compose(self):
+        yield Static(id="details-body")
+
+    def _set(self, sections: list[RenderableType]) -> None:
+        self.sections = sections
+        self.query_one("#details-body", Static).update(Group(*sections))
+
+    def show_message(self, text: str, style: str = "italic") -> None:
+        self.subject = None
+        self._set([Text(text, style=style)])
+
+    def show_node(self, name: str) -> None:
+        session = getattr(self.app, "session", None)
+        if session is None or session.current is None:
+            return
+        self.subject = name
+        try:
+            graph = session.current
+            cost, state = self.app.node_cost(name) if hasattr(self.app, "node_cost") else (None, "")
+            self._set(node_sections(graph, name, cost, state))
+        except KeyError:
+            self.show_message(f"{name} is not in the current graph")
+        self.scroll_home(animate=False)
+
+    def show_group(self, entry) -> None:
+        session = getattr(self.app, "session", None)
+        if session is None or session.current is None:
+            return
+        self.subject = entry
+        path = getattr(entry, "path", None)
+        cost = self.app.module_cost(path) if path and hasattr(self.app, "module_cost") else None
+        self._set(group_sections(session.current, entry, cost))
+        self.scroll_home(animate=False)
+
+    def refresh_from_session(self) -> None:
+        if isinstance(self.subject, str):
+            self.show_node(self.subject)
+        elif self.subject is not None and not isinstance(self.subject, NodeRow):
+            self.show_group(self.subject)
+
+    @property
+    def text(self) -> str:
+        return plain_text(self.sections) if self.sections else ""
