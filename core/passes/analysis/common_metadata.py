@@ -47,8 +47,23 @@ def tensor_entry(t: torch.Tensor, source: str | None, add_value: bool) -> dict[s
         "from": source,
     }
     if add_value and t.device.type != "meta":
-        entry["value"] = t.detach().clone()
+        entry["value"] = (t.value if isinstance(t, _Seen) else t.detach()).clone()
     return entry
+
+
+class _Seen:
+    """Shape, dtype and device of a result tensor (plus a copy taken as it was produced, when
+    values are kept), so the interpreter can free the tensor after its last user has run and
+    a later in-place op (JSC's ReLU(inplace=True)) cannot rewrite the recorded value."""
+
+    __slots__ = ("shape", "dtype", "device", "value")
+
+    def __init__(self, t: torch.Tensor, keep_value: bool) -> None:
+        self.shape, self.dtype, self.device = t.shape, t.dtype, t.device
+        self.value = t.detach().clone() if keep_value and t.device.type != "meta" else None
+
+
+_TENSORS = (torch.Tensor, _Seen)
 
 
 def type_precision(dtype: torch.dtype) -> dict[str, Any]:
@@ -71,6 +86,8 @@ def _plain(value: Any) -> Any:
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, torch.Size):
         return list(value)
+    if isinstance(value, _Seen):
+        return f"tensor{list(value.shape)}"
     if isinstance(value, (torch.dtype, torch.device)):
         return str(value)
     return value
@@ -105,11 +122,11 @@ def _flatten_tensors(value, env):
     """Yield (fx producer name or None, tensor) for tensors inside an argument."""
     if isinstance(value, fx.Node):
         result = env.get(value.name)
-        if isinstance(result, torch.Tensor):
+        if isinstance(result, _TENSORS):
             yield value.name, result
         elif isinstance(result, (list, tuple)):
             for item in result:
-                if isinstance(item, torch.Tensor):
+                if isinstance(item, _TENSORS):
                     yield value.name, item
     elif isinstance(value, (list, tuple)):
         for item in value:
@@ -139,21 +156,38 @@ def _describe_args(node, model, env, mase_op, add_value) -> dict[str, Any]:
 
 
 def _describe_result(value, add_value) -> dict[str, Any]:
-    if isinstance(value, torch.Tensor):
+    if isinstance(value, _TENSORS):
         return {"data_out_0": tensor_entry(value, None, add_value)}
-    if isinstance(value, (list, tuple)) and value and all(isinstance(v, torch.Tensor) for v in value):
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, _TENSORS) for v in value):
         return {f"data_out_{i}": tensor_entry(v, None, add_value) for i, v in enumerate(value)}
     plain = _plain(value)
     shape = [len(plain)] if isinstance(plain, (list, tuple)) else [1]
     return {"data_out_0": {"type": type(value).__name__, "shape": shape, "value": plain}}
 
 
-class _MetaInterpreter(fx.Interpreter):
-    """Runs the graph once and keeps every node's result; on the meta device when asked."""
+def _summary(value: Any, keep_value: bool) -> Any:
+    if isinstance(value, torch.Tensor):
+        return _Seen(value, keep_value)
+    if isinstance(value, (list, tuple)) and any(isinstance(v, torch.Tensor) for v in value):
+        items = [_Seen(v, keep_value) if isinstance(v, torch.Tensor) else v for v in value]
+        return tuple(items) if isinstance(value, tuple) else items
+    return value
 
-    def __init__(self, module, on_meta: bool):
-        super().__init__(module, garbage_collect_values=False)
+
+class _MetaInterpreter(fx.Interpreter):
+    """Runs the graph once and keeps a summary of every node's result (``results``); on the
+    meta device when asked. Tensors are freed as in a plain forward pass."""
+
+    def __init__(self, module, on_meta: bool, keep_values: bool = False):
+        super().__init__(module)
         self.on_meta = on_meta
+        self.keep_values = keep_values
+        self.results: dict[fx.Node, Any] = {}
+
+    def run_node(self, n):
+        result = super().run_node(n)
+        self.results[n] = _summary(result, self.keep_values)
+        return result
 
     def get_attr(self, target, args, kwargs):
         value = super().get_attr(target, args, kwargs)
@@ -192,8 +226,10 @@ def add_common_metadata_analysis_pass(graph, pass_args=None):
         value = dummy_in[name]
         if on_meta and isinstance(value, torch.Tensor):
             value = torch.empty_like(value, device="meta")
+        elif isinstance(value, torch.Tensor):
+            value = value.clone()  # an in-place first op must not rewrite the caller's dummy_in
         inputs.append(value)
-    interp = _MetaInterpreter(model, on_meta)
+    interp = _MetaInterpreter(model, on_meta, keep_values=add_value)
     was_training = model.training
     model.eval()
     try:
@@ -207,7 +243,7 @@ def add_common_metadata_analysis_pass(graph, pass_args=None):
         ) from exc
     finally:
         model.train(was_training)
-    env = {n.name: v for n, v in interp.env.items()}
+    env = {n.name: v for n, v in interp.results.items()}
 
     unknown: list[str] = []
     last_value = None
@@ -243,7 +279,7 @@ def add_common_metadata_analysis_pass(graph, pass_args=None):
 
 
 def _failing_node(interp: fx.Interpreter) -> str:
-    done = set(interp.env)
+    done = set(interp.results)
     for node in interp.module.graph.nodes:
         if node not in done:
             return node.name

@@ -319,16 +319,16 @@ def verify_runs(graph) -> str:
                               hint="the save may be from an incompatible version; save it again") from exc
     finally:
         gm.train(was_training)
-    _compare_shapes(interp, gm)
+    _compare_shapes(interp)
     return how
 
 
-def _compare_shapes(interp: fx.Interpreter, gm: fx.GraphModule) -> None:
+def _compare_shapes(interp) -> None:
     stale = []
-    for node, value in interp.env.items():
+    for node, value in interp.results.items():
         meta = node.meta.get("mase")
         entry = meta.parameters.get("common", {}).get("results", {}).get("data_out_0") if meta is not None else None
-        if isinstance(value, torch.Tensor) and isinstance(entry, dict) and "torch_dtype" in entry:
+        if hasattr(value, "shape") and isinstance(entry, dict) and "torch_dtype" in entry:
             if list(value.shape) != list(entry.get("shape", [])):
                 stale.append(node.name)
     if stale:
