@@ -58,20 +58,21 @@ def args_to_toml(spec: PassSpec, args: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n" + body
 
 
-def parse_pass_args(spec: PassSpec, text: str) -> dict[str, Any]:
+def parse_pass_args(spec: PassSpec, text: str, graph: Any = None) -> dict[str, Any]:
     """The editor's text as pass arguments, or a ConfigError saying what is wrong and where."""
     args = parse_toml(text, source="the arguments")
     if not spec.free_form:
         check_pass_args(spec, args, f"{spec.short_name} arguments")
     validate = _own_validator(spec)
-    if validate is not None:
-        validate(args)
+    if validate is not None and graph is not None:
+        validate(graph, args)
     return args
 
 
 def _own_validator(spec: PassSpec):
-    """A pass module may offer ``validate_pass_args(pass_args)`` that checks the whole config
-    without a graph (quantize does: quantiser names and keys)."""
+    """A pass module may offer ``validate_pass_args(graph, pass_args)``: the checks the pass
+    makes before changing anything, without running it. Passes without one validate when they
+    run (a transform runs on a copy, so a rejected config leaves the graph as it was)."""
     import importlib
 
     try:
@@ -235,7 +236,7 @@ class PassRunner(Widget):
         text = self.query_one("#pass-args", TextArea).text
         self.texts[spec.name] = text
         try:
-            args = parse_pass_args(spec, text)
+            args = parse_pass_args(spec, text, session.current)
         except MaseError as exc:
             self._error(str(exc))
             return

@@ -1,0 +1,308 @@
+"""The Costs tab: cost per node or per module, totals of the original and current graphs with
+the deltas, and accuracy before/after.
+
+Costs come from the registered cost_analysis_pass (an analysis pass: it reads the graphs'
+metadata and changes nothing), run on both graphs in a worker and compared with
+``core.cost.compare.compare_costs``. Every figure says what it is counted over: per sample,
+per batch of B, or per model.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widget import Widget
+from textual.widgets import DataTable, Static
+
+# (key, header, numeric) columns of the node and module tables; values per sample unless
+# the header says otherwise.
+NODE_COLUMNS = (
+    ("index", "#", True),
+    ("name", "node", False),
+    ("mase_op", "op", False),
+    ("flops_total", "FLOPs/sample", True),
+    ("bitops_a", "BitOPs orig", True),
+    ("bitops_b", "BitOPs now", True),
+    ("bitops_ratio", "ratio", True),
+    ("param_bits_b", "param bits", True),
+)
+MODULE_COLUMNS = (
+    ("index", "#", True),
+    ("name", "module", False),
+    ("nodes", "nodes", True),
+    ("flops_total", "FLOPs/sample", True),
+    ("bitops_a", "BitOPs orig", True),
+    ("bitops_b", "BitOPs now", True),
+    ("bitops_ratio", "ratio", True),
+    ("param_bits_b", "param bits", True),
+)
+# What ``s`` cycles through: graph order, then the biggest first.
+SORT_CYCLE = ("index", "flops_total", "bitops_b", "bitops_ratio", "param_bits_b", "name")
+
+TOTAL_ROWS = (
+    ("totals_per_sample", "macs", "MACs per sample"),
+    ("totals_per_sample", "flops_total", "FLOPs per sample"),
+    ("totals_per_sample", "bitops", "BitOPs per sample"),
+    ("totals_per_batch", "flops_total", "FLOPs per batch of {batch}"),
+    ("totals_per_batch", "bitops", "BitOPs per batch of {batch}"),
+    ("totals_model", "param_bytes", "param storage, bytes per model"),
+    ("totals_model", "params", "parameters per model"),
+)
+
+
+def fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:.4g}"
+    value = int(value)
+    return f"{value:,}" if abs(value) < 10**12 else f"{value:.4g}"
+
+
+def fmt_ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def fmt_delta(value: Any) -> str:
+    if value is None:
+        return "-"
+    if value == 0:
+        return "0"
+    return ("+" if value > 0 else "-") + fmt(abs(value))
+
+
+def totals_table(info_a: dict[str, Any], info_b: dict[str, Any]) -> Table:
+    """Original vs current totals with delta and ratio (current / original)."""
+    table = Table(box=None, padding=(0, 1), show_edge=False)
+    table.add_column("total", no_wrap=True)
+    for head in ("original", "current", "delta", "ratio"):
+        table.add_column(head, justify="right", no_wrap=True)
+    batch = info_b.get("batch_size") or info_a.get("batch_size")
+    for section, key, label in TOTAL_ROWS:
+        a, b = info_a[section].get(key), info_b[section].get(key)
+        delta = None if a is None or b is None else b - a
+        ratio = None if not a or b is None else b / a
+        style = "green" if delta is not None and delta < 0 else ("red" if delta else "")
+        table.add_row(label.format(batch=batch), fmt(a), fmt(b), Text(fmt_delta(delta), style=style), fmt_ratio(ratio))
+    return table
+
+
+def node_rows(comparison: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for i, node in enumerate(comparison["nodes"]):
+        rows.append({
+            "index": i, "name": node["name"], "mase_op": node["mase_op"], "status": node["status"],
+            "flops_total": node["flops_total"]["b"] if node["flops_total"]["b"] is not None else node["flops_total"]["a"],
+            "bitops_a": node["bitops"]["a"], "bitops_b": node["bitops"]["b"],
+            "bitops_ratio": node["bitops_ratio"], "param_bits_b": node["param_bits"]["b"],
+        })
+    return rows
+
+
+def module_rows(info_a: dict[str, Any], info_b: dict[str, Any]) -> list[dict[str, Any]]:
+    before = {m["path"]: m for m in info_a["modules"]}
+    rows = []
+    for i, mod in enumerate(info_b["modules"]):
+        old = before.get(mod["path"], {})
+        a, b = old.get("bitops"), mod.get("bitops")
+        rows.append({
+            "index": i, "name": "  " * mod["depth"] + mod["path"], "nodes": mod["nodes"],
+            "status": "changed" if old != mod else "unchanged",
+            "flops_total": mod["flops_total"], "bitops_a": a, "bitops_b": b,
+            "bitops_ratio": None if not a or b is None else b / a, "param_bits_b": mod["param_bits"],
+        })
+    return rows
+
+
+def sort_rows(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """Graph order and names ascending; numbers biggest first (None last); ratio smallest first."""
+    if key in ("index", "name"):
+        return sorted(rows, key=lambda r: (str(r[key]).strip() if key == "name" else r[key]))
+    present = [r for r in rows if r.get(key) is not None]
+    missing = [r for r in rows if r.get(key) is None]
+    reverse = key != "bitops_ratio"
+    return sorted(present, key=lambda r: r[key], reverse=reverse) + missing
+
+
+class CostsView(Widget):
+    DEFAULT_CSS = """
+    CostsView { layout: vertical; height: 1fr; }
+    CostsView #costs-totals { height: auto; }
+    CostsView #costs-accuracy { height: auto; }
+    CostsView #costs-caption { height: 1; color: $text-muted; }
+    CostsView #costs-table { height: 1fr; min-height: 4; }
+    """
+    BINDINGS = [
+        Binding("s", "cycle_sort", "Sort", id="costs.sort"),
+        Binding("m", "toggle_modules", "Nodes/modules", id="costs.toggle-modules"),
+        Binding("a", "evaluate", "Accuracy", id="costs.evaluate"),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.info_a: dict[str, Any] | None = None
+        self.info_b: dict[str, Any] | None = None
+        self.comparison: dict[str, Any] | None = None
+        self.by_module = False
+        self.sort_key = "index"
+        self.accuracy: dict[str, dict[str, Any]] = {}
+        self.cancel_eval: threading.Event | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("Waiting for the model ...", style="dim"), id="costs-totals")
+        yield Static(id="costs-accuracy")
+        yield Static(id="costs-caption")
+        yield DataTable(id="costs-table", cursor_type="row")
+
+    @property
+    def session(self):
+        return getattr(self.app, "session", None)
+
+    # ------------------------------------------------------------------ app contract
+    def refresh_from_session(self) -> None:
+        session = self.session
+        if session is None or getattr(session, "original", None) is None:
+            return
+        self.accuracy.pop("current", None)  # the current graph changed: its accuracy is stale
+        self._show_accuracy()
+        self._compute(session.original, session.current)
+
+    @work(thread=True, exclusive=True, group="costs", exit_on_error=False)
+    def _compute(self, original, current) -> None:
+        from core.cost.compare import compare_costs
+        from core.errors import MaseError
+        from core.passes import PASSES
+
+        cost = PASSES["cost_analysis_pass"].fn
+        try:
+            _, info_a = cost(original, {})
+            info_b = info_a if current is original else cost(current, {})[1]
+            comparison = compare_costs(info_a, info_b, label_a="original", label_b="current")
+        except MaseError as exc:
+            self.app.call_from_thread(self._failed, str(exc))
+            return
+        self.app.call_from_thread(self._show, info_a, info_b, comparison)
+
+    def _failed(self, message: str) -> None:
+        self.query_one("#costs-totals", Static).update(Text(f"costs unavailable: {message}", style="red"))
+        self.app.notify(message, severity="error", timeout=3600)
+
+    def _show(self, info_a: dict[str, Any], info_b: dict[str, Any], comparison: dict[str, Any]) -> None:
+        self.info_a, self.info_b, self.comparison = info_a, info_b, comparison
+        self.query_one("#costs-totals", Static).update(totals_table(info_a, info_b))
+        self._fill_table()
+
+    # ------------------------------------------------------------------ table
+    def current_rows(self) -> list[dict[str, Any]]:
+        if self.comparison is None or self.info_a is None or self.info_b is None:
+            return []
+        rows = module_rows(self.info_a, self.info_b) if self.by_module else node_rows(self.comparison)
+        return sort_rows(rows, self.sort_key)
+
+    def _columns(self):
+        return MODULE_COLUMNS if self.by_module else NODE_COLUMNS
+
+    def _fill_table(self) -> None:
+        table = self.query_one("#costs-table", DataTable)
+        table.clear(columns=True)
+        for key, head, numeric in self._columns():
+            marker = " ▼" if key == self.sort_key and key not in ("index", "name", "bitops_ratio") else (
+                " ▲" if key == self.sort_key else "")
+            table.add_column(Text(head + marker, justify="right" if numeric else "left"), key=key)
+        for row in self.current_rows():
+            changed = row["status"] != "unchanged"
+            cells = []
+            for key, _, numeric in self._columns():
+                value = row.get(key)
+                if key == "bitops_ratio":
+                    shown = fmt_ratio(value)
+                elif numeric:
+                    shown = fmt(value)
+                else:
+                    shown = ("~ " if changed and key == "name" else ("  " if key == "name" else "")) + str(value)
+                cells.append(Text(shown, justify="right" if numeric else "left",
+                                  style="yellow" if changed else ""))
+            table.add_row(*cells, key=f"{row['index']}")
+        view = "module" if self.by_module else "node"
+        sort_name = next(h for k, h, _ in self._columns() if k == self.sort_key) if self.sort_key != "name" else view
+        self.query_one("#costs-caption", Static).update(
+            f"per {view} (m: per {'node' if self.by_module else 'module'}) · per sample, param bits per model"
+            f" · sorted by {sort_name} (s: next)")
+
+    def action_cycle_sort(self) -> None:
+        i = SORT_CYCLE.index(self.sort_key) if self.sort_key in SORT_CYCLE else -1
+        self.sort_key = SORT_CYCLE[(i + 1) % len(SORT_CYCLE)]
+        self._fill_table()
+
+    def action_toggle_modules(self) -> None:
+        self.by_module = not self.by_module
+        self._fill_table()
+
+    @on(DataTable.HeaderSelected, "#costs-table")
+    def _header(self, event: DataTable.HeaderSelected) -> None:
+        key = event.column_key.value
+        if key:
+            self.sort_key = key
+            self._fill_table()
+
+    # ------------------------------------------------------------------ accuracy
+    def action_evaluate(self) -> None:
+        session = self.session
+        if session is None or not getattr(session, "loaded", False):
+            self.app.notify("the model is still loading", severity="warning")
+            return
+        if getattr(session, "datamodule", None) is None:
+            self.app.notify("no dataset is loaded: accuracy needs one (--dataset)", severity="warning")
+            return
+        self.cancel_eval = threading.Event()
+        self.query_one("#costs-accuracy", Static).update(Text("evaluating original and current ...", style="dim"))
+        self._evaluate(self.cancel_eval)
+
+    @work(thread=True, exclusive=True, group="costs-eval", exit_on_error=False)
+    def _evaluate(self, cancel: threading.Event) -> None:
+        session = self.session
+        results: dict[str, dict[str, Any]] = {}
+        try:
+            for which in ("original", "current"):
+                results[which] = session.evaluate(which, split="test", cancel=cancel)
+        except Exception as exc:  # a data or model error: show it, keep the app up
+            message = str(exc) if hasattr(exc, "one_line") else f"evaluation failed: {type(exc).__name__}: {exc}"
+            self.app.call_from_thread(self._eval_failed, message)
+            return
+        self.app.call_from_thread(self._eval_done, results)
+
+    def _eval_failed(self, message: str) -> None:
+        self.query_one("#costs-accuracy", Static).update(Text(message, style="red"))
+        self.app.notify(message, severity="error", timeout=3600)
+
+    def _eval_done(self, results: dict[str, dict[str, Any]]) -> None:
+        self.accuracy = results
+        self._show_accuracy()
+
+    def _show_accuracy(self) -> None:
+        widget = self.query_one("#costs-accuracy", Static)
+        if not self.accuracy:
+            widget.update(Text("accuracy: press a to evaluate the original and current graphs", style="dim"))
+            return
+        session = self.session
+        parts: list[Any] = [("accuracy ", "bold")]
+        a = self.accuracy.get("original", {}).get("accuracy")
+        b = self.accuracy.get("current", {}).get("accuracy")
+        parts.append(f"original {a * 100:.2f}%" if a is not None else "original -")
+        parts.append(f" · current {b * 100:.2f}%" if b is not None else " · current - (a: evaluate)")
+        if a is not None and b is not None:
+            d = (b - a) * 100
+            parts.append((f" ({'+' if d >= 0 else ''}{d:.2f} points)", "green" if d >= 0 else "red"))
+        first = self.accuracy.get("original") or self.accuracy.get("current") or {}
+        where = f" on {first.get('data', '?')} {first.get('split', '')}".rstrip()
+        samples = first.get("samples")
+        parts.append(where + (f", {samples} samples" if samples else ""))
+        if session is not None and getattr(session, "synthetic", False):
+            parts.append((" (synthetic data)", "yellow"))
+        widget.update(Text.assemble(*parts))

@@ -1,0 +1,306 @@
+"""Pilot tests of the Compare, Passes and Costs tabs, driven as a user would over jsc-toy."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from tabs_harness import TabsApp  # noqa: E402
+from textual.widgets import DataTable, OptionList, TextArea  # noqa: E402
+
+from core.config import dumps_toml  # noqa: E402
+from core.session import Session  # noqa: E402
+from mase_tui.widgets.compare import CompareView  # noqa: E402
+from mase_tui.widgets.costs import CostsView  # noqa: E402
+from mase_tui.widgets.pass_runner import PassRunner  # noqa: E402
+
+SIZE = (120, 36)
+LAB_CONFIG = {
+    "by": "type",
+    "default": {"config": {"name": None}},
+    "linear": {"config": {"name": "integer", "data_in_width": 8, "data_in_frac_width": 4,
+                          "weight_width": 8, "weight_frac_width": 4, "bias_width": 8, "bias_frac_width": 4}},
+}
+JSC_TOY_LINEARS = ["seq_blocks_2", "seq_blocks_5", "seq_blocks_8"]
+
+
+@pytest.fixture
+def session():
+    return Session("jsc-toy").load()
+
+
+async def settle(app, pilot) -> None:
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def choose_pass(app, pilot, name: str) -> PassRunner:
+    """Open the Passes tab and move the pass list's cursor to ``name`` with the arrow keys."""
+    await pilot.press("3")
+    await pilot.pause()
+    runner = app.query_one(PassRunner)
+    options = app.query_one("#pass-list", OptionList)
+    options.focus()
+    await pilot.pause()
+    target = [options.get_option_at_index(i).id for i in range(options.option_count)].index(name)
+    while options.highlighted != target:
+        await pilot.press("down" if (options.highlighted or 0) < target else "up")
+    await pilot.pause()
+    assert runner.selected == name
+    return runner
+
+
+async def type_args(app, pilot, text: str) -> None:
+    editor = app.query_one("#pass-args", TextArea)
+    editor.focus()
+    editor.clear()
+    await pilot.pause()
+    keys = []
+    for ch in text:
+        keys.append({"\n": "enter", " ": "space"}.get(ch, ch))
+    await pilot.press(*keys)
+    assert editor.text.strip() == text.strip()
+
+
+def plain(app, selector: str) -> str:
+    """The text a Static shows, rendered at its width."""
+    from rich.console import Console
+
+    widget = app.query_one(selector)
+    console = Console(width=max(40, widget.size.width), color_system=None, file=io.StringIO())
+    with console.capture() as capture:
+        console.print(widget.content)
+    return capture.get()
+
+
+def error_messages(app) -> list[str]:
+    return [n.message for n in app._notifications if n.severity == "error"]
+
+
+async def run_lab_quantize(app, pilot) -> None:
+    await choose_pass(app, pilot, "quantize_transform_pass")
+    await type_args(app, pilot, dumps_toml(LAB_CONFIG))
+    await pilot.press("ctrl+r")
+    await settle(app, pilot)
+    await pilot.press("tab")  # leave the editor (keys typed there are text)
+    await pilot.pause()
+
+
+# ---------------------------------------------------------------------- the lab flow
+async def test_lab_quantize_shows_three_changed_linears_and_bitops_drop(session):
+    app = TabsApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await run_lab_quantize(app, pilot)
+        run = session.history[-1]
+        assert run.name == "quantize_transform_pass" and run.ok and run.changed_graph
+        assert [r.name for r in app.finished] == ["quantize_transform_pass"]
+
+        # Compare: exactly the three linears changed, marked "~" in the gutter
+        await pilot.press("2")
+        await settle(app, pilot)
+        assert app.query_one("#tabs").active == "tab-compare"
+        compare = app.query_one(CompareView)
+        assert compare.diff.changed_names() == JSC_TOY_LINEARS
+        assert compare.diff.counts() == {"unchanged": 10, "changed": 3, "added": 0, "removed": 0}
+        table = app.query_one("#compare-table", DataTable)
+        marks = [table.get_row_at(i)[0].plain for i in range(table.row_count)]
+        assert [table.get_row_at(i)[1].plain for i, m in enumerate(marks) if m == "~"] == JSC_TOY_LINEARS
+        assert [table.get_row_at(i)[4].plain for i, m in enumerate(marks) if m == "~"] == ["LinearInteger"] * 3
+
+        # ] and [ jump between the differences (wrapping), and each jump tells the other views
+        table.focus()
+        seen = []
+        for _ in range(4):
+            await pilot.press("right_square_bracket")
+            await settle(app, pilot)
+            seen.append(compare.current_name)
+        assert seen == JSC_TOY_LINEARS + ["seq_blocks_2"]
+        await pilot.press("left_square_bracket")
+        await settle(app, pilot)
+        assert compare.current_name == "seq_blocks_8"
+        assert ("seq_blocks_8", "compare") == app.node_focus_log[-1]
+
+        # the detail: precision before/after and the weight histogram with its error
+        detail = plain(app, "#compare-detail-body")
+        assert "module: Linear -> LinearInteger" in detail
+        assert "precision weight: float [32] -> integer [8, 4]" in detail
+        w = session.current.model.get_submodule("seq_blocks.8").weight.detach()
+        q = torch.clamp(torch.round(w * 16), -128, 127) / 16
+        max_err = float((w - q).abs().max())
+        sqnr = 10 * torch.log10((w.double() ** 2).sum() / ((w.double() - q.double()) ** 2).sum())
+        assert f"max |err| {max_err:.4g}" in detail
+        assert f"SQNR {float(sqnr):.1f} dB" in detail
+        assert "float     │" in detail and "quantised │" in detail  # the two histograms
+
+        # Costs: BitOPs per sample 237,568 -> 14,848; per batch of 8 x8
+        await pilot.press("4")
+        await settle(app, pilot)
+        assert app.query_one("#tabs").active == "tab-costs"
+        costs = app.query_one(CostsView)
+        totals = costs.comparison["totals_per_sample"]["bitops"]
+        assert (totals["a"], totals["b"]) == (237_568, 14_848)
+        assert costs.info_a["totals_per_batch"]["bitops"] == 237_568 * 8
+        shown = plain(app, "#costs-totals")
+        assert "BitOPs per sample" in shown and "237,568" in shown and "14,848" in shown
+        assert "-222,720" in shown
+        assert "BitOPs per batch of 8" in shown and "1,900,544" in shown and "118,784" in shown
+        # parameter storage per model: 327 params x 32 bits = 1,308 bytes; quantised linears at 8 bits
+        assert costs.info_a["totals_model"]["param_bytes"] == 1308
+        assert costs.info_b["totals_model"]["param_bytes"] == 549
+
+
+async def test_compare_follows_the_tree_and_posts_its_own_moves(session):
+    app = TabsApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        compare = app.query_one(CompareView)
+        compare.focus_node("seq_blocks_5")  # what the app calls when the tree highlights a node
+        await pilot.pause()
+        table = app.query_one("#compare-table", DataTable)
+        assert table.cursor_row == 6 and compare.current_name == "seq_blocks_5"
+        assert app.node_focus_log == []  # following is silent: no echo back to the tree
+        table.focus()
+        await pilot.press("down")
+        await pilot.pause()
+        assert app.node_focus_log == [("seq_blocks_6", "compare")]
+        await pilot.press("right_square_bracket")  # no differences before any pass
+        await pilot.pause()
+        assert compare.current_name == "seq_blocks_6"
+
+
+async def test_costs_sort_cycles_and_module_view(session):
+    app = TabsApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("4")
+        await pilot.pause()
+        costs = app.query_one(CostsView)
+        app.query_one("#costs-table").focus()
+        assert [r["name"] for r in costs.current_rows()][:3] == ["x", "seq_blocks_0", "seq_blocks_1"]
+        await pilot.press("s")  # FLOPs per sample, biggest first
+        assert costs.sort_key == "flops_total"
+        top = costs.current_rows()[0]
+        assert (top["name"], top["flops_total"]) == ("seq_blocks_2", 264)  # 2 x 128 MACs + 8 bias adds
+        await pilot.press("s")
+        assert costs.sort_key == "bitops_b"
+        assert [r["bitops_b"] for r in costs.current_rows()[:3]] == [131_072, 65_536, 40_960]
+        await pilot.press("m")
+        assert costs.by_module
+        rows = costs.current_rows()
+        assert rows[0]["name"].strip() == "seq_blocks" and rows[0]["bitops_b"] == 237_568
+        table = app.query_one("#costs-table", DataTable)
+        assert table.row_count == 12  # seq_blocks and its 11 children
+
+
+# ---------------------------------------------------------------------- errors and cancel
+async def test_toml_syntax_error_is_reported_with_its_line(session):
+    app = TabsApp(session)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(app, pilot)
+        await choose_pass(app, pilot, "quantize_transform_pass")
+        await type_args(app, pilot, 'by = "type"\n[linear.config\nname = "integer"')
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        errors = error_messages(app)
+        assert len(errors) == 1 and "malformed TOML" in errors[0] and "line 2" in errors[0]
+        assert session.history == []  # nothing ran
+        assert app.is_running
+        toasts = app.screen.query("Toast")
+        assert any("malformed TOML" in str(t.render()) for t in toasts)
+
+
+async def test_unknown_quantiser_leaves_graph_unchanged(session):
+    app = TabsApp(session)
+    broken = {"by": "type", "linear": {"config": {**LAB_CONFIG["linear"]["config"], "name": "integr"}}}
+    before = session.current
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(app, pilot)
+        await choose_pass(app, pilot, "quantize_transform_pass")
+        await type_args(app, pilot, dumps_toml(broken))
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        errors = error_messages(app)
+        assert len(errors) == 1 and "unknown quantiser 'integr'" in errors[0] and "integer" in errors[0]
+        assert session.current is before and not session.is_transformed
+        assert session.history[-1].ok is False
+        runner = app.query_one(PassRunner)
+        assert runner.run_status(session.history[-1]) == "error"
+        assert "error" in plain(app, "#pass-history")
+        # the app keeps working: the lab config runs after the error
+        await type_args(app, pilot, dumps_toml(LAB_CONFIG))
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        assert session.history[-1].ok and session.is_transformed
+
+
+async def test_unknown_argument_for_fixed_pass(session):
+    app = TabsApp(session)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(app, pilot)
+        await choose_pass(app, pilot, "cost_analysis_pass")
+        await type_args(app, pilot, "batchsize = 4")
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        errors = error_messages(app)
+        assert len(errors) == 1 and "unknown argument(s) batchsize" in errors[0]
+        assert "did you mean 'batch_size'" in errors[0]
+        assert session.history == []
+
+
+async def test_broken_config_file_from_picker(session, tmp_path, monkeypatch):
+    (tmp_path / "configs" / "broken").mkdir(parents=True)
+    (tmp_path / "configs" / "broken" / "bad_syntax.toml").write_text('model = "jsc-toy"\n[passes.quantize\nby = "type"\n')
+    (tmp_path / "configs" / "lab.toml").write_text('model = "jsc-toy"\n' + dumps_toml({"passes": {"quantize": LAB_CONFIG}}))
+    monkeypatch.chdir(tmp_path)
+    app = TabsApp(session)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(app, pilot)
+        runner = await choose_pass(app, pilot, "quantize_transform_pass")
+        await pilot.press("o")
+        await pilot.pause()
+        picker = app.screen.query_one("#config-list", OptionList)
+        labels = [str(picker.get_option_at_index(i).prompt) for i in range(picker.option_count)]
+        assert labels == ["broken/bad_syntax.toml", "lab.toml"]
+        await pilot.press("enter")  # the first: bad syntax
+        await pilot.pause()
+        errors = error_messages(app)
+        assert len(errors) == 1 and "malformed TOML" in errors[0] and "line 2" in errors[0]
+        assert app.is_running
+        # the good one loads the [passes.quantize] table into the editor and runs
+        await pilot.press("o")
+        await pilot.pause()
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert "[passes.quantize]" in app.query_one("#pass-args", TextArea).text
+        assert runner.selected == "quantize_transform_pass"
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        assert session.history[-1].ok
+        assert app.query_one(CompareView).diff.changed_names() == JSC_TOY_LINEARS
+
+
+async def test_reset_asks_first_and_restores_the_original(session):
+    app = TabsApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await run_lab_quantize(app, pilot)
+        assert session.is_transformed
+        app.query_one("#pass-list").focus()
+        await pilot.press("R")
+        await pilot.pause()
+        await pilot.press("n")  # keep
+        await pilot.pause()
+        assert session.history[-1].name == "quantize_transform_pass"
+        await pilot.press("R")
+        await pilot.pause()
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert session.history[-1].name == "reset"
+        assert app.query_one(CompareView).diff.changed_names() == []
+        assert app.query_one(CostsView).comparison["totals_per_sample"]["bitops"]["b"] == 237_568
