@@ -28,7 +28,7 @@ class CheckpointMismatchError(CheckpointError):
     """A readable checkpoint whose tensors do not fit the model; the lists are kept for display."""
 
     def __init__(self, path: Path, missing: list[str], unexpected: list[str],
-                 mismatched: list[tuple[str, list[int], list[int]]]) -> None:
+                 mismatched: list[tuple[str, list[int], list[int]]], hint: str | None = None) -> None:
         self.path = path
         self.missing = missing
         self.unexpected = unexpected
@@ -44,7 +44,7 @@ class CheckpointMismatchError(CheckpointError):
             parts.append(f"{_count(mismatched, 'shape mismatch', 'shape mismatches')} ({shown}{more})")
         super().__init__(
             f"checkpoint {path.name} does not fit the model: " + ", ".join(parts),
-            hint="is it a checkpoint of this model? check the model name and --load-type",
+            hint=hint or "is it a checkpoint of this model? check the model name and --load-type",
         )
 
     def details(self) -> str:
@@ -64,10 +64,22 @@ def _names(keys: list[str]) -> str:
     return shown + (f", +{len(keys) - _LIST_LIMIT} more" if len(keys) > _LIST_LIMIT else "")
 
 
-def load_model(load_name: str | Path, load_type: str, model: Any = None, trust: bool = False) -> Any:
+def infer_load_type(load_name: str | Path) -> str:
+    """MASE defaults to mz; we guess from the name: a directory or ``.mz`` is a saved graph,
+    ``.ckpt`` a Lightning checkpoint, anything else a plain state dict."""
+    path = Path(load_name).expanduser()
+    if path.is_dir() or path.suffix == ".mz":
+        return "mz"
+    return "pl" if path.suffix == ".ckpt" else "pt"
+
+
+def load_model(load_name: str | Path, load_type: str | None, model: Any = None, trust: bool = False) -> Any:
     """Load ``load_name`` into ``model`` (pt/pl; returns the model) or load a saved MaseGraph (mz;
-    returns the graph). Every failure is a one-line CheckpointError."""
-    load_type = (load_type or "").lower()
+    returns the graph). ``load_type`` None or "auto" guesses from the name (infer_load_type).
+    Every failure is a one-line CheckpointError."""
+    load_type = (load_type or "auto").lower()
+    if load_type == "auto":
+        load_type = infer_load_type(load_name)
     if load_type not in LOAD_TYPES:
         hint = "Hugging Face checkpoints are not supported" if load_type == "hf" else f"use one of {', '.join(LOAD_TYPES)}"
         raise CheckpointError(f"unknown load type '{load_type}'", hint=hint)
@@ -83,12 +95,16 @@ def load_model(load_name: str | Path, load_type: str, model: Any = None, trust: 
     obj = read_checkpoint(path, trust=trust)
     if load_type == "pl":
         if not path.name.endswith(".ckpt"):
-            logger.warning("%s does not end in .ckpt; loading it as a Lightning checkpoint anyway", path.name)
+            logger.info("%s does not end in .ckpt; loading it as a Lightning checkpoint anyway", path.name)
         state = _pl_state_dict(obj, path, model)
         _load_into(model, state, path)
         logger.info("Loaded pytorch lightning checkpoint from %s", path)
     else:
-        _load_into(model, _pt_state_dict(obj, path), path)
+        state = _pt_state_dict(obj, path)
+        hint = None
+        if state and all(k.startswith(_LIGHTNING_PREFIX) for k in state):
+            hint = "its keys start with 'model.', as in a Lightning checkpoint: use --load-type pl"
+        _load_into(model, state, path, hint)
         logger.info("Loaded pytorch checkpoint from %s", path)
     return model
 
@@ -158,14 +174,14 @@ def _pl_state_dict(obj: Any, path: Path, model: Any) -> dict[str, Any]:
     return state
 
 
-def _load_into(model: Any, state: dict[str, Any], path: Path) -> None:
+def _load_into(model: Any, state: dict[str, Any], path: Path, hint: str | None = None) -> None:
     own = model.state_dict()
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
     mismatched = [(k, list(state[k].shape), list(own[k].shape))
                   for k in own if k in state and state[k].shape != own[k].shape]
     if missing or unexpected or mismatched:
-        raise CheckpointMismatchError(path, missing, unexpected, mismatched)
+        raise CheckpointMismatchError(path, missing, unexpected, mismatched, hint)
     model.load_state_dict(state, strict=True)
 
 

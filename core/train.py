@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.errors import ConfigError, ModelError
+from core.errors import ConfigError, MaseError, ModelError
 from core.utils.atomic import atomic_path
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ class TrainResult:
     best_val_loss: float = float("inf")
     best_path: str | None = None
     last_path: str | None = None
+    cancelled: bool = False
 
     @property
     def samples_per_second(self) -> float:
@@ -103,20 +105,33 @@ def _loss(logits: torch.Tensor, labels: torch.Tensor, reduction: str = "mean") -
 
 
 @torch.no_grad()
-def evaluate(model_or_graph_module: Any, dataloader) -> dict[str, float]:
-    """Mean cross-entropy and accuracy (fraction correct) over every batch of ``dataloader``."""
+def evaluate(model_or_graph_module: Any, dataloader, *, max_batches: int | None = None,
+             progress: Callable[[int, int], None] | None = None,
+             cancel: threading.Event | None = None) -> dict[str, float]:
+    """Mean cross-entropy and accuracy (fraction correct) over ``dataloader`` (or its first
+    ``max_batches`` batches). ``progress(done, total)`` is called after each batch; setting
+    ``cancel`` stops with a MaseError rather than returning numbers from part of the data."""
     model = _module_of(model_or_graph_module)
+    total = len(dataloader) if max_batches is None else min(len(dataloader), max(0, max_batches))
+    if total == 0:
+        return {"loss": float("nan"), "accuracy": float("nan"), "samples": 0}
     was_training = model.training
     model.eval()
     loss_sum = torch.zeros((), dtype=torch.float64)
     correct = torch.zeros((), dtype=torch.int64)
     seen = 0
     try:
-        for inputs, labels in dataloader:
+        for done, (inputs, labels) in enumerate(dataloader, start=1):
+            if cancel is not None and cancel.is_set():
+                raise MaseError("evaluation cancelled")
             logits = model(inputs)
             loss_sum += _loss(logits, labels, "sum").double()
             correct += (logits.argmax(dim=1) == labels).sum()
             seen += len(labels)
+            if progress is not None:
+                progress(done, total)
+            if done >= total:
+                break
     finally:
         model.train(was_training)
     if seen == 0:
@@ -152,11 +167,13 @@ def save_checkpoint(checkpoint: dict, path: Path | str) -> Path:
 
 def train(model: nn.Module, datamodule, config: TrainConfig | None = None, *,
           callback: ProgressCallback | None = None, checkpoint_dir: Path | str | None = None,
-          hyper_parameters: dict | None = None) -> TrainResult:
+          hyper_parameters: dict | None = None, cancel: threading.Event | None = None) -> TrainResult:
     """Train ``model`` in place on ``datamodule``'s train split, validating after each epoch.
 
     With ``checkpoint_dir``, writes ``last.ckpt`` after every epoch and ``best.ckpt`` whenever
-    the validation loss improves (MASE monitors ``val_loss_epoch``, mode min).
+    the validation loss improves (MASE monitors ``val_loss_epoch``, mode min). Setting
+    ``cancel`` stops within one step; the epoch in progress is then dropped (no validation, no
+    checkpoint) and the result says ``cancelled``.
     """
     config = config or TrainConfig()
     config.validate()
@@ -183,6 +200,9 @@ def train(model: nn.Module, datamodule, config: TrainConfig | None = None, *,
         seen = 0
         metrics: dict[str, float] = {"lr": optimizer.param_groups[0]["lr"]}
         for inputs, labels in train_loader:
+            if cancel is not None and cancel.is_set():
+                result.cancelled = True
+                break
             logits = model(inputs)
             loss = _loss(logits, labels)
             optimizer.zero_grad(set_to_none=True)
@@ -198,6 +218,8 @@ def train(model: nn.Module, datamodule, config: TrainConfig | None = None, *,
                                "lr": optimizer.param_groups[0]["lr"]}
                 callback(epoch, step, total_steps, metrics)
         result.samples += seen
+        if result.cancelled:
+            break
         lr = optimizer.param_groups[0]["lr"]
         scheduler.step()
         val = evaluate(model, val_loader)
