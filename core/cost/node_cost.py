@@ -60,8 +60,8 @@ def module_path(node) -> str:
     return ""
 
 
-def _has_tensor_result(results: dict) -> bool:
-    return any(is_tensor_entry(e) for e in results.values())
+def _has_tensor(entries: dict) -> bool:
+    return any(is_tensor_entry(e) for e in entries.values())
 
 
 def _operand_bits(node_name: str, args: dict, name: str, warnings: list[str]) -> int:
@@ -78,8 +78,8 @@ def cost_of_node(node, common: dict[str, Any]) -> NodeCost:
     args = common.get("args") or {}
     results = common.get("results") or {}
     rule = rule_for(mase_op)
-    if rule is not None and node.op not in ("placeholder", "output", "get_attr") and not _has_tensor_result(results):
-        rule = SCALAR_RULE
+    if node.op in ("call_function", "call_method") and not _has_tensor(results) and not _has_tensor(args):
+        rule = SCALAR_RULE  # pure Python on sizes and constants, whatever the function
     row = NodeCost(
         name=node.name, op=node.op, mase_op=mase_op, mase_type=str(common.get("mase_type")),
         module=module_path(node), rule=UNRULED if rule is None else rule.bucket,

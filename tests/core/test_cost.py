@@ -350,6 +350,20 @@ def test_every_zoo_op_has_a_rule_and_every_rule_a_formula():
     assert scalar["rule"] == "zero" and "scalar" in scalar["formula"]
 
 
+class PythonSizes(nn.Module):
+    def forward(self, x):
+        n = math.ceil(x.size(1) / 2)  # math is autowrapped: `ceil` becomes a graph node
+        return x[:, :n].sum()
+
+
+def test_pure_python_nodes_are_zero_by_the_scalar_rule_even_without_a_table_entry():
+    info = cost(annotate(PythonSizes(), torch.randn(2, 6)))
+    assert {r["name"]: r["rule"] for r in info["nodes"]}["ceil"] == "zero"
+    assert "scalar" in node_row(info, "ceil")["formula"]
+    assert info["unruled_ops"] == [] and info["warnings"] == []
+    assert node_row(info, "sum_1")["flops_elementwise"] == 3  # [2, 3] slice summed, per sample
+
+
 # ------------------------------------------------------------------ batch, meta, memory, subtotals
 def test_per_sample_and_per_batch():
     graph = zoo("jsc-tiny", batch=8)
