@@ -34,23 +34,27 @@ ACCEPTED = ("by", "target_weight_nodes", "target_activation_nodes", "weight_stat
 
 
 # --------------------------------------------------------------------------- input taps
-def tap_inputs(gm: fx.GraphModule, node_names: Iterable[str],
-               sink: Callable[[str, tuple], None]) -> fx.GraphModule:
-    """A GraphModule sharing ``gm``'s modules that calls ``sink(node_name, input_values)``
-    right before each named node runs; inputs are the node's ``all_input_nodes`` in order."""
+def tap_inputs(gm: fx.GraphModule, node_names: Iterable[str], sink: Callable[..., None],
+               call_args: bool = False) -> fx.GraphModule:
+    """A GraphModule sharing ``gm``'s modules that calls ``sink(node_name, values)`` right
+    before each named node runs. ``values`` are the node's ``all_input_nodes`` in order, or,
+    with ``call_args``, the node's evaluated ``(args, kwargs)``."""
     graph = fx.Graph()
     env: dict[fx.Node, fx.Node] = {}
     out = graph.graph_copy(gm.graph, env)
     graph.output(out)
 
-    def profile_tap(key, *values):
-        sink(key, values)
+    def profile_tap(key, /, *values, **kwargs):
+        sink(key, (values, kwargs) if call_args else values)
 
     wanted = set(node_names)
     for old, new in env.items():
         if old.name in wanted:
             with graph.inserting_before(new):
-                graph.call_function(profile_tap, (old.name, *new.all_input_nodes))
+                if call_args:
+                    graph.call_function(profile_tap, (old.name, *new.args), dict(new.kwargs))
+                else:
+                    graph.call_function(profile_tap, (old.name, *new.all_input_nodes))
     return fx.GraphModule(gm, graph, type(gm).__name__)
 
 
