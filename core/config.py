@@ -111,7 +111,7 @@ def parse_toml(text: str, source: str = "<string>") -> dict[str, Any]:
         if match:
             where = f"line {match.group(1)}, column {match.group(2)}"
         elif "end of document" in message:
-            where = f"line {text.count(chr(10)) + 1} (end of file)"
+            where = f"line {max(1, len(text.splitlines()))} (end of file)"
         else:
             where = "an unknown position"
         reason = _POSITION.sub("", message).replace("(at end of document)", "").strip()

@@ -35,7 +35,8 @@ DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "project_dir": "mase_output",
     "project": None,
-    "log_level": "info",
+    # MASE logs its progress at info; here progress goes to stdout, so the log shows warnings
+    "log_level": "warning",
     "to_debug": False,
     "dataset_path": None,
     "trust_checkpoint": False,
@@ -63,7 +64,7 @@ def add_transform_options(p: argparse.ArgumentParser) -> None:
                    help="output root (default ./mase_output)")
     p.add_argument("--project", default=S, metavar="NAME",
                    help="project name (default {model}_{task}_{dataset}_{YYYY-MM-DD})")
-    p.add_argument("--log-level", dest="log_level", choices=LOG_LEVELS, default=S, help="logging level (default info)")
+    p.add_argument("--log-level", dest="log_level", choices=LOG_LEVELS, default=S, help="logging level (default warning; info adds the passes' log lines, as MASE prints them)")
     p.add_argument("--debug", dest="to_debug", action="store_true", default=S, help="show tracebacks on errors")
     p.add_argument("--dataset-path", dest="dataset_path", default=S, metavar="PATH",
                    help="real data file (e.g. the JSC HDF5/ARFF/CSV)")

@@ -85,10 +85,13 @@ def test_malformed_toml_names_line_and_column(tmp_path, text, line, col):
     assert "\n" not in msg
 
 
-def test_unterminated_string_reports_last_line(tmp_path):
-    path = write(tmp_path, 'a = 1\nb = 2\nc = "oops\n')
-    with pytest.raises(ConfigError, match=r"line 4 \(end of file\)|line 3"):
-        load_config(path)
+def test_errors_at_the_end_of_the_file_name_the_last_line(tmp_path):
+    with pytest.raises(ConfigError, match=r"at line 3, column 10: Illegal character"):
+        load_config(write(tmp_path, 'a = 1\nb = 2\nc = "oops\n'))
+    with pytest.raises(ConfigError, match=r"at line 2 \(end of file\): Invalid value"):
+        load_config(write(tmp_path, "a = 1\nb = [\n", "b.toml"))
+    with pytest.raises(ConfigError, match=r"at line 1 \(end of file\): Unterminated string"):
+        load_config(write(tmp_path, 'a = "x', "c.toml"))
 
 
 def test_missing_file_and_wrong_suffix(tmp_path):
