@@ -276,7 +276,7 @@ def test_node_table(name):
     table, info = node_table(name)
     expected = EXPECTED[name]
     assert len(table) == len(expected)
-    for got, want in zip(table, expected):
+    for got, want in zip(table, expected, strict=True):
         assert got == want
     assert info["unknown_ops"] == []
 

@@ -230,8 +230,8 @@ def add_common_metadata_analysis_pass(graph, pass_args=None):
             value = value.clone()  # an in-place first op must not rewrite the caller's dummy_in
         inputs.append(value)
     interp = _MetaInterpreter(model, on_meta, keep_values=add_value)
-    was_training = model.training
-    model.eval()
+    modes = {m: m.training for m in model.modules()}  # restored one by one: model.train(flag)
+    model.eval()                                        # would reset a submodule left in train mode
     try:
         with torch.no_grad():
             interp.run(*inputs)
@@ -242,7 +242,8 @@ def add_common_metadata_analysis_pass(graph, pass_args=None):
             hint="check the dummy input's shape and dtype against the model",
         ) from exc
     finally:
-        model.train(was_training)
+        for m, flag in modes.items():
+            m.training = flag
     env = {n.name: v for n, v in interp.results.items()}
 
     unknown: list[str] = []

@@ -302,7 +302,7 @@ def verify_runs(graph) -> str:
         inputs.append((entry["shape"], entry["torch_dtype"]))
     from core.passes.analysis.common_metadata import _MetaInterpreter
 
-    was_training = gm.training
+    modes = {m: m.training for m in gm.modules()}
     gm.eval()
     try:
         with torch.no_grad():
@@ -318,7 +318,8 @@ def verify_runs(graph) -> str:
         raise CheckpointError(f"the loaded graph does not run: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
                               hint="the save may be from an incompatible version; save it again") from exc
     finally:
-        gm.train(was_training)
+        for m, flag in modes.items():
+            m.training = flag
     _compare_shapes(interp)
     return how
 

@@ -1,0 +1,447 @@
+"""save_mase_graph / load_mase_graph: exact round trips, no code unpickled by default, clear
+errors for untrusted, corrupt and missing saves."""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import shutil
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from core.errors import CheckpointError
+from core.ir import MaseGraph
+from core.models import get_model, get_model_spec, load_user_model
+from core.passes import PASSES
+from core.passes.analysis.common_metadata import add_common_metadata_analysis_pass
+from core.passes.analysis.init_metadata import init_metadata_analysis_pass
+from core.passes.analysis.software_metadata import add_software_metadata_analysis_pass
+from core.passes.interface.save_load import (
+    load_mase_graph,
+    load_mase_graph_interface_pass,
+    save_mase_graph,
+    save_mase_graph_interface_pass,
+)
+
+LAB_LINEAR = {"name": "integer", "data_in_width": 8, "data_in_frac_width": 4, "weight_width": 8,
+              "weight_frac_width": 4, "bias_width": 8, "bias_frac_width": 4}
+
+
+def inputs_for(name: str, batch: int = 4, seed: int = 0) -> dict[str, torch.Tensor]:
+    gen = torch.Generator().manual_seed(seed)
+    out = {}
+    for spec in get_model_spec(name).inputs:
+        if spec.kind == "tokens":
+            out[spec.name] = torch.randint(0, spec.vocab_size, (batch, *spec.shape), generator=gen)
+        else:
+            out[spec.name] = torch.randn((batch, *spec.shape), generator=gen)
+    return out
+
+
+def annotated(model: nn.Module, dummy_in: dict, add_value: bool = True, **graph_kwargs) -> MaseGraph:
+    graph = MaseGraph(model.eval(), **graph_kwargs)
+    graph, _ = init_metadata_analysis_pass(graph)
+    graph, _ = add_common_metadata_analysis_pass(graph, {"dummy_in": dummy_in, "add_value": add_value})
+    graph, _ = add_software_metadata_analysis_pass(graph)
+    return graph
+
+
+def assert_same(a, b, where="value"):
+    """Deep equality that also requires the same types (tuple stays tuple, dtype stays dtype)."""
+    assert type(a) is type(b), f"{where}: {type(a).__name__} != {type(b).__name__}"
+    if isinstance(a, torch.Tensor):
+        assert a.dtype == b.dtype and a.shape == b.shape and torch.equal(a, b), where
+    elif isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and np.array_equal(a, b), where
+    elif isinstance(a, dict):
+        assert list(a) == list(b), f"{where}: keys {list(a)} != {list(b)}"
+        for k in a:
+            assert_same(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert_same(x, y, f"{where}[{i}]")
+    elif isinstance(a, float) and math.isnan(a):
+        assert math.isnan(b), where
+    elif isinstance(a, functools.partial):
+        assert a.func is b.func and a.args == b.args and a.keywords == b.keywords, where
+    else:
+        assert a == b, f"{where}: {a!r} != {b!r}"
+
+
+def assert_round_trip(graph: MaseGraph, loaded: MaseGraph, dummy_in: dict) -> None:
+    assert type(loaded.model).__name__ == type(graph.model).__name__
+    before = [(n.name, n.op, n.target) for n in graph.nodes]
+    after = [(n.name, n.op, n.target) for n in loaded.nodes]
+    assert before == after  # function targets are the very same functions
+    sd1, sd2 = graph.model.state_dict(), loaded.model.state_dict()
+    assert list(sd1) == list(sd2)
+    for key in sd1:
+        assert_same(sd1[key], sd2[key], key)
+    assert [(p, type(m).__name__, m.training) for p, m in graph.model.named_modules()] == \
+           [(p, type(m).__name__, m.training) for p, m in loaded.model.named_modules()]
+    for node in graph.nodes:
+        assert_same(node.meta["mase"].parameters, loaded.node(node.name).meta["mase"].parameters, node.name)
+        assert loaded.node(node.name).meta["mase"].node is loaded.node(node.name)
+    assert_same(graph.meta["mase"].parameters, loaded.meta["mase"].parameters, "graph")
+    with torch.no_grad():
+        assert torch.equal(graph.model(*dummy_in.values()), loaded.model(*dummy_in.values()))
+
+
+@pytest.mark.parametrize("name", ["jsc-tiny", "jsc-toy", "toy", "toy-fn", "toy-cnn", "tiny-transformer"])
+def test_zoo_round_trip(name, tmp_path):
+    torch.manual_seed(0)
+    dummy_in = inputs_for(name)
+    graph = annotated(get_model(name), dummy_in)
+    info = save_mase_graph(graph, tmp_path / "saved")
+    assert info["untrusted"] == [] and info["nodes"] == len(graph.fx_graph.nodes)
+    loaded = load_mase_graph(tmp_path / "saved")
+    assert_round_trip(graph, loaded, dummy_in)
+    with torch.no_grad():  # and on an input the metadata never saw
+        fresh = inputs_for(name, batch=3, seed=7)
+        assert torch.equal(graph.model(*fresh.values()), loaded.model(*fresh.values()))
+    manifest = json.loads((tmp_path / "saved" / "manifest.json").read_text())
+    assert manifest["format"] == "mase-tui-graph" and manifest["format_version"] == 1
+    assert manifest["torch_version"] == torch.__version__
+    assert manifest["model_class"] == type(get_model(name)).__name__
+    assert manifest["node_count"] == len(graph.fx_graph.nodes)
+    assert manifest["untrusted"] == []
+    loaded.copy()  # a loaded graph (tensors in its metadata) still copies
+
+
+def test_saved_files_hold_data_not_code(tmp_path):
+    dummy_in = inputs_for("toy-fn")
+    save_mase_graph(annotated(get_model("toy-fn"), dummy_in), tmp_path / "g")
+    files = sorted(p.name for p in (tmp_path / "g").iterdir())
+    assert files == ["extra_tensors.pt", "graph.json", "manifest.json", "meta_tensors.pt",
+                     "node_meta_param.json", "state_dict.pt"]
+    for pt in ("state_dict.pt", "extra_tensors.pt", "meta_tensors.pt"):
+        torch.load(tmp_path / "g" / pt, weights_only=True)  # raises if anything but tensors
+    doc = json.loads((tmp_path / "g" / "graph.json").read_text())
+    targets = {n["name"]: n["target"] for n in doc["nodes"]}
+    assert targets["add"] == {"__ref__": "operator:add"}
+    assert targets["matmul"] == {"__ref__": "torch:matmul"}
+    assert targets["relu"] == {"__ref__": "torch.nn.functional:relu"}
+    assert targets["flatten"] == {"__ref__": "torch:flatten"}
+    assert targets["view"] == "view" and targets["fc"] == "fc"
+    modules = {m["path"]: m for m in doc["modules"]}
+    assert modules["fc"]["class"] == "torch.nn.modules.linear:Linear"
+    assert modules["fc"]["kwargs"] == {"in_features": 192, "out_features": 192, "bias": True}
+    meta = json.loads((tmp_path / "g" / "node_meta_param.json").read_text())
+    conv = meta["nodes"]["conv2d"]["common"]
+    assert conv["args"]["weight"]["torch_dtype"] == {"__dtype__": "float32"}
+    assert conv["args"]["weight"]["from"] == "conv_w"
+    assert set(conv["args"]["weight"]["value"]) == {"__tensor__"}
+
+
+def test_metadata_values_round_trip_as_themselves(tmp_path):
+    dummy_in = {"x": torch.randn(2, 16)}
+    graph = annotated(get_model("jsc-tiny"), dummy_in)
+    odd = {
+        "tuple": (1, (2, 3), [4, (5,)]),
+        "dtypes": [torch.float16, torch.int8, torch.bool],
+        "device": torch.device("cpu"),
+        "floats": [float("nan"), float("inf"), -float("inf"), 0.1],
+        "complex": 1 + 2j,
+        "slice": slice(1, None, 2),
+        "ellipsis": ...,
+        "size": torch.Size([2, 3]),
+        "np_f32": np.arange(6, dtype=np.float32).reshape(2, 3),
+        "np_i64": np.array([1, -2], dtype=np.int64),
+        "np_scalar": np.float32(1.5),
+        "np_dtype": np.dtype("int16"),
+        "set": {1, 2},
+        "int_keys": {0: "a", 1: "b"},
+        "tag_like_key": {"__tuple__": "not a tuple"},
+        "function": F.relu,
+        "class": nn.Linear,
+        "partial": functools.partial(torch.clamp, min=0.0),
+        "int_tensor": torch.tensor([1, 2, 3]),
+        "none": None,
+    }
+    graph.node("seq_blocks_2").meta["mase"].parameters["hardware"]["odd"] = odd
+    save_mase_graph(graph, tmp_path / "g")
+    loaded = load_mase_graph(tmp_path / "g")
+    back = loaded.node("seq_blocks_2").meta["mase"].parameters["hardware"]["odd"]
+    assert_same(odd, back, "odd")
+    assert back["np_scalar"].dtype == np.float32
+    assert back["function"] is F.relu and back["class"] is nn.Linear
+
+
+def test_quantised_graph_round_trip(tmp_path):
+    quantize = PASSES["quantize_transform_pass"].fn
+    torch.manual_seed(0)
+    dummy_in = {"x": torch.randn(8, 16)}
+    graph = annotated(get_model("jsc-toy"), dummy_in)
+    graph, info = quantize(graph, {"by": "type", "default": {"config": {"name": None}},
+                                   "linear": {"config": dict(LAB_LINEAR)}})
+    assert type(graph.model.get_submodule("seq_blocks.2")).__name__ == "LinearInteger"
+    save_mase_graph(graph, tmp_path / "q")
+    loaded = load_mase_graph(tmp_path / "q")
+    assert_round_trip(graph, loaded, dummy_in)
+    lin = loaded.model.get_submodule("seq_blocks.2")
+    assert type(lin).__name__ == "LinearInteger"
+    assert lin.config == graph.model.get_submodule("seq_blocks.2").config
+    entry = loaded.node("seq_blocks_2").meta["mase"].parameters["common"]["args"]["weight"]
+    assert entry["type"] == "integer" and entry["precision"] == [8, 4]
+
+
+def test_quantised_functions_round_trip(tmp_path):
+    quantize = PASSES["quantize_transform_pass"].fn
+    torch.manual_seed(0)
+    dummy_in = inputs_for("toy-fn")
+    graph = annotated(get_model("toy-fn"), dummy_in)
+    data = {"name": "integer", "data_in_width": 8, "data_in_frac_width": 4}
+    graph, _ = quantize(graph, {"by": "type", "default": {"config": {"name": None}},
+                                "add": {"config": dict(data)}, "relu": {"config": dict(data)},
+                                "matmul": {"config": {**data, "weight_width": 8, "weight_frac_width": 4}}})
+    names = {n.name: getattr(n.target, "__name__", n.target) for n in graph.nodes}
+    assert names["add"] == "add_integer" and names["matmul"] == "matmul_integer"
+    save_mase_graph(graph, tmp_path / "q")
+    doc = json.loads((tmp_path / "q" / "graph.json").read_text())
+    add = next(n for n in doc["nodes"] if n["name"] == "add")
+    assert add["target"] == {"__ref__": "core.quant.functional:add_integer"}
+    assert add["kwargs"]["config"]["data_in_width"] == 8
+    loaded = load_mase_graph(tmp_path / "q")
+    assert_round_trip(graph, loaded, dummy_in)
+
+
+class TiedNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.enc = nn.Linear(6, 6)
+        self.dec = nn.Linear(6, 6)
+        self.dec.weight = self.enc.weight
+        self.scale = nn.Parameter(torch.full((6,), 0.5))
+        self.blocks = nn.ModuleList([nn.LayerNorm(6), nn.Dropout(0.25)])
+
+    def forward(self, x):
+        y = self.blocks[0](self.enc(x)) * self.scale
+        return self.dec(self.blocks[1](y)).clamp(min=-1.0)
+
+
+def test_dtype_ties_frozen_parameters_and_training_flags_survive(tmp_path):
+    torch.manual_seed(0)
+    model = TiedNet().double()
+    model.enc.bias.requires_grad_(False)
+    x = torch.randn(3, 6, dtype=torch.float64)
+    graph = annotated(model, {"x": x})
+    graph.model.get_submodule("blocks.1").train()  # one module left in training mode
+    save_mase_graph(graph, tmp_path / "t")
+    loaded = load_mase_graph(tmp_path / "t")
+    m = loaded.model
+    assert m.get_submodule("dec").weight is m.get_submodule("enc").weight
+    assert m.get_submodule("enc").weight.dtype == torch.float64
+    assert not m.get_submodule("enc").bias.requires_grad and m.scale.requires_grad
+    assert m.get_submodule("blocks.1").training and not m.get_submodule("blocks.0").training
+    assert m.get_submodule("blocks.1").p == 0.25
+    graph.model.get_submodule("blocks.1").eval()
+    m.get_submodule("blocks.1").eval()
+    assert_round_trip(graph, loaded, {"x": x})
+
+
+def test_interface_passes_follow_mase_signatures(tmp_path):
+    dummy_in = {"x": torch.randn(2, 16)}
+    graph = annotated(get_model("jsc-tiny"), dummy_in)
+    assert PASSES["save_mase_graph_interface_pass"].fn is save_mase_graph_interface_pass
+    assert PASSES["load_mase_graph_interface_pass"].fn is load_mase_graph_interface_pass
+    same, info = save_mase_graph_interface_pass(graph, str(tmp_path / "a"))  # MASE: a path
+    assert same is graph and info["save_dir"] == str(tmp_path / "a")
+    args = {"save_dir": str(tmp_path / "b")}
+    save_mase_graph_interface_pass(graph, args)
+    assert args == {"save_dir": str(tmp_path / "b")}
+    json.dumps(info)
+    load_args = {"load_dir": str(tmp_path / "b" / "state_dict.pt")}  # MASE: a file inside works
+    loaded, info = load_mase_graph_interface_pass(None, load_args)
+    assert load_args == {"load_dir": str(tmp_path / "b" / "state_dict.pt")}
+    assert isinstance(loaded, MaseGraph) and loaded is not graph
+    assert info["verified"] == "meta" and info["nodes"] == 6
+    json.dumps(info)
+    assert_round_trip(graph, loaded, dummy_in)
+    with pytest.raises(CheckpointError, match="needs a directory"):
+        save_mase_graph_interface_pass(graph, {})
+
+
+USER_LEAF = '''
+import torch
+from torch import nn
+
+
+class Gate(nn.Module):
+    """A user module kept as a leaf (data-dependent branch)."""
+
+    def __init__(self, width):
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(width))
+
+    def forward(self, x):
+        if x.sum() > 0:
+            return x * self.w
+        return -x
+
+
+def twice(x):
+    return x * 2
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.gate = Gate(4)
+
+    def forward(self, x):
+        return twice(self.gate(self.fc(x)))
+
+
+def build():
+    return Net()
+'''
+
+
+def user_graph(tmp_path):
+    path = tmp_path / "user_leaf.py"
+    path.write_text(textwrap.dedent(USER_LEAF))
+    model = load_user_model(f"{path}:build")
+    module = type(model).__module__
+    import sys
+
+    mod = sys.modules[module]
+    x = torch.randn(2, 4)
+    graph = annotated(model, {"x": x}, custom_leaf_modules=(mod.Gate,), custom_leaf_functions=(mod.twice,))
+    return graph, x
+
+
+def test_untrusted_modules_are_refused_without_trust(tmp_path):
+    graph, x = user_graph(tmp_path)
+    info = save_mase_graph(graph, tmp_path / "u")
+    assert (tmp_path / "u" / "untrusted_modules.pt").is_file()
+    assert any("gate" in why for why in info["untrusted"])
+    assert any("twice" in why for why in info["untrusted"])
+    with pytest.raises(CheckpointError) as err:
+        load_mase_graph(tmp_path / "u")
+    message = str(err.value)
+    assert "\n" not in message
+    assert "unpickled" in message and "--trust-checkpoint" in message
+    assert "Gate" in message or "gate" in message
+    loaded = load_mase_graph(tmp_path / "u", trust=True)
+    with torch.no_grad():
+        assert torch.equal(graph.model(x), loaded.model(x))
+    assert type(loaded.model.get_submodule("gate")).__name__ == "Gate"
+    assert [c.__name__ for c in loaded.custom_leaf_modules] == ["Gate"]
+
+
+def _tamper(tmp_path, edit):
+    save_mase_graph(annotated(get_model("toy-fn"), inputs_for("toy-fn")), tmp_path / "g")
+    path = tmp_path / "g" / "graph.json"
+    doc = json.loads(path.read_text())
+    edit(doc)
+    path.write_text(json.dumps(doc))
+    return tmp_path / "g"
+
+
+@pytest.mark.parametrize("target", ["os:system", "builtins:eval", "torch:load", "subprocess:run",
+                                    "torch.nn.functional:_canonical_mask"])
+def test_a_crafted_graph_cannot_name_code_outside_the_allow_list(tmp_path, target):
+    canary = tmp_path / "canary"
+
+    def edit(doc):
+        node = next(n for n in doc["nodes"] if n["name"] == "add")
+        node["target"] = {"__ref__": target}
+        node["args"] = {"__tuple__": [f"touch {canary}"]}
+
+    saved = _tamper(tmp_path, edit)
+    with pytest.raises(CheckpointError, match="allow-list"):
+        load_mase_graph(saved)
+    with pytest.raises(CheckpointError):  # trust does not widen the allow-list of names
+        load_mase_graph(saved, trust=True)
+    assert not canary.exists()
+
+
+def test_a_crafted_graph_cannot_call_dunder_methods(tmp_path):
+    def edit(doc):
+        node = next(n for n in doc["nodes"] if n["name"] == "view")
+        node["target"] = "__reduce_ex__"
+
+    with pytest.raises(CheckpointError, match="allow-list"):
+        load_mase_graph(_tamper(tmp_path, edit))
+
+
+def test_a_crafted_module_class_is_refused(tmp_path):
+    def edit(doc):
+        doc["modules"][0]["class"] = "core.session:Session"
+
+    with pytest.raises(CheckpointError, match="allow-list"):
+        load_mase_graph(_tamper(tmp_path, edit))
+
+
+def _saved(tmp_path):
+    save_mase_graph(annotated(get_model("jsc-tiny"), {"x": torch.randn(2, 16)}), tmp_path / "g")
+    return tmp_path / "g"
+
+
+class Evil:
+    def __reduce__(self):
+        return (print, ("pwned",))
+
+
+def _write_pickle(path):
+    torch.save({"seq_blocks.2.weight": Evil()}, path)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda d: shutil.rmtree(d), "no saved graph"),
+    (lambda d: (d / "manifest.json").unlink(), "manifest.json is missing"),
+    (lambda d: (d / "manifest.json").write_text("{not json"), "corrupt"),
+    (lambda d: (d / "manifest.json").write_text(json.dumps({"format": "other"})), "not a saved mase-tui graph"),
+    (lambda d: (d / "manifest.json").write_text(json.dumps({"format": "mase-tui-graph", "format_version": 99})),
+     "save format 99"),
+    (lambda d: (d / "graph.json").unlink(), "graph.json is missing"),
+    (lambda d: (d / "state_dict.pt").write_bytes((d / "state_dict.pt").read_bytes()[:100]), "state_dict.pt"),
+    (lambda d: _write_pickle(d / "state_dict.pt"), "tensors only"),
+    (lambda d: torch.save({**torch.load(d / "state_dict.pt"), "seq_blocks.2.weight": torch.zeros(3, 3)},
+                          d / "state_dict.pt"), "shape"),
+    (lambda d: torch.save({k: v for k, v in torch.load(d / "state_dict.pt").items() if "bias" not in k},
+                          d / "state_dict.pt"), "missing"),
+    (lambda d: (d / "graph.json").write_text((d / "graph.json").read_text().replace('"__node__": "x"',
+                                                                                    '"__node__": "nope"')),
+     "unknown node"),
+])
+def test_corrupt_or_missing_saves_raise_one_line_errors(tmp_path, capsys, damage, message):
+    saved = _saved(tmp_path)
+    damage(saved)
+    with pytest.raises(CheckpointError) as err:
+        load_mase_graph(saved)
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+    assert "pwned" not in capsys.readouterr().out
+
+
+def test_a_failed_save_leaves_the_previous_save_intact(tmp_path, monkeypatch):
+    saved = _saved(tmp_path)
+    before = sorted(p.name for p in saved.iterdir())
+    graph = annotated(get_model("jsc-toy"), {"x": torch.randn(2, 16)})
+    import core.passes.interface.save_load as save_load
+
+    real_save = torch.save
+    calls = []
+
+    def failing_save(obj, f, *a, **k):
+        calls.append(f)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return real_save(obj, f, *a, **k)
+
+    monkeypatch.setattr(save_load.torch, "save", failing_save)
+    with pytest.raises(OSError):
+        save_mase_graph(graph, saved)
+    monkeypatch.undo()
+    assert sorted(p.name for p in saved.iterdir()) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["g"]  # no temporary directories left
+    assert len(load_mase_graph(saved).fx_graph.nodes) == 6  # still the jsc-tiny save
