@@ -89,7 +89,8 @@ def run_transform(
         say("counting costs before and after")
         _write_cost(session, stage, outcome)
         say("saving the transformed graph")
-        _check(session.run_pass(SAVE_GRAPH, {"save_dir": str(stage / "transformed_ckpt")}), "transformed_ckpt")
+        _check(session.run_pass(SAVE_GRAPH, {"save_dir": str(stage / "transformed_ckpt")}),
+               "saving transformed_ckpt")
         if evaluate and session.datamodule is not None:
             say("evaluating accuracy before and after on the test split")
             outcome.accuracy = _accuracy(session, eval_batches)
@@ -107,7 +108,7 @@ def _run_entry(session, entry: PassEntry, stage: Path, outcome: TransformOutcome
         key, default = OUTPUT_ARGS[entry.name]
         args[key] = str(_inside(stage, args.get(key) or default))
     before = session.current
-    run = _check(session.run_pass(entry.name, args), entry.key)
+    run = _check(session.run_pass(entry.name, args), f"[passes.{entry.key}]")
     outcome.runs.append({"pass": entry.name, "key": entry.key, "seconds": round(run.seconds, 4)})
     if entry.name == SUMMARIZE:
         outcome.quant_summary = run.info
@@ -115,7 +116,8 @@ def _run_entry(session, entry: PassEntry, stage: Path, outcome: TransformOutcome
         # MASE's CLI summarises every quantize against the graph as it was just before it
         say(f"running {SUMMARIZE}")
         summary = _check(session.run_pass(SUMMARIZE, {"original_graph": before,
-                                                      "save_dir": str(stage / "quantize")}), "quantize summary")
+                                                      "save_dir": str(stage / "quantize")}),
+                         "the quantisation summary")
         outcome.quant_summary = summary.info
         outcome.runs.append({"pass": SUMMARIZE, "key": "(after quantize)", "seconds": round(summary.seconds, 4)})
 
@@ -126,10 +128,9 @@ def _inside(stage: Path, path: str | os.PathLike) -> Path:
     return p if p.is_absolute() else stage / p
 
 
-def _check(run, what: str):
+def _check(run, label: str):
     if not run.ok:
-        raise PassError(f"[passes.{what}] failed: {run.error}" if not what.startswith(("transformed", "quantize "))
-                        else f"{what}: {run.error}")
+        raise PassError(f"{label} failed: {run.error}")
     return run
 
 
@@ -247,7 +248,8 @@ def _quiet_session_errors() -> Iterator[None]:
     failure would print it twice."""
     session_logger = logging.getLogger("core.session")
     level = session_logger.level
-    session_logger.setLevel(logging.CRITICAL)
+    if not session_logger.isEnabledFor(logging.DEBUG):  # with --debug its traceback is wanted
+        session_logger.setLevel(logging.CRITICAL)
     try:
         yield
     finally:

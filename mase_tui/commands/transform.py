@@ -43,6 +43,13 @@ def run(args) -> int:
     previous_level = _apply_log_level(settings["log_level"], settings["to_debug"])
     try:
         return _run(args, config, config_path, settings)
+    except Exception:
+        # the CLI shows tracebacks for --debug; to_debug = true in the config means the same
+        if settings["to_debug"] and not getattr(args, "to_debug", False) and not getattr(args, "debug", False):
+            import traceback
+
+            traceback.print_exc()
+        raise
     finally:
         logging.getLogger().setLevel(previous_level)
 
@@ -58,6 +65,8 @@ def _run(args, config, config_path: str, settings) -> int:
     console.print(settings_table(settings, config_path))
     for note in settings.notes:
         logger.warning("%s", note)
+    if config.settings.get("cf_args") is not None:
+        logger.warning("%s: cf_args is not used: models are traced with all inputs as placeholders", config_path)
     if not config.passes:
         logger.warning("%s has no [passes.*] tables: only the cost report and the graph are written", config_path)
 
@@ -110,7 +119,8 @@ def settings_table(settings, config_path: str):
 
     table = Table(title=f"transform settings ({config_path})", title_justify="left", box=box.SIMPLE_HEAD,
                   pad_edge=False, padding=(0, 1))
-    for col in ("Name", "Default", "Config", "Override", "Effective"):
+    table.add_column("Name", no_wrap=True)
+    for col in ("Default", "Config", "Override", "Effective"):
         table.add_column(col, overflow="fold", max_width=32)
     for name, default, config, override, effective in settings.rows():
         overridden = bool(config or override)

@@ -56,7 +56,8 @@ def add_transform_options(p: argparse.ArgumentParser) -> None:
                    help="pt: state dict, pl: Lightning checkpoint, mz: saved MaseGraph (default: from the path)")
     p.add_argument("--batch-size", dest="batch_size", type=int, default=S, metavar="N", help="batch size (default 128)")
     p.add_argument("--cpu", "--num-workers", dest="num_workers", type=int, default=S, metavar="N",
-                   help="DataLoader worker processes, as in MASE (--cpu=0 means none, not 'use the CPU')")
+                   help="MASE's DataLoader worker count (--cpu=0 means no workers, not 'use the CPU'); "
+                        "accepted, but the data here is in memory and no worker processes are started")
     p.add_argument("--accelerator", choices=ACCELERATORS, default=S,
                    help="device; gpu without CUDA falls back to the CPU with a warning (default auto)")
     p.add_argument("--seed", type=int, default=S, help="random seed (default 0)")

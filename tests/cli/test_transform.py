@@ -424,3 +424,17 @@ def test_a_successful_rerun_replaces_the_previous_output(tmp_path, monkeypatch, 
     assert "stale.txt" not in names and "report_graph.txt" not in names
     assert "report/node_type.txt" in names
     assert sorted(p.name for p in result.parent.iterdir()) == ["transform"]
+
+
+def test_positional_model_and_dataset_override_the_config(tmp_path, monkeypatch, capsys):
+    """MASE's `ch transform MODEL DATASET --config ...`: the lab's by-type config on jsc-toy."""
+    monkeypatch.chdir(lab_tree(tmp_path))
+    code, out, err = transform(capsys, "jsc-toy", "jsc-synthetic", "--config", LAB_CONFIG, "--batch-size", "32",
+                               "--no-eval")
+    assert code == 0, err
+    result = tmp_path / "mase_output" / "jsc-tiny" / "software" / "transform"  # project still from the config
+    assert histogram(result)["Linear"] == [3, 3, 0]
+    assert histogram(result)["BatchNorm1d"] == [4, 0, 4]
+    assert totals(result, "bitops") == (232 * 32 * 32, 232 * 8 * 8)
+    row = next(line.split() for line in out.splitlines() if line.split()[:1] == ["model"])
+    assert row == ["model", "jsc-tiny", "jsc-toy", "jsc-toy"]
