@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from tabs_harness import TabsApp  # noqa: E402
 from textual.widgets import DataTable, OptionList, TextArea  # noqa: E402
 
+import mase_tui.app  # noqa: E402
 from core.config import dumps_toml  # noqa: E402
 from core.session import Session  # noqa: E402
+from mase_tui.app import MaseTuiApp  # noqa: E402
 from mase_tui.widgets.compare import CompareView  # noqa: E402
 from mase_tui.widgets.costs import CostsView  # noqa: E402
 from mase_tui.widgets.pass_runner import PassRunner  # noqa: E402
@@ -29,14 +31,48 @@ JSC_TOY_LINEARS = ["seq_blocks_2", "seq_blocks_5", "seq_blocks_8"]
 
 @pytest.fixture
 def session():
-    return Session("jsc-toy").load()
+    return Session("jsc-toy")  # the app loads it in its worker
+
+
+class RecordingApp(MaseTuiApp):
+    """The app, plus a record of NodeFocused and PassFinished (Textual also runs the base
+    class's handlers, so the app behaves as usual)."""
+
+    CSS_PATH = str(Path(mase_tui.app.__file__).with_name("app.tcss"))  # relative paths follow the subclass
+
+    def __init__(self, session) -> None:
+        super().__init__(session)
+        self.node_focus_log: list[tuple[str, str]] = []
+        self.finished: list = []
+
+    def on_node_focused(self, message) -> None:
+        self.node_focus_log.append((message.name, message.source))
+
+    def on_pass_finished(self, message) -> None:
+        self.finished.append(message.run)
+
+
+def make_app(session) -> RecordingApp:
+    return RecordingApp(session)
 
 
 async def settle(app, pilot) -> None:
-    await app.workers.wait_for_complete()
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+    """Wait for every worker, and for the workers their messages start."""
+    for _ in range(10):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if all(w.is_finished for w in app.workers):
+            break
+
+
+async def focus(app, pilot, selector: str) -> None:
+    """Move the focus with tab, as a user without a mouse does."""
+    target = app.query_one(selector)
+    for _ in range(12):
+        if app.focused is target:
+            return
+        await pilot.press("tab")
+    raise AssertionError(f"tab never reached {selector}; focus is on {app.focused}")
 
 
 async def choose_pass(app, pilot, name: str) -> PassRunner:
@@ -45,8 +81,7 @@ async def choose_pass(app, pilot, name: str) -> PassRunner:
     await pilot.pause()
     runner = app.query_one(PassRunner)
     options = app.query_one("#pass-list", OptionList)
-    options.focus()
-    await pilot.pause()
+    await focus(app, pilot, "#pass-list")
     target = [options.get_option_at_index(i).id for i in range(options.option_count)].index(name)
     while options.highlighted != target:
         await pilot.press("down" if (options.highlighted or 0) < target else "up")
@@ -55,24 +90,25 @@ async def choose_pass(app, pilot, name: str) -> PassRunner:
     return runner
 
 
-async def type_args(app, pilot, text: str) -> None:
+async def type_args(app, pilot, text: str, *, paste: bool = False) -> None:
+    """Replace the editor's text: key by key, or at once (a paste) where typing is not the point."""
     editor = app.query_one("#pass-args", TextArea)
-    editor.focus()
+    await focus(app, pilot, "#pass-args")
     editor.clear()
     await pilot.pause()
-    keys = []
-    for ch in text:
-        keys.append({"\n": "enter", " ": "space"}.get(ch, ch))
-    await pilot.press(*keys)
+    if paste:
+        editor.insert(text)
+    else:
+        await pilot.press(*[{"\n": "enter", " ": "space"}.get(ch, ch) for ch in text])
     assert editor.text.strip() == text.strip()
 
 
-def plain(app, selector: str) -> str:
-    """The text a Static shows, rendered at its width."""
+def plain(app, selector: str, width: int = 200) -> str:
+    """The text a Static shows (rendered wide, so that lines do not wrap)."""
     from rich.console import Console
 
     widget = app.query_one(selector)
-    console = Console(width=max(40, widget.size.width), color_system=None, file=io.StringIO())
+    console = Console(width=width, color_system=None, file=io.StringIO())
     with console.capture() as capture:
         console.print(widget.content)
     return capture.get()
@@ -82,9 +118,9 @@ def error_messages(app) -> list[str]:
     return [n.message for n in app._notifications if n.severity == "error"]
 
 
-async def run_lab_quantize(app, pilot) -> None:
+async def run_lab_quantize(app, pilot, *, paste: bool = False) -> None:
     await choose_pass(app, pilot, "quantize_transform_pass")
-    await type_args(app, pilot, dumps_toml(LAB_CONFIG))
+    await type_args(app, pilot, dumps_toml(LAB_CONFIG), paste=paste)
     await pilot.press("ctrl+r")
     await settle(app, pilot)
     await pilot.press("tab")  # leave the editor (keys typed there are text)
@@ -93,7 +129,7 @@ async def run_lab_quantize(app, pilot) -> None:
 
 # ---------------------------------------------------------------------- the lab flow
 async def test_lab_quantize_shows_three_changed_linears_and_bitops_drop(session):
-    app = TabsApp(session)
+    app = make_app(session)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         await run_lab_quantize(app, pilot)
@@ -114,7 +150,7 @@ async def test_lab_quantize_shows_three_changed_linears_and_bitops_drop(session)
         assert [table.get_row_at(i)[4].plain for i, m in enumerate(marks) if m == "~"] == ["LinearInteger"] * 3
 
         # ] and [ jump between the differences (wrapping), and each jump tells the other views
-        table.focus()
+        await focus(app, pilot, "#compare-table")
         seen = []
         for _ in range(4):
             await pilot.press("right_square_bracket")
@@ -156,32 +192,44 @@ async def test_lab_quantize_shows_three_changed_linears_and_bitops_drop(session)
 
 
 async def test_compare_follows_the_tree_and_posts_its_own_moves(session):
-    app = TabsApp(session)
+    app = make_app(session)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
+        await pilot.press("2")
         compare = app.query_one(CompareView)
-        compare.focus_node("seq_blocks_5")  # what the app calls when the tree highlights a node
-        await pilot.pause()
         table = app.query_one("#compare-table", DataTable)
+        assert app.tree.has_focus
+        moved = []
+        for _ in range(4):  # the tree's cursor moves; Compare follows when a node is highlighted
+            await pilot.press("j")
+            await pilot.pause()
+            if app.current_node and app.current_node not in moved:
+                moved.append(app.current_node)
+                assert compare.current_name == app.current_node
+                assert compare.diff.rows[table.cursor_row].name == app.current_node
+        assert moved, "the tree never highlighted a node"
+        compare.focus_node("seq_blocks_5")  # what the app calls for a tree highlight
+        await pilot.pause()
         assert table.cursor_row == 6 and compare.current_name == "seq_blocks_5"
-        assert app.node_focus_log == []  # following is silent: no echo back to the tree
-        table.focus()
+        assert [f for f in app.node_focus_log if f[1] == "compare"] == []  # following is silent
+        await focus(app, pilot, "#compare-table")
         await pilot.press("down")
         await pilot.pause()
-        assert app.node_focus_log == [("seq_blocks_6", "compare")]
+        assert app.node_focus_log[-1] == ("seq_blocks_6", "compare")
+        assert app.current_node == "seq_blocks_6"  # the app followed: details and tree
         await pilot.press("right_square_bracket")  # no differences before any pass
         await pilot.pause()
         assert compare.current_name == "seq_blocks_6"
 
 
 async def test_costs_sort_cycles_and_module_view(session):
-    app = TabsApp(session)
+    app = make_app(session)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         await pilot.press("4")
         await pilot.pause()
         costs = app.query_one(CostsView)
-        app.query_one("#costs-table").focus()
+        await focus(app, pilot, "#costs-table")
         assert [r["name"] for r in costs.current_rows()][:3] == ["x", "seq_blocks_0", "seq_blocks_1"]
         await pilot.press("s")  # FLOPs per sample, biggest first
         assert costs.sort_key == "flops_total"
@@ -200,7 +248,7 @@ async def test_costs_sort_cycles_and_module_view(session):
 
 # ---------------------------------------------------------------------- errors and cancel
 async def test_toml_syntax_error_is_reported_with_its_line(session):
-    app = TabsApp(session)
+    app = make_app(session)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(app, pilot)
         await choose_pass(app, pilot, "quantize_transform_pass")
@@ -216,13 +264,13 @@ async def test_toml_syntax_error_is_reported_with_its_line(session):
 
 
 async def test_unknown_quantiser_leaves_graph_unchanged(session):
-    app = TabsApp(session)
+    app = make_app(session)
     broken = {"by": "type", "linear": {"config": {**LAB_CONFIG["linear"]["config"], "name": "integr"}}}
-    before = session.current
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(app, pilot)
+        before = session.current
         await choose_pass(app, pilot, "quantize_transform_pass")
-        await type_args(app, pilot, dumps_toml(broken))
+        await type_args(app, pilot, dumps_toml(broken), paste=True)
         await pilot.press("ctrl+r")
         await settle(app, pilot)
         errors = error_messages(app)
@@ -233,14 +281,14 @@ async def test_unknown_quantiser_leaves_graph_unchanged(session):
         assert runner.run_status(session.history[-1]) == "error"
         assert "error" in plain(app, "#pass-history")
         # the app keeps working: the lab config runs after the error
-        await type_args(app, pilot, dumps_toml(LAB_CONFIG))
+        await type_args(app, pilot, dumps_toml(LAB_CONFIG), paste=True)
         await pilot.press("ctrl+r")
         await settle(app, pilot)
         assert session.history[-1].ok and session.is_transformed
 
 
 async def test_unknown_argument_for_fixed_pass(session):
-    app = TabsApp(session)
+    app = make_app(session)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(app, pilot)
         await choose_pass(app, pilot, "cost_analysis_pass")
@@ -258,7 +306,7 @@ async def test_broken_config_file_from_picker(session, tmp_path, monkeypatch):
     (tmp_path / "configs" / "broken" / "bad_syntax.toml").write_text('model = "jsc-toy"\n[passes.quantize\nby = "type"\n')
     (tmp_path / "configs" / "lab.toml").write_text('model = "jsc-toy"\n' + dumps_toml({"passes": {"quantize": LAB_CONFIG}}))
     monkeypatch.chdir(tmp_path)
-    app = TabsApp(session)
+    app = make_app(session)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(app, pilot)
         runner = await choose_pass(app, pilot, "quantize_transform_pass")
@@ -286,12 +334,12 @@ async def test_broken_config_file_from_picker(session, tmp_path, monkeypatch):
 
 
 async def test_reset_asks_first_and_restores_the_original(session):
-    app = TabsApp(session)
+    app = make_app(session)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
-        await run_lab_quantize(app, pilot)
+        await run_lab_quantize(app, pilot, paste=True)
         assert session.is_transformed
-        app.query_one("#pass-list").focus()
+        await focus(app, pilot, "#pass-list")
         await pilot.press("R")
         await pilot.pause()
         await pilot.press("n")  # keep
