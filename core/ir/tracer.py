@@ -30,6 +30,7 @@ class MaseTracer(fx.Tracer):
             autowrap_functions=tuple(LEAF_FUNCTIONS) + self.custom_leaf_functions,
         )
         self.mase_module_stack: list[str] = []
+        self.mase_failed_module: str | None = None
 
     def is_leaf_module(self, m: torch.nn.Module, module_qualified_name: str) -> bool:
         if isinstance(m, tuple(LEAF_MODULE_CLASSES) + self.custom_leaf_modules):
@@ -41,6 +42,12 @@ class MaseTracer(fx.Tracer):
         self.mase_module_stack.append(name)
         try:
             return super().call_module(m, forward, args, kwargs)
+        except Exception:
+            # the innermost module sees the error first; the stack is unwound by the time
+            # trace_module explains the error
+            if self.mase_failed_module is None:
+                self.mase_failed_module = name
+            raise
         finally:
             self.mase_module_stack.pop()
 
@@ -62,13 +69,15 @@ def trace_module(
 
 def _explain(exc: Exception, model: torch.nn.Module, tracer: MaseTracer) -> TraceError:
     where = _user_frame(exc)
-    module_path = tracer.mase_module_stack[-1] if tracer.mase_module_stack else ""
+    module_path = tracer.mase_failed_module or ""
     module_desc = ""
-    leaf_hint = "register the failing module as a leaf (custom_leaf_modules=...)"
+    leaf_hint = "move that code into a submodule and register it as a leaf (custom_leaf_modules=...)"
     if module_path:
         sub = model.get_submodule(module_path)
         module_desc = f" in module '{module_path}' ({type(sub).__name__})"
-        leaf_hint = f"register {type(sub).__name__} as a leaf: custom_leaf_modules=({type(sub).__name__},)"
+        cls = type(sub).__name__
+        leaf_hint = (f"register {cls} as a leaf: custom_leaf_modules=({cls},), or call "
+                     f"core.ir.leaves.register_leaf_module({cls}) in the model's file")
     reason = " ".join(str(exc).split())
     if "symbolically traced variables cannot be used as inputs to control flow" in reason:
         reason = "data-dependent control flow (a tensor value decides an if/while)"

@@ -12,6 +12,7 @@ from torch.fx.operator_schemas import normalize_function
 
 from core.errors import PassError
 from core.ir.classify import UNKNOWN, classify_node
+from core.ir.leaves import LEAF_MODULE_CLASSES
 from core.ir.metadata import get_mase
 
 logger = logging.getLogger(__name__)
@@ -219,7 +220,8 @@ def add_common_metadata_analysis_pass(graph, pass_args=None):
     on_meta = bool(args["force_device_meta"])
     add_value = bool(args["add_value"]) and not on_meta
     model = graph.model
-    leaf_types = tuple(getattr(graph, "custom_leaf_modules", ()))
+    # leaves registered in a model's file (the CLI's only way) count as user modules too
+    leaf_types = tuple(getattr(graph, "custom_leaf_modules", ())) + tuple(LEAF_MODULE_CLASSES)
 
     inputs = []
     for name in placeholders:
