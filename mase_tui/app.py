@@ -97,7 +97,7 @@ class MaseTuiApp(App):
     TITLE = "mase-tui"
     COMMANDS = App.COMMANDS | {BindingsProvider}
     BINDINGS = [
-        Binding("q", "quit", "Quit", id="quit"),
+        Binding("q,ctrl+q", "quit", "Quit", id="quit"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
         Binding("slash", "filter", "Filter", key_display="/", id="filter"),
         Binding("n", "step_match(1)", "Next match", id="match.next"),

@@ -55,7 +55,7 @@ def parse_keymap(text: str, known_ids: Iterable[str] | None = None, source: str 
         return {}, [f"{source}: [keys] must be a table of binding id = \"key\""]
     known = set(known_ids) if known_ids is not None else None
     keymap: dict[str, str] = {}
-    for binding_id, keys in table.items():
+    for binding_id, keys in _flatten(table):
         if isinstance(keys, list) and all(isinstance(k, str) for k in keys):
             keys = ",".join(keys)
         if not isinstance(keys, str) or not keys.strip():
@@ -70,6 +70,18 @@ def parse_keymap(text: str, known_ids: Iterable[str] | None = None, source: str 
             continue
         keymap[binding_id] = ",".join(k.strip() for k in keys.split(",") if k.strip())
     return keymap, problems
+
+
+def _flatten(table: dict, prefix: str = "") -> list[tuple[str, object]]:
+    """TOML reads ``tree.down = "j"`` as {"tree": {"down": "j"}}: ids are the dotted paths."""
+    out: list[tuple[str, object]] = []
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.extend(_flatten(value, name + "."))
+        else:
+            out.append((name, value))
+    return out
 
 
 def load_keymap(known_ids: Iterable[str] | None = None, path: Path | None = None) -> tuple[dict[str, str], list[str], Path | None]:
@@ -145,7 +157,9 @@ def bindings_of(node: "DOMNode", app: "App") -> list[BindingInfo]:
                                         binding.action, node)
         elif display not in info.keys:
             info.keys.append(display)
-    return list(merged.values())
+    with_id = {action for action, ident in merged if ident}
+    # Textual's own id-less duplicates (ctrl+q for quit) would list an action twice
+    return [info for (action, ident), info in merged.items() if ident or action not in with_id]
 
 
 def _with_key(binding: "Binding", key: str) -> "Binding":

@@ -205,7 +205,7 @@ def node_sections(graph, name: str, cost: dict | None = None, cost_state: str = 
     return sections
 
 
-def group_sections(graph, entry, module_cost: dict | None = None) -> list[RenderableType]:
+def group_sections(graph, entry, module_cost: dict | None = None, source_model=None) -> list[RenderableType]:
     """A summary of a group row (a module, a folded run of blocks, or a chunk)."""
     rows = list(iter_rows(entry))
     ops: dict[str, int] = {}
@@ -235,8 +235,19 @@ def group_sections(graph, entry, module_cost: dict | None = None) -> list[Render
         except AttributeError:
             module = None
         if module is not None:
-            sections += [Text(""), _heading(f"Module {path}"), _module_block(module)]
+            # fx keeps intermediate modules as plain containers; the user's model knows the class
+            kind = _class_name(source_model, path) or type(module).__name__
+            sections += [Text(""), _heading(f"Module {path} ({kind})"), _module_block(module)]
     return sections
+
+
+def _class_name(model, path: str) -> str | None:
+    if model is None:
+        return None
+    try:
+        return type(model.get_submodule(path)).__name__
+    except AttributeError:
+        return None
 
 
 def plain_text(sections: list[RenderableType], width: int = 100) -> str:
@@ -293,7 +304,7 @@ class NodeDetails(VerticalScroll, can_focus=True):
         self.subject = entry
         path = getattr(entry, "path", None)
         cost = self.app.module_cost(path) if path and hasattr(self.app, "module_cost") else None
-        self._set(group_sections(session.current, entry, cost))
+        self._set(group_sections(session.current, entry, cost, getattr(session, "model", None)))
         self.scroll_home(animate=False)
 
     def refresh_from_session(self) -> None:
