@@ -325,3 +325,18 @@ def test_input_generator_yields_dicts_and_cycles(tmp_path, table):
         InputGenerator(dm, placeholder_names=("a", "b"))
     assert math.isclose(float(next(InputGenerator(dm, "test"))["x"][0, 0]),
                         float(next(iter(dm.test_dataloader()))[0][0, 0]))
+
+
+def test_zenodo_jets_hdf5_selects_columns_by_name(tmp_path, table):
+    h5py = pytest.importorskip("h5py")
+    x, y = table
+    names = ["j_ptfrac", "j_pt"] + list(JSC_FEATURE_NAMES)[::-1] + [f"j_{c}" for c in JSC_CLASS_NAMES] + ["j_undef"]
+    columns = {"j_ptfrac": np.ones(len(y)), "j_pt": np.full(len(y), 800.0), "j_undef": np.zeros(len(y))}
+    columns.update({f: x[:, i] for i, f in enumerate(JSC_FEATURE_NAMES)})
+    columns.update({f"j_{c}": (y == k).astype(float) for k, c in enumerate(JSC_CLASS_NAMES)})
+    with h5py.File(tmp_path / "jetImage_0.h5", "w") as fh:
+        fh.create_dataset("jets", data=np.stack([columns[n] for n in names], axis=1))
+        fh.create_dataset("jetFeatureNames", data=np.array([n.encode() for n in names]))
+    got_x, got_y = read_jsc_file(tmp_path / "jetImage_0.h5")
+    np.testing.assert_array_equal(got_x, x)
+    np.testing.assert_array_equal(got_y, y)
