@@ -271,6 +271,7 @@ def add_common_metadata_analysis_pass(graph, pass_args=None):
             common["args"] = _describe_args(node, model, env, mase_op, add_value)
             common["results"] = _describe_result(env[node.name], add_value)
             last_value = env[node.name]
+        _apply_quant_precision(node, model, common)
         meta.parameters["common"] = common
         if node.op in ("placeholder", "output") or mase_type == "implicit_func":
             meta.parameters["hardware"]["is_implicit"] = True
@@ -279,6 +280,34 @@ def add_common_metadata_analysis_pass(graph, pass_args=None):
     if unknown:
         logger.warning("no MASE op table knows %d node(s): %s", len(unknown), ", ".join(unknown))
     return graph, {"nodes": len(graph.fx_graph.nodes), "unknown_ops": unknown, "device": "meta" if on_meta else "real"}
+
+
+def _quant_config(node: fx.Node, model) -> dict | None:
+    """The quantisation config a quantised module or function carries, if any."""
+    if node.op == "call_module":
+        config = getattr(model.get_submodule(node.target), "config", None)
+    elif node.op == "call_function":
+        config = node.kwargs.get("config")
+    else:
+        return None
+    return config if isinstance(config, dict) and config.get("name") else None
+
+
+def _apply_quant_precision(node: fx.Node, model, common: dict) -> None:
+    """Re-analysing a quantised graph (a reload, a re-trace) keeps the quantised precisions:
+    they come from the quantised op's own config, as quantize_transform_pass wrote them."""
+    config = _quant_config(node, model)
+    if config is None or config.get("bypass"):
+        return
+    from core.quant.config import OP_METADATA_ARGS, has_operand, precision
+
+    targets = [(operand, common["args"].get(arg)) for operand, arg in OP_METADATA_ARGS.get(common["mase_op"], ())]
+    if has_operand(config, "data_out"):
+        targets.append(("data_out", common["results"].get("data_out_0")))
+    for operand, entry in targets:
+        if isinstance(entry, dict) and has_operand(config, operand):
+            entry["type"] = config["name"]
+            entry["precision"] = precision(config, operand)
 
 
 def _failing_node(interp: fx.Interpreter) -> str:
