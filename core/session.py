@@ -112,7 +112,7 @@ class Session:
         if graph is None:
             graph = MaseGraph(self.model, custom_leaf_modules=self.custom_leaf_modules)
         self.model.eval() if hasattr(self.model, "eval") else None
-        graph = self._annotate(graph)
+        graph = self._annotate(graph, keep_metadata=self.load_type == "mz")
         self.original = graph
         self.current = graph.copy()
         self.history = []
@@ -160,12 +160,19 @@ class Session:
             seed=self.seed,
         )
 
-    def _annotate(self, graph):
+    def _annotate(self, graph, keep_metadata: bool = False):
         from core.passes import PASSES
 
-        graph, _ = PASSES["init_metadata_analysis_pass"].fn(graph, None)
         names = graph.placeholder_names()
         self.dummy_in = self.first_batch(names)
+        if keep_metadata and all(n.meta.get("mase") is not None and n.meta["mase"].parameters.get("common")
+                                 for n in graph.fx_graph.nodes):
+            # A saved graph brings its own metadata (quantised types and precisions, profiled
+            # statistics); analysing it afresh would report its quantised ops as float.
+            if not all(n.meta["mase"].parameters.get("software") for n in graph.fx_graph.nodes):
+                graph, _ = PASSES["add_software_metadata_analysis_pass"].fn(graph, None)
+            return graph
+        graph, _ = PASSES["init_metadata_analysis_pass"].fn(graph, None)
         graph, _ = PASSES["add_common_metadata_analysis_pass"].fn(graph, {"dummy_in": self.dummy_in})
         graph, _ = PASSES["add_software_metadata_analysis_pass"].fn(graph, None)
         return graph

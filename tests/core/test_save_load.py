@@ -445,3 +445,25 @@ def test_a_failed_save_leaves_the_previous_save_intact(tmp_path, monkeypatch):
     assert sorted(p.name for p in saved.iterdir()) == before
     assert [p.name for p in tmp_path.iterdir()] == ["g"]  # no temporary directories left
     assert len(load_mase_graph(saved).fx_graph.nodes) == 6  # still the jsc-tiny save
+
+
+def test_session_round_trip_keeps_quantised_metadata(tmp_path):
+    from core.session import Session
+
+    session = Session("jsc-toy", pretrained=False).load(progress=lambda _: None)
+    run = session.run_pass("quantize_transform_pass", {"by": "type", "default": {"config": {"name": None}},
+                                                       "linear": {"config": dict(LAB_LINEAR)}})
+    assert run.ok, run.error
+    run = session.run_pass("save_mase_graph_interface_pass", {"save_dir": str(tmp_path / "saved")})
+    assert run.ok and run.info["nodes"] == 13
+    cost = session.run_pass("cost_analysis_pass").info["totals_per_sample"]
+
+    again = Session("jsc-toy", load=str(tmp_path / "saved"), load_type="mz").load(progress=lambda _: None)
+    assert type(again.current.model.get_submodule("seq_blocks.5")).__name__ == "LinearInteger"
+    weight = again.current.node("seq_blocks_5").meta["mase"].parameters["common"]["args"]["weight"]
+    assert weight["type"] == "integer" and weight["precision"] == [8, 4]
+    # BitOPs count the saved 8-bit precisions, not float32: Linear 16x8 + 8x8 + 8x5 = 232 MACs x 8 x 8
+    assert again.run_pass("cost_analysis_pass").info["totals_per_sample"] == cost
+    assert cost["bitops"] == 232 * 8 * 8
+    for a, b in zip(session.current.nodes, again.current.nodes, strict=True):
+        assert_same(a.meta["mase"].parameters["common"], b.meta["mase"].parameters["common"], a.name)
