@@ -129,3 +129,12 @@ def test_missing_original_graph_is_a_clear_error():
 def test_orgtbl_matches_tabulate_layout():
     text = orgtbl(["a", "Total"], [["xyz", 1], ["q", 10]])
     assert text.splitlines() == ["| a   |   Total |", "|-----+---------|", "| xyz |       1 |", "| q   |      10 |"]
+
+
+def test_session_runtime_hooks_are_accepted():
+    import threading
+
+    ori, mg = lab_pair()
+    _, info = summarize_quantization_analysis_pass(
+        mg, {"original_graph": ori, "save_dir": None, "progress": print, "cancel": threading.Event()})
+    assert info["changed"] == 1

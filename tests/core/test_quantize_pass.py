@@ -326,3 +326,12 @@ def test_failure_while_applying_rolls_back(monkeypatch):
         quantize(mg, LAB_ARGS)
     assert fingerprint(mg) == before
     assert all(type(m).__name__ != "LinearInteger" for m in mg.modules.values())
+
+
+def test_session_runtime_hooks_are_not_config_entries():
+    import threading
+
+    _, _, mg = zoo("jsc-tiny")
+    args = {**LAB_ARGS, "progress": lambda done, total: None, "cancel": threading.Event()}
+    mg, info = quantize(mg, args)
+    assert info["counts"]["quantized"] == 1

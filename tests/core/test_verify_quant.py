@@ -128,3 +128,13 @@ def test_without_generator_only_weights_and_without_quantised_nodes_nothing():
     _, info = verify(mg)
     assert not info["inputs_checked"] and info["checked"] == 6
     assert {o["arg"] for n in info["nodes"] for o in n["operands"]} == {"weight", "bias"}
+
+
+def test_session_runtime_hooks_are_accepted():
+    import threading
+
+    model = get_model("jsc-tiny")
+    mg = build(model, {"x": torch.randn(8, 16)})
+    mg, _ = PASSES["quantize_transform_pass"].fn(mg, {"by": "type", "linear": {"config": INT84}})
+    _, info = verify(mg, input_generator=Batches(torch.randn(8, 16), 8), progress=print, cancel=threading.Event())
+    assert info["all_on_grid"] and info["checked"] == 3

@@ -256,12 +256,46 @@ def profile_statistics_analysis_pass(graph, pass_args: dict[str, Any] | None = N
     return graph, info
 
 
+class _Collector:
+    """The statistics of one (node, input) pair. Small batches are buffered (as copies: an
+    in-place op may change the input after the tap) and handed to the statistics a chunk at a
+    time, so the per-call overhead of torch ops is paid once per chunk, not once per batch."""
+
+    FLUSH_ELEMENTS = 1 << 21
+
+    def __init__(self, stats: list[Stat]) -> None:
+        self.stats = stats
+        self.buffer: list[torch.Tensor] = []
+        self.buffered = 0
+
+    def add(self, value: torch.Tensor) -> None:
+        if value.numel() >= self.FLUSH_ELEMENTS // 4:
+            self.flush()
+            for stat in self.stats:  # large: no copy for streaming statistics
+                stat.update(value, batched=True)
+            return
+        self.buffer.append(value.detach().clone())
+        self.buffered += value.numel()
+        if self.buffered >= self.FLUSH_ELEMENTS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        chunk = self.buffer[0] if len(self.buffer) == 1 else torch.cat(self.buffer, dim=0)
+        self.buffer, self.buffered = [], 0
+        for stat in self.stats:
+            stat.update(chunk, batched=True, owned=True)
+
+
 def _profile_activations(graph, act, generator, num_samples: int, progress, cancel) -> tuple[int, int]:
+    collectors = {key: [None if entry is None else _Collector(stats) for entry, stats in slots]
+                  for key, slots in act.items()}
+
     def sink(key: str, values: tuple) -> None:
-        for (entry, stats), value in zip(act[key], values, strict=False):
-            if entry is not None and isinstance(value, torch.Tensor) and value.is_floating_point():
-                for stat in stats:
-                    stat.update(value, batched=True)
+        for collector, value in zip(collectors[key], values, strict=False):
+            if collector is not None and isinstance(value, torch.Tensor) and value.is_floating_point():
+                collector.add(value)
 
     model = graph.model
     tapped = tap_inputs(model, act, sink)
@@ -276,6 +310,10 @@ def _profile_activations(graph, act, generator, num_samples: int, progress, canc
                 samples, batches = done, batches + 1
                 if progress is not None:
                     progress(done, num_samples)
+            for slots in collectors.values():
+                for collector in slots:
+                    if collector is not None:
+                        collector.flush()
     finally:
         for module, mode in modes.items():
             module.training = mode

@@ -171,7 +171,7 @@ def summarize_quantization_analysis_pass(graph, pass_args=None, save_dir: str | 
         if pass_args is not None and not isinstance(pass_args, dict):
             raise PassError(f"summarize_quantization: pass_args must be a dict, got {type(pass_args).__name__}")
         args = dict(pass_args or {})
-        unknown = set(args) - {"original_graph", "save_dir"}
+        unknown = set(args) - {"original_graph", "save_dir", "progress", "cancel"}
         if unknown:
             raise PassError(f"summarize_quantization: unknown argument(s) {sorted(unknown)}",
                             hint="accepted: original_graph, save_dir")

@@ -79,7 +79,8 @@ class Stat:
             t = t.abs()
         return _as_samples(t, batched)
 
-    def update(self, t: Tensor, batched: bool) -> None:
+    def update(self, t: Tensor, batched: bool, owned: bool = False) -> None:
+        """Add samples. ``owned``: ``t`` is a private copy the statistic may keep as is."""
         raise NotImplementedError
 
     def compute(self) -> dict[str, Any]:
@@ -100,7 +101,7 @@ class _Moments(Stat):
         self.mean: Tensor | None = None
         self.m2: Tensor | None = None
 
-    def update(self, t: Tensor, batched: bool) -> None:
+    def update(self, t: Tensor, batched: bool, owned: bool = False) -> None:
         s = self._prepare(t, batched)
         reduce = _reduce_dims(s, self.dims)
         n_b = _count(s, reduce)
@@ -163,7 +164,7 @@ class RangeMinMax(Stat):
         self.min: Tensor | None = None
         self.max: Tensor | None = None
 
-    def update(self, t: Tensor, batched: bool) -> None:
+    def update(self, t: Tensor, batched: bool, owned: bool = False) -> None:
         s = self._prepare(t, batched)
         reduce = _reduce_dims(s, self.dims)
         if s.numel() == 0:
@@ -189,10 +190,10 @@ class AbsMean(Stat):
         self.n = 0
         self.total: Tensor | None = None
 
-    def update(self, t: Tensor, batched: bool) -> None:
+    def update(self, t: Tensor, batched: bool, owned: bool = False) -> None:
         s = self._prepare(t, batched)
         reduce = _reduce_dims(s, self.dims)
-        part = s.abs().sum(dim=reduce, dtype=torch.float64)
+        part = torch.linalg.vector_norm(s, ord=1, dim=reduce, dtype=torch.float64)
         self.total = part if self.total is None else self.total + part
         self.n += _count(s, reduce)
 
@@ -211,8 +212,8 @@ class Record(Stat):
         self.chunks: list[Tensor] = []
         self.n = 0
 
-    def update(self, t: Tensor, batched: bool) -> None:
-        s = self._prepare(t, batched, copy=True)  # [samples, *sample shape]
+    def update(self, t: Tensor, batched: bool, owned: bool = False) -> None:
+        s = self._prepare(t, batched, copy=not owned)  # [samples, *sample shape]
         self.n += s.shape[0]
         if self.add_new_dim_before_concat:
             self.chunks.append(s)
@@ -256,8 +257,8 @@ class RangeQuantile(Stat):
         super().__init__(**kwargs)
         self.chunks: list[Tensor] = []
 
-    def update(self, t: Tensor, batched: bool) -> None:
-        self.chunks.append(self._prepare(t, batched, copy=True))
+    def update(self, t: Tensor, batched: bool, owned: bool = False) -> None:
+        self.chunks.append(self._prepare(t, batched, copy=not owned))
 
     def compute(self) -> dict[str, Any]:
         if not self.chunks:

@@ -169,7 +169,7 @@ def _layer_output_check(module, x: Tensor) -> dict[str, Any]:
 def verify_quantization_analysis_pass(graph, pass_args: dict[str, Any] | None = None):
     """Check every quantised node's effective operands; returns ``(graph, info)``."""
     args = dict(pass_args or {})
-    unknown = set(args) - {"input_generator", "num_samples"}
+    unknown = set(args) - {"input_generator", "num_samples", "progress", "cancel"}
     if unknown:
         raise PassError(f"verify_quantization: unknown argument(s) {sorted(unknown)}",
                         hint="accepted: input_generator, num_samples")
@@ -188,7 +188,7 @@ def verify_quantization_analysis_pass(graph, pass_args: dict[str, Any] | None = 
         tapped.eval()
         try:
             with torch.no_grad():
-                for kwargs, _ in draw_samples(generator, int(num), placeholders(graph.model)):
+                for kwargs, _ in draw_samples(generator, int(num), placeholders(graph.model), args.get("cancel")):
                     tapped(**kwargs)
                     break
         finally:
