@@ -467,3 +467,32 @@ def test_session_round_trip_keeps_quantised_metadata(tmp_path):
     assert cost["bitops"] == 232 * 8 * 8
     for a, b in zip(session.current.nodes, again.current.nodes, strict=True):
         assert_same(a.meta["mase"].parameters["common"], b.meta["mase"].parameters["common"], a.name)
+
+
+def test_save_never_replaces_a_directory_that_is_not_a_save(tmp_path):
+    graph = annotated(get_model("jsc-tiny"), {"x": torch.randn(2, 16)})
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "notes.txt").write_text("mine")
+    with pytest.raises(CheckpointError, match="holds other files"):
+        save_mase_graph(graph, project)
+    assert (project / "notes.txt").read_text() == "mine"
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(CheckpointError, match="is a file"):
+        save_mase_graph(graph, tmp_path / "file")
+    (tmp_path / "empty").mkdir()
+    save_mase_graph(graph, tmp_path / "empty")  # an empty directory is fine, so is an earlier save
+    save_mase_graph(graph, tmp_path / "empty")
+    assert len(load_mase_graph(tmp_path / "empty").fx_graph.nodes) == 6
+
+
+def test_a_graph_without_metadata_round_trips(tmp_path):
+    torch.manual_seed(0)
+    graph = MaseGraph(get_model("toy-cnn").eval())
+    save_mase_graph(graph, tmp_path / "bare")
+    loaded, info = load_mase_graph_interface_pass(None, {"load_dir": str(tmp_path / "bare")})
+    assert info["verified"] == "compiled"  # nothing describes the inputs, so nothing was run
+    assert all("mase" not in n.meta for n in loaded.nodes)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(graph.model(x), loaded.model(x))

@@ -49,7 +49,8 @@ TRUST_HINT = "load it only if you trust where it came from: --trust-checkpoint (
 
 def save_mase_graph(graph: MaseGraph, directory: str | Path) -> dict[str, Any]:
     """Write ``graph`` to ``directory`` (replaced atomically). Returns what was written."""
-    directory = Path(directory)
+    directory = Path(directory).expanduser().resolve()
+    _check_target(directory)
     gm = graph.model
     enc = Encoder()
     graph_doc, extra_tensors, untrusted_modules = describe_graph(graph, enc)
@@ -115,6 +116,22 @@ def load_mase_graph_interface_pass(graph=None, pass_args=None):
 
 
 # --------------------------------------------------------------------------- internals
+
+
+def _check_target(directory: Path) -> None:
+    """The save replaces the whole directory, so only ever replace an earlier save."""
+    if directory.is_file():
+        raise CheckpointError(f"cannot save the graph to {directory}: it is a file",
+                              hint="give a directory path (it is created)")
+    if directory.is_dir() and any(directory.iterdir()):
+        try:
+            manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            manifest = None
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise CheckpointError(
+                f"cannot save the graph to {directory}: it holds other files, which the save would replace",
+                hint="choose a new or empty directory")
 
 
 def _describe_metadata(graph: MaseGraph, enc: Encoder) -> dict[str, Any]:
