@@ -39,8 +39,17 @@ def _kind(info: NodeInfo | None) -> str:
     return info.op
 
 
+def _current_label(row: NodeDiff) -> str:
+    """The current side: its type, and its name too when that differs from the original's."""
+    if row.current is None:
+        return ""
+    if row.original is not None and row.original.name == row.current.name:
+        return _kind(row.current)
+    return f"{row.current.name} {_kind(row.current)}"
+
+
 def _precision_table(row: NodeDiff) -> Table:
-    table = Table(title="Precision before / after", title_justify="left", box=None, padding=(0, 1))
+    table = Table(box=None, padding=(0, 1), show_edge=False)
     table.add_column(" ", width=1)
     table.add_column("arg")
     table.add_column("original")
@@ -71,7 +80,7 @@ def _precision_table(row: NodeDiff) -> Table:
 class CompareView(Widget):
     DEFAULT_CSS = """
     CompareView { layout: vertical; height: 1fr; }
-    CompareView #compare-summary { height: 1; }
+    CompareView #compare-summary { height: auto; }
     CompareView #compare-table { height: 1fr; min-height: 5; }
     CompareView #compare-detail { height: 1fr; min-height: 6; border-top: solid $primary-background; }
     """
@@ -94,7 +103,6 @@ class CompareView(Widget):
         table.add_column("original", key="original")
         table.add_column("type", key="original-kind")
         table.add_column("current", key="current")
-        table.add_column("type", key="current-kind")
         yield table
         with VerticalScroll(id="compare-detail"):
             yield Static(id="compare-detail-body")
@@ -120,10 +128,11 @@ class CompareView(Widget):
     def _show_diff(self, diff: GraphDiff) -> None:
         self.diff = diff
         counts = diff.counts()
+        differs = counts[CHANGED] + counts[ADDED] + counts[REMOVED]
         summary = Text.assemble(
-            ("original ◂▸ current: ", "bold"),
+            ("original ◂▸ current  ", "bold"),
             summary_line(diff),
-            ("   ] next / [ previous difference" if counts[CHANGED] + counts[ADDED] + counts[REMOVED] else "", "dim"),
+            ("\n~ changed  + added  - removed  ] next  [ previous" if differs else "", "dim"),
         )
         self.query_one("#compare-summary", Static).update(summary)
         table = self.query_one("#compare-table", DataTable)
@@ -135,8 +144,7 @@ class CompareView(Widget):
                 Text(row.mark, style=style),
                 Text(row.original.name if row.original else "", style=style),
                 Text(_kind(row.original), style="dim" if not style else style),
-                Text(row.current.name if row.current else "", style=style),
-                Text(_kind(row.current), style="dim" if not style else style),
+                Text(_current_label(row), style="dim" if not style else style),
                 key=str(i),
             )
         index = diff.index_of(keep) if keep else None
@@ -195,7 +203,8 @@ class CompareView(Widget):
     def _detail_parts(self, row: NodeDiff) -> list[Any]:
         head = Text.assemble((f"{row.mark} {row.name}", STATUS_STYLE.get(row.status, "bold")), f"  {row.status}")
         parts: list[Any] = [head]
-        parts.extend(Text(f"  {c.describe()}", style="yellow") for c in row.changes)
+        # precision changes are in the table below
+        parts.extend(Text(f"  {c.describe()}", style="yellow") for c in row.changes if c.what != "precision")
         parts.append(_precision_table(row))
         return parts
 
@@ -228,7 +237,8 @@ class CompareView(Widget):
         blocks: list[Any] = []
         for view in views:
             err = quant_error(view.float_values, view.quant_values)
-            blocks.append(Text(f"{view.label} ({view.quantiser}): {err.describe()}", style="bold"))
+            blocks.append(Text(f"{view.label} ({view.quantiser}, n={err.count})", style="bold"))
+            blocks.append(Text(err.describe()))
             blocks.append(Text("\n".join(compare_histogram(view.float_values, view.quant_values, width=width))))
         if problem:
             blocks.append(Text(problem, style="dim"))

@@ -25,44 +25,52 @@ from textual.widgets import DataTable, Static
 NODE_COLUMNS = (
     ("index", "#", True),
     ("name", "node", False),
-    ("mase_op", "op", False),
-    ("flops_total", "FLOPs/sample", True),
     ("bitops_a", "BitOPs orig", True),
     ("bitops_b", "BitOPs now", True),
     ("bitops_ratio", "ratio", True),
+    ("flops_total", "FLOPs", True),
     ("param_bits_b", "param bits", True),
+    ("mase_op", "op", False),
 )
 MODULE_COLUMNS = (
     ("index", "#", True),
     ("name", "module", False),
-    ("nodes", "nodes", True),
-    ("flops_total", "FLOPs/sample", True),
     ("bitops_a", "BitOPs orig", True),
     ("bitops_b", "BitOPs now", True),
     ("bitops_ratio", "ratio", True),
+    ("flops_total", "FLOPs", True),
     ("param_bits_b", "param bits", True),
+    ("nodes", "nodes", True),
 )
 # What ``s`` cycles through: graph order, then the biggest first.
 SORT_CYCLE = ("index", "flops_total", "bitops_b", "bitops_ratio", "param_bits_b", "name")
 
+# (section of the cost info, metric, label); a None metric starts a group named by the label.
 TOTAL_ROWS = (
-    ("totals_per_sample", "macs", "MACs per sample"),
-    ("totals_per_sample", "flops_total", "FLOPs per sample"),
-    ("totals_per_sample", "bitops", "BitOPs per sample"),
-    ("totals_per_batch", "flops_total", "FLOPs per batch of {batch}"),
-    ("totals_per_batch", "bitops", "BitOPs per batch of {batch}"),
-    ("totals_model", "param_bytes", "param storage, bytes per model"),
-    ("totals_model", "params", "parameters per model"),
+    ("totals_per_sample", None, "per sample"),
+    ("totals_per_sample", "macs", "MACs"),
+    ("totals_per_sample", "flops_total", "FLOPs"),
+    ("totals_per_sample", "bitops", "BitOPs"),
+    ("totals_per_batch", None, "per batch of {batch}"),
+    ("totals_per_batch", "flops_total", "FLOPs"),
+    ("totals_per_batch", "bitops", "BitOPs"),
+    ("totals_model", None, "per model"),
+    ("totals_model", "params", "parameters"),
+    ("totals_model", "param_bytes", "param bytes"),
 )
+EXACT_BELOW = 10**7  # exact counts (with separators) up to here, then 3-4 significant digits
+UNITS = ((10**15, "P"), (10**12, "T"), (10**9, "G"), (10**6, "M"))
 
 
 def fmt(value: Any) -> str:
     if value is None:
         return "-"
+    if abs(value) >= EXACT_BELOW:
+        scale, unit = next((s, u) for s, u in UNITS if abs(value) >= s)
+        return f"{value / scale:.4g} {unit}"
     if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:.4g}"
-    value = int(value)
-    return f"{value:,}" if abs(value) < 10**12 else f"{value:.4g}"
+        return f"{value:,.4g}"
+    return f"{int(value):,}"
 
 
 def fmt_ratio(value: float | None) -> str:
@@ -80,16 +88,18 @@ def fmt_delta(value: Any) -> str:
 def totals_table(info_a: dict[str, Any], info_b: dict[str, Any]) -> Table:
     """Original vs current totals with delta and ratio (current / original)."""
     table = Table(box=None, padding=(0, 1), show_edge=False)
-    table.add_column("total", no_wrap=True)
-    for head in ("original", "current", "delta", "ratio"):
+    table.add_column("totals", no_wrap=True)
+    for head in ("original", "current", "delta"):
         table.add_column(head, justify="right", no_wrap=True)
     batch = info_b.get("batch_size") or info_a.get("batch_size")
     for section, key, label in TOTAL_ROWS:
+        if key is None:
+            table.add_row(Text(label.format(batch=batch), style="bold"), "", "", "")
+            continue
         a, b = info_a[section].get(key), info_b[section].get(key)
         delta = None if a is None or b is None else b - a
-        ratio = None if not a or b is None else b / a
         style = "green" if delta is not None and delta < 0 else ("red" if delta else "")
-        table.add_row(label.format(batch=batch), fmt(a), fmt(b), Text(fmt_delta(delta), style=style), fmt_ratio(ratio))
+        table.add_row(f"  {label}", fmt(a), fmt(b), Text(fmt_delta(delta), style=style))
     return table
 
 
@@ -135,7 +145,7 @@ class CostsView(Widget):
     CostsView { layout: vertical; height: 1fr; }
     CostsView #costs-totals { height: auto; }
     CostsView #costs-accuracy { height: auto; }
-    CostsView #costs-caption { height: 1; color: $text-muted; }
+    CostsView #costs-caption { height: auto; color: $text-muted; }
     CostsView #costs-table { height: 1fr; min-height: 4; }
     """
     BINDINGS = [
@@ -232,8 +242,8 @@ class CostsView(Widget):
         view = "module" if self.by_module else "node"
         sort_name = next(h for k, h, _ in self._columns() if k == self.sort_key) if self.sort_key != "name" else view
         self.query_one("#costs-caption", Static).update(
-            f"per {view} (m: per {'node' if self.by_module else 'module'}) · per sample, param bits per model"
-            f" · sorted by {sort_name} (s: next)")
+            f"per {view}, per sample (param bits per model) · sort: {sort_name} (s) · "
+            f"m: per {'node' if self.by_module else 'module'}")
 
     def action_cycle_sort(self) -> None:
         i = SORT_CYCLE.index(self.sort_key) if self.sort_key in SORT_CYCLE else -1

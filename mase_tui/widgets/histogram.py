@@ -23,8 +23,8 @@ class QuantError:
 
     def describe(self) -> str:
         sqnr = "inf" if math.isinf(self.sqnr_db) else f"{self.sqnr_db:.1f}"
-        return (f"n={self.count}  max |err| {self.max_abs_error:.4g}  "
-                f"mean |err| {self.mean_abs_error:.4g}  SQNR {sqnr} dB")
+        return (f"max|err| {self.max_abs_error:.3g}  mean|err| {self.mean_abs_error:.3g}  "
+                f"SQNR {sqnr} dB")
 
 
 def _flat(values: Any):

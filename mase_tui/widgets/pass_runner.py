@@ -111,17 +111,15 @@ class ConfirmReset(ModalScreen[bool]):
 class PassRunner(Widget):
     DEFAULT_CSS = """
     PassRunner { layout: vertical; height: 1fr; }
-    PassRunner #pr-top { height: 1fr; min-height: 8; }
-    PassRunner #pass-list { width: 34%; min-width: 20; height: 100%; }
-    PassRunner #pr-editor { width: 1fr; height: 100%; }
-    PassRunner #pass-desc { height: auto; max-height: 3; color: $text-muted; }
-    PassRunner #pass-args { height: 1fr; }
+    PassRunner #pass-list { height: auto; max-height: 7; }
+    PassRunner #pass-desc { height: auto; max-height: 2; color: $text-muted; }
+    PassRunner #pass-args { height: 1fr; min-height: 5; }
     PassRunner #pr-status-row { height: 1; }
-    PassRunner #pass-progress { width: 40; display: none; }
+    PassRunner #pass-progress { width: 30; display: none; }
     PassRunner #pass-progress.-running { display: block; }
     PassRunner #pass-status { width: 1fr; height: 1; }
-    PassRunner #pass-result { height: 1fr; min-height: 4; border-top: solid $primary-background; }
-    PassRunner #pass-history { height: auto; max-height: 8; border-top: solid $primary-background; }
+    PassRunner #pass-result { height: 1fr; min-height: 3; border-top: solid $primary-background; }
+    PassRunner #pass-history { height: auto; max-height: 7; border-top: solid $primary-background; }
     """
     BINDINGS = [
         Binding("ctrl+r", "run_pass", "Run pass", id="passes.run"),
@@ -140,14 +138,15 @@ class PassRunner(Widget):
         self.finished_at: dict[int, str] = {}
         self.cancelled: set[int] = set()
         self.last_run = None
+        # how run times are shown (replaced in snapshot tests, whose pictures must not change)
+        self.clock = lambda: time.strftime("%H:%M:%S")
+        self.took = lambda seconds: f"{seconds:.2f}s"
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
-        with Horizontal(id="pr-top"):
-            yield OptionList(*self._pass_options(), id="pass-list")
-            with Vertical(id="pr-editor"):
-                yield Static(id="pass-desc")
-                yield TextArea(id="pass-args", soft_wrap=False, show_line_numbers=True)
+        yield OptionList(*self._pass_options(), id="pass-list", compact=True)
+        yield Static(id="pass-desc")
+        yield TextArea(id="pass-args", soft_wrap=False, show_line_numbers=True)
         with Horizontal(id="pr-status-row"):
             yield ProgressBar(id="pass-progress", show_eta=False)
             yield Static("ctrl+r run · x cancel · o open config · R reset", id="pass-status")
@@ -156,7 +155,8 @@ class PassRunner(Widget):
         yield Static(id="pass-history")
 
     def _pass_options(self) -> list[Option]:
-        return [Option(Text.assemble((spec.short_name, "bold"), f"  {spec.kind}"), id=name)
+        width = max(len(spec.short_name) for spec in PASSES.values())
+        return [Option(Text.assemble((f"{spec.short_name:<{width}}", "bold"), f"  {spec.kind}"), id=name)
                 for name, spec in PASSES.items()]
 
     def on_mount(self) -> None:
@@ -181,7 +181,7 @@ class PassRunner(Widget):
         self.selected = name
         text = self.texts.get(name) or args_to_toml(spec, editable_defaults(spec))
         editor.load_text(text)
-        self.query_one("#pass-desc", Static).update(Text.assemble((spec.name, "bold"), f" ({spec.kind}): {spec.description}"))
+        self.query_one("#pass-desc", Static).update(Text.assemble((spec.name, "bold"), f": {spec.description}"))
         options = self.query_one("#pass-list", OptionList)
         index = list(PASSES).index(name)
         if options.highlighted != index:
@@ -285,13 +285,13 @@ class PassRunner(Widget):
     def _finished(self, run, was_cancelled: bool) -> None:
         self._end_run()
         self.last_run = run
-        self.finished_at[id(run)] = time.strftime("%H:%M:%S")
+        self.finished_at[id(run)] = self.clock()
         if was_cancelled and not run.changed_graph:
             self.cancelled.add(id(run))
             self._status(f"{run.name} cancelled; the graph is unchanged")
             self.app.notify(f"{run.name} cancelled; the graph is unchanged", severity="warning")
         elif run.ok:
-            self._status(f"{run.name} finished in {run.seconds:.2f} s")
+            self._status(f"{run.name} finished in {self.took(run.seconds)}")
         else:
             self._error(run.error or f"{run.name} failed")
         self._show_result(run)
@@ -327,7 +327,7 @@ class PassRunner(Widget):
             self._status("reset cancelled")
             return
         self.session.reset()
-        self.finished_at[id(self.session.history[-1])] = time.strftime("%H:%M:%S")
+        self.finished_at[id(self.session.history[-1])] = self.clock()
         self._status("graph reset to the original")
         self._show_history()
         self.post_message(GraphChanged("reset"))
@@ -357,13 +357,14 @@ class PassRunner(Widget):
             return
         table = Table(title="History", title_justify="left", expand=True, box=None, padding=(0, 1))
         for col in ("#", "pass", "time", "took", "result"):
-            table.add_column(col, no_wrap=col != "result", overflow="ellipsis")
+            table.add_column(col, no_wrap=True, overflow="ellipsis", ratio=1 if col == "result" else None)
         styles = {"ok": "green", "error": "bold red", CANCELLED: "yellow"}
         for i, run in enumerate(history[-6:], start=max(1, len(history) - 5)):
             status = self.run_status(run)
             detail = status if run.ok or status == CANCELLED else f"error: {run.error}"
-            took = "" if run.kind == "session" else f"{run.seconds:.2f}s"
-            table.add_row(str(i), run.name, self.finished_at.get(id(run), "-"), took,
+            took = "" if run.kind == "session" else self.took(run.seconds)
+            short = PASSES[run.name].short_name if run.name in PASSES else run.name
+            table.add_row(str(i), short, self.finished_at.get(id(run), "-"), took,
                           Text(detail, style=styles[status]))
         widget.update(table)
 

@@ -352,3 +352,41 @@ async def test_reset_asks_first_and_restores_the_original(session):
         assert session.history[-1].name == "reset"
         assert app.query_one(CompareView).diff.changed_names() == []
         assert app.query_one(CostsView).comparison["totals_per_sample"]["bitops"]["b"] == 237_568
+
+
+async def test_cancel_a_long_pass_keeps_the_graph(session):
+    app = make_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        graph = session.current
+        code = graph.model.code
+        runner = await choose_pass(app, pilot, "profile_statistics_analysis_pass")
+        text = app.query_one("#pass-args", TextArea).text
+        assert "num_samples = 32" in text  # the registry's default
+        await type_args(app, pilot, text.replace("num_samples = 32", "num_samples = 1000000000"), paste=True)
+        await pilot.press("ctrl+r")
+        bar = app.query_one("#pass-progress")
+        try:
+            for _ in range(400):  # until the first batches are reported (the pass runs until cancelled)
+                await pilot.pause(0.05)
+                if bar.progress:
+                    break
+            assert runner.running == "profile_statistics_analysis_pass"
+            assert bar.total == 1_000_000_000 and 0 < bar.progress < bar.total
+            await pilot.press("tab")  # out of the editor, where x is a letter
+            await pilot.press("x")
+        finally:
+            if runner.cancel_event is not None:
+                runner.cancel_event.set()  # never leave a runaway worker behind
+        await settle(app, pilot)
+        run = session.history[-1]
+        assert run.name == "profile_statistics_analysis_pass"
+        assert not run.ok and "cancelled" in run.error
+        assert runner.run_status(run) == "cancelled" and runner.running is None
+        assert "cancelled" in plain(app, "#pass-history")
+        # the graph is the same object, with the same code and no statistics written
+        assert session.current is graph and graph.model.code == code
+        for node in graph.nodes:
+            for entry in node.meta["mase"].parameters["software"].get("args", {}).values():
+                assert entry.get("stat") in (None, {})
+        assert not any(n.severity == "error" for n in app._notifications)  # a cancel is not an error
