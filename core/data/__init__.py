@@ -23,7 +23,7 @@ _JSC = {
 
 
 def list_datasets() -> list[tuple[str, str]]:
-    from core.data.synthetic_inputs import GENERATED
+    from core.data.catalog import GENERATED
 
     return list(_JSC.items()) + [(name, spec.description) for name, spec in GENERATED.items()]
 
@@ -35,8 +35,8 @@ def get_datamodule(dataset: str, *, model_name: str | None = None, batch_size: i
     with a one-line warning. ``num_workers`` is accepted for MASE's CLI; data is in memory or
     generated per batch, so no worker processes are used. ``seed`` drives shuffling only: the
     splits (seed 42, as MASE) and the synthetic data are fixed."""
+    from core.data.catalog import GENERATED
     from core.data.datamodule import generated_datamodule, jsc_datamodule
-    from core.data.synthetic_inputs import GENERATED
 
     name = (dataset or "").strip().lower()
     if not isinstance(batch_size, int) or batch_size < 1:

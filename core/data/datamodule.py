@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -145,14 +146,11 @@ def _file_in(path: Path) -> Path:
 
 def jsc_datamodule(path: Path | None, *, batch_size: int, seed: int, use_cache: bool = True) -> DataModule:
     from core.data.jsc_readers import read_jsc_file
-    from core.data.jsc_synthetic import SYNTHETIC_SAMPLES, SYNTHETIC_SEED, make_jsc_synthetic
-    from core.data.preprocess import load_prepared, prepare_splits
+    from core.data.preprocess import load_prepared
 
     if path is None:
-        prepared = prepare_splits(*make_jsc_synthetic())
+        prepared = _synthetic_splits()
         name, synthetic = "jsc-synthetic", True
-        prepared.info.update({"source": "generated", "generator_seed": SYNTHETIC_SEED,
-                              "generated_rows": SYNTHETIC_SAMPLES})
     else:
         prepared = load_prepared(path, read_jsc_file, use_cache=use_cache)
         name, synthetic = "jsc", False
@@ -174,12 +172,25 @@ def jsc_datamodule(path: Path | None, *, batch_size: int, seed: int, use_cache: 
     )
 
 
+@functools.lru_cache(maxsize=1)
+def _synthetic_splits():
+    """jsc-synthetic is one fixed data set: make it once per process (loaders only read it)."""
+    from core.data.jsc_synthetic import SYNTHETIC_SAMPLES, SYNTHETIC_SEED, make_jsc_synthetic
+    from core.data.preprocess import prepare_splits
+
+    prepared = prepare_splits(*make_jsc_synthetic())
+    prepared.info.update({"source": "generated", "generator_seed": SYNTHETIC_SEED,
+                          "generated_rows": SYNTHETIC_SAMPLES})
+    return prepared
+
+
 # --- generated image / token data ------------------------------------------------------------
 
 
 def generated_datamodule(name: str, *, model_name: str | None, batch_size: int, seed: int) -> DataModule:
+    from core.data.catalog import GENERATED
     from core.data.loaders import GeneratedBatchLoader
-    from core.data.synthetic_inputs import GENERATED, ImageBatches, TokenBatches
+    from core.data.synthetic_inputs import ImageBatches, TokenBatches
 
     spec = GENERATED[name]
     shape, num_classes, vocab = spec.shape, spec.num_classes, spec.vocab_size

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator
-
-import torch
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from core.errors import DataError
+
+if TYPE_CHECKING:
+    import torch
 
 
 class InputGenerator:
