@@ -236,6 +236,12 @@ def _plan(graph, pass_args: dict[str, Any]) -> _Plan:
     return plan
 
 
+def validate_pass_args(graph, pass_args: dict[str, Any] | None = None) -> None:
+    """The pass's checks of a config against ``graph``, without changing anything: raises the
+    QuantError the pass would raise (front ends call it before running the pass)."""
+    _plan(graph, dict(pass_args or {}))
+
+
 def _check_shared_modules(graph, nodes: list[fx.Node], plan: _Plan) -> None:
     """A module called by several nodes can only be swapped if they all want the same config."""
     by_target: dict[str, list[fx.Node]] = {}
