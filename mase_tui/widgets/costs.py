@@ -10,6 +10,7 @@ per batch of B, or per model.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from rich.table import Table
@@ -152,6 +153,7 @@ class CostsView(Widget):
         Binding("s", "cycle_sort", "Sort", id="costs.sort"),
         Binding("m", "toggle_modules", "Nodes/modules", id="costs.toggle-modules"),
         Binding("a", "evaluate", "Accuracy", id="costs.evaluate"),
+        Binding("x", "cancel_evaluation", "Cancel eval", id="costs.cancel-evaluation"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -163,6 +165,7 @@ class CostsView(Widget):
         self.sort_key = "index"
         self.accuracy: dict[str, dict[str, Any]] = {}
         self.cancel_eval: threading.Event | None = None
+        self.max_batches: int | None = None  # None: the whole test split
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Waiting for the model ...", style="dim"), id="costs-totals")
@@ -270,28 +273,56 @@ class CostsView(Widget):
         if getattr(session, "datamodule", None) is None:
             self.app.notify("no dataset is loaded: accuracy needs one (--dataset)", severity="warning")
             return
+        if self.cancel_eval is not None:
+            self.app.notify("accuracy is being evaluated (x cancels)", severity="warning")
+            return
         self.cancel_eval = threading.Event()
-        self.query_one("#costs-accuracy", Static).update(Text("evaluating original and current ...", style="dim"))
-        self._evaluate(self.cancel_eval)
+        self.query_one("#costs-accuracy", Static).update(Text("evaluating original and current ... (x cancels)", style="dim"))
+        self._evaluate(self.cancel_eval, self.max_batches)
+
+    def action_cancel_evaluation(self) -> None:
+        if self.cancel_eval is not None:
+            self.cancel_eval.set()
 
     @work(thread=True, exclusive=True, group="costs-eval", exit_on_error=False)
-    def _evaluate(self, cancel: threading.Event) -> None:
+    def _evaluate(self, cancel: threading.Event, max_batches: int | None) -> None:
         session = self.session
         results: dict[str, dict[str, Any]] = {}
+        last = [0.0]
+
+        def progress_for(which: str):
+            def progress(done: int, total: int) -> None:
+                now = time.monotonic()
+                if now - last[0] >= 0.1 or done >= total:
+                    last[0] = now
+                    self.app.call_from_thread(self._eval_progress, which, done, total)
+            return progress
+
         try:
             for which in ("original", "current"):
-                results[which] = session.evaluate(which, split="test", cancel=cancel)
-        except Exception as exc:  # a data or model error: show it, keep the app up
+                results[which] = session.evaluate(which, split="test", max_batches=max_batches,
+                                                  progress=progress_for(which), cancel=cancel)
+        except Exception as exc:  # a data or model error, or a cancel: say so, keep the app up
             message = str(exc) if hasattr(exc, "one_line") else f"evaluation failed: {type(exc).__name__}: {exc}"
-            self.app.call_from_thread(self._eval_failed, message)
+            self.app.call_from_thread(self._eval_failed, message, cancel.is_set())
             return
         self.app.call_from_thread(self._eval_done, results)
 
-    def _eval_failed(self, message: str) -> None:
+    def _eval_progress(self, which: str, done: int, total: int) -> None:
+        self.query_one("#costs-accuracy", Static).update(
+            Text(f"evaluating {which}: {done}/{total} batches ... (x cancels)", style="dim"))
+
+    def _eval_failed(self, message: str, cancelled: bool) -> None:
+        self.cancel_eval = None
+        if cancelled:
+            self._show_accuracy()
+            self.app.notify("accuracy evaluation cancelled", severity="warning")
+            return
         self.query_one("#costs-accuracy", Static).update(Text(message, style="red"))
         self.app.notify(message, severity="error", timeout=3600)
 
     def _eval_done(self, results: dict[str, dict[str, Any]]) -> None:
+        self.cancel_eval = None
         self.accuracy = results
         self._show_accuracy()
 

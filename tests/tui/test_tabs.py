@@ -275,11 +275,17 @@ async def test_unknown_quantiser_leaves_graph_unchanged(session):
         await settle(app, pilot)
         errors = error_messages(app)
         assert len(errors) == 1 and "unknown quantiser 'integr'" in errors[0] and "integer" in errors[0]
-        assert session.current is before and not session.is_transformed
-        assert session.history[-1].ok is False
-        runner = app.query_one(PassRunner)
-        assert runner.run_status(session.history[-1]) == "error"
-        assert "error" in plain(app, "#pass-history")
+        # quantize's own validation ran before the pass: nothing ran, the graph is as it was
+        assert session.history == [] and session.current is before
+        assert "unknown quantiser 'integr'" in plain(app, "#pass-status")
+        # a problem only the graph shows (no such node) is also caught before running
+        by_name = {"by": "name", "seq_blocks_99": {"config": LAB_CONFIG["linear"]["config"]}}
+        await type_args(app, pilot, dumps_toml(by_name), paste=True)
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        errors = error_messages(app)
+        assert len(errors) == 2 and "no node named 'seq_blocks_99'" in errors[1]
+        assert session.history == [] and session.current is before
         # the app keeps working: the lab config runs after the error
         await type_args(app, pilot, dumps_toml(LAB_CONFIG), paste=True)
         await pilot.press("ctrl+r")
@@ -390,3 +396,37 @@ async def test_cancel_a_long_pass_keeps_the_graph(session):
             for entry in node.meta["mase"].parameters["software"].get("args", {}).values():
                 assert entry.get("stat") in (None, {})
         assert not any(n.severity == "error" for n in app._notifications)  # a cancel is not an error
+
+
+def _accuracy_oracle(model, loader, batches: int) -> tuple[int, int]:
+    correct = seen = 0
+    model.eval()
+    with torch.no_grad():
+        for i, (x, y) in enumerate(loader):
+            if i == batches:
+                break
+            correct += int((model(x).argmax(dim=1) == y).sum())
+            seen += len(y)
+    return correct, seen
+
+
+async def test_accuracy_before_and_after_quantisation(session):
+    app = make_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await run_lab_quantize(app, pilot, paste=True)
+        await pilot.press("4")
+        costs = app.query_one(CostsView)
+        costs.max_batches = 25  # 200 samples: the first 25 test batches of 8
+        await focus(app, pilot, "#costs-table")
+        await pilot.press("a")
+        await settle(app, pilot)
+        loader = session.datamodule.test_dataloader()
+        ok_a, n = _accuracy_oracle(session.original.model, loader, 25)
+        ok_b, n_b = _accuracy_oracle(session.current.model, loader, 25)
+        assert n == n_b == 200
+        assert costs.accuracy["original"]["accuracy"] == pytest.approx(ok_a / n)
+        assert costs.accuracy["current"]["accuracy"] == pytest.approx(ok_b / n)
+        shown = plain(app, "#costs-accuracy")
+        assert f"original {100 * ok_a / n:.2f}%" in shown and f"current {100 * ok_b / n:.2f}%" in shown
+        assert "200 samples" in shown and "(synthetic data)" in shown
