@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sys
 
-from mase_tui.commands.train import add_run_options, resolve_dataset
+from mase_tui.commands.train import add_run_options, check_accelerator, resolve_dataset
 
 
 def register(sub) -> None:
@@ -46,6 +46,7 @@ def run(args) -> int:
     from core.data import get_datamodule
     from core.train import evaluate
 
+    check_accelerator(args)
     dataset = resolve_dataset(args.model, args.dataset)
     dm = get_datamodule(dataset, model_name=args.model, batch_size=args.batch_size,
                         dataset_path=args.dataset_path, seed=args.seed)

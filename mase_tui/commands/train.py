@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import re
 from pathlib import Path
@@ -41,6 +42,19 @@ def add_run_options(p) -> None:
                    help="pt: state dict, pl: Lightning/MASE Lab 1 .ckpt, mz: saved MaseGraph; default: from the name")
     p.add_argument("--trust-checkpoint", action="store_true",
                    help="allow checkpoints that unpickle Python objects (can run code: only for files you trust)")
+    # Accepted so MASE command lines run unchanged: data is in memory and training runs on the CPU.
+    p.add_argument("--num-workers", "--cpu", dest="num_workers", type=int, default=0,
+                   help="accepted for MASE compatibility; data loading needs no workers")
+    p.add_argument("--accelerator", default="auto", choices=["auto", "cpu", "gpu", "mps"],
+                   help="only the CPU is supported (auto = cpu)")
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors")
+
+
+def check_accelerator(args) -> None:
+    if getattr(args, "accelerator", "auto") in ("gpu", "mps"):
+        from core.errors import ConfigError
+
+        raise ConfigError(f"--accelerator {args.accelerator} is not supported", hint="mase-tui trains on the CPU: use --accelerator cpu")
 
 
 def default_project(model: str, dataset: str, today: datetime.date | None = None) -> str:
@@ -85,6 +99,7 @@ def run(args) -> int:
     from core.data import get_datamodule
     from core.train import TrainConfig
 
+    check_accelerator(args)
     console = Console()
     config = TrainConfig(max_epochs=args.max_epochs, learning_rate=args.learning_rate,
                          optimizer=args.training_optimizer, weight_decay=args.weight_decay, seed=args.seed)

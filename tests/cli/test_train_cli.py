@@ -36,7 +36,7 @@ def test_train_writes_checkpoints_that_test_loads(tmp_path, capsys, monkeypatch)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MASE_TUI_JSC_PATH", raising=False)
     code = main(["train", "jsc-tiny", "jsc", "--max-epochs", "2", "--batch-size", "1024",
-                 "--learning-rate", "1e-2", "--seed", "1"])
+                 "--learning-rate", "1e-2", "--seed", "1", "--cpu=0", "--accelerator", "cpu"])
     out = capsys.readouterr().out
     assert code == 0
     project = default_project("jsc-tiny", "jsc-synthetic")   # the fallback data names the project
@@ -78,6 +78,7 @@ def test_test_uses_shipped_weights_by_default(capsys):
     (["test", "jsc-s", "jsc-synthetic"], "test needs weights for jsc-s"),
     (["train", "jsc-toy", "nosuchdata", "--max-epochs", "1"], "unknown dataset 'nosuchdata'"),
     (["train", "jsc-toy", "--max-epochs", "0"], "max_epochs must be at least 1"),
+    (["train", "jsc-toy", "--accelerator", "gpu"], "--accelerator gpu is not supported"),
 ])
 def test_errors_are_one_line_with_exit_code_2(capsys, argv, needle):
     assert main(argv) == 2
