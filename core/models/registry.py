@@ -5,6 +5,7 @@ Kept free of torch imports so front ends can list models before torch is loaded.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import sys
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from core.errors import ModelError
+
+USER_MODULE_PREFIX = "mase_user_model_"
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,10 @@ def _import_target(target: str, ref: str):
         path = Path(target).expanduser()
         if not path.is_file():
             raise ModelError(f"model file not found: {path}", hint="check the path before the ':'")
-        mod_name = f"mase_user_model_{abs(hash(str(path.resolve())))}"
+        # The name must be the same in every process (str hashes are salted per process), so
+        # a trusted pickle that names a class from this file can find it again.
+        digest = hashlib.sha1(str(path.resolve()).encode("utf-8")).hexdigest()[:16]
+        mod_name = f"{USER_MODULE_PREFIX}{digest}"
         spec = importlib.util.spec_from_file_location(mod_name, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[mod_name] = module

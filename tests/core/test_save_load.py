@@ -496,3 +496,32 @@ def test_a_graph_without_metadata_round_trips(tmp_path):
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         assert torch.equal(graph.model(x), loaded.model(x))
+
+
+def test_trusted_user_leaf_loads_in_a_new_process(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    graph, x = user_graph(tmp_path)
+    save_mase_graph(graph, tmp_path / "u")
+    torch.save(x, tmp_path / "x.pt")
+    with torch.no_grad():
+        expected = graph.model(x).tolist()
+    code = (
+        "import json, sys, torch\n"
+        "from core.passes.interface.save_load import load_mase_graph\n"
+        "from core.errors import CheckpointError\n"
+        f"try:\n    load_mase_graph({str(tmp_path / 'u')!r})\n"
+        "except CheckpointError as e:\n    print('refused', '--trust-checkpoint' in str(e))\n"
+        f"g = load_mase_graph({str(tmp_path / 'u')!r}, trust=True)\n"
+        f"x = torch.load({str(tmp_path / 'x.pt')!r})\n"
+        "print(type(g.model.get_submodule('gate')).__name__)\n"
+        "print(json.dumps(g.model(x).tolist()))\n"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    refused, cls, out = done.stdout.strip().splitlines()
+    assert refused == "refused True" and cls == "Gate"
+    assert json.loads(out) == expected

@@ -18,8 +18,10 @@ A saved graph is a directory:
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +69,7 @@ def save_mase_graph(graph: MaseGraph, directory: str | Path) -> dict[str, Any]:
         "state_dict_keys": len(state),
         "files": files,
         "untrusted": untrusted,
+        "user_model_files": _user_model_files(list(untrusted_modules.values()), enc.untrusted.values()),
     }
     with atomic_dir(directory) as tmp:
         _write_json(tmp / GRAPH, graph_doc)
@@ -116,6 +119,39 @@ def load_mase_graph_interface_pass(graph=None, pass_args=None):
 
 
 # --------------------------------------------------------------------------- internals
+
+
+def _user_model_files(modules, objects) -> dict[str, str]:
+    """Model files loaded by path (``file.py:factory``) that untrusted pickles name classes or
+    functions from: a trusted load imports them again under the same module name."""
+    from core.models.registry import USER_MODULE_PREFIX
+
+    found = {}
+    things = [m for m, _ in modules] + list(objects)
+    for obj in things:
+        is_named = isinstance(obj, type) or (callable(obj) and hasattr(obj, "__qualname__"))
+        name = obj.__module__ if is_named else type(obj).__module__
+        module = sys.modules.get(name or "")
+        if name and name.startswith(USER_MODULE_PREFIX) and getattr(module, "__file__", None):
+            found[name] = str(Path(module.__file__).resolve())
+    return found
+
+
+def _import_user_model_files(files: dict[str, str]) -> None:
+    from core.models.registry import USER_MODULE_PREFIX
+
+    for name, file in files.items():
+        if name in sys.modules or not name.startswith(USER_MODULE_PREFIX) or not Path(file).is_file():
+            continue
+        spec = importlib.util.spec_from_file_location(name, file)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:
+            del sys.modules[name]
+            raise CheckpointError(f"importing {file} for the saved graph failed: {type(exc).__name__}: {exc}",
+                                  hint="the model file the graph was saved from must still work") from exc
 
 
 def _check_target(directory: Path) -> None:
@@ -207,6 +243,7 @@ def _load(directory: str | Path, trust: bool) -> tuple[MaseGraph, dict[str, Any]
     meta_tensors = _load_tensors(path / META_TENSORS)
     modules, objects = ({}, None)
     if trust:
+        _import_user_model_files(manifest.get("user_model_files") or {})
         modules, objects = _load_untrusted(path)
     try:
         gm, leaves = rebuild_graph_module(graph_doc, state, extra, meta_tensors, modules, objects)
