@@ -12,10 +12,15 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from core.errors import DataError
 from core.utils.atomic import atomic_path
+
+if TYPE_CHECKING:
+    import torch
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +36,8 @@ SPLITS = ("train", "validation", "test")
 class PreparedSplits:
     """Standardised float32 features and int64 labels for each split, plus how they were made."""
 
-    x: dict[str, "object"]  # split -> torch.Tensor [n, 16]
-    y: dict[str, "object"]  # split -> torch.Tensor [n]
+    x: dict[str, torch.Tensor]  # split -> [n, 16] float32
+    y: dict[str, torch.Tensor]  # split -> [n] int64
     mean: np.ndarray
     scale: np.ndarray
     info: dict = field(default_factory=dict)
@@ -56,8 +61,6 @@ def split_indices(n: int, seed: int = SPLIT_SEED, test_fraction: float = TEST_FR
     train_val part, so train + validation is exactly sklearn's train_val set.
     """
     if n < 3:
-        from core.errors import DataError
-
         raise DataError(f"only {n} distinct rows: too few to split into train, validation and test")
     perm = np.random.RandomState(seed).permutation(n)
     n_test = math.ceil(test_fraction * n)
