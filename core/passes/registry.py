@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from core.errors import ConfigError
@@ -128,7 +128,8 @@ _SPECS: list[PassSpec] = [
              (ArgSpec("save_dir", None, "directory to write", True),), needs=(NEEDS_SAVE_DIR,)),
     PassSpec("load_mase_graph_interface_pass", _I, "Load a graph saved by save_mase_graph",
              "core.passes.interface.save_load", "load_mase_graph_interface_pass",
-             (ArgSpec("load_dir", None, "directory to read", True),)),
+             (ArgSpec("load_dir", None, "directory to read", True),
+              ArgSpec("trust", False, "allow unpickling the modules the save could not describe (only for saves you trust)"))),
 ]
 
 PASSES: dict[str, PassSpec] = {spec.name: spec for spec in _SPECS}
