@@ -143,3 +143,68 @@ def test_real_graph_module_swap_and_inserted_function(jsc_toy):
     # the new node sits right after seq_blocks_0 in the aligned rows
     order = [r.name for r in diff.rows]
     assert order.index("mul") == order.index("seq_blocks_0") + 1
+
+
+# ------------------------------------------------------------------ quantised values
+def _fixed(x, width, frac):
+    import torch
+
+    return torch.clamp(torch.round(x * 2**frac), -(2 ** (width - 1)), 2 ** (width - 1) - 1) / 2**frac
+
+
+def test_quantised_views_of_a_quantised_linear(jsc_toy):
+    from core.compare import quantised_views
+    from core.passes import PASSES
+
+    cfg = {"name": "integer", "data_in_width": 8, "data_in_frac_width": 4, "weight_width": 6,
+           "weight_frac_width": 5, "bias_width": 8, "bias_frac_width": 3}
+    graph, _ = PASSES["quantize_transform_pass"].fn(jsc_toy.copy(), {"by": "name", "seq_blocks_5": {"config": cfg}})
+    assert quantised_views(graph, "seq_blocks_2") == []  # left in float
+    assert quantised_views(graph, "seq_blocks_0") == []  # not quantisable
+    views = quantised_views(graph, "seq_blocks_5")
+    assert [(v.label, v.quantiser) for v in views] == [("weight", "integer"), ("bias", "integer")]
+    layer = graph.model.get_submodule("seq_blocks.5")
+    assert views[0].float_values.equal(layer.weight.detach())
+    assert views[0].quant_values.equal(_fixed(layer.weight.detach(), 6, 5))
+    assert views[1].quant_values.equal(_fixed(layer.bias.detach(), 8, 3))
+
+
+def test_quantised_views_of_quantised_functions_capture_their_inputs():
+    import torch
+
+    from core.compare import quantised_views
+    from core.ir import MaseGraph
+    from core.models import get_model
+    from core.passes import PASSES
+
+    torch.manual_seed(0)
+    g = MaseGraph(get_model("toy-fn"))
+    x = {"x": torch.randn(4, 192)}
+    g, _ = PASSES["init_metadata_analysis_pass"].fn(g, None)
+    g, _ = PASSES["add_common_metadata_analysis_pass"].fn(g, {"dummy_in": x})
+    integer = {"name": "integer", "data_in_width": 8, "data_in_frac_width": 4}
+    q, _ = PASSES["quantize_transform_pass"].fn(g.copy(), {
+        "by": "type", "add": {"config": integer},
+        "matmul": {"config": {**integer, "weight_width": 6, "weight_frac_width": 3}}})
+    # the oracle: the float inputs each node receives in the quantised graph (upstream
+    # quantised adds change what matmul sees)
+    seen = {}
+
+    class Spy(torch.fx.Interpreter):
+        def run_node(self, n):
+            if n.name in ("add", "matmul"):
+                seen[n.name] = self.fetch_args_kwargs_from_env(n)[0]
+            return super().run_node(n)
+
+    with torch.no_grad():
+        Spy(q.model).run(x["x"])
+    assert quantised_views(q, "add") == []  # without inputs there is nothing to show
+    add = quantised_views(q, "add", x)
+    assert [v.label for v in add] == ["data_in_0", "data_in_1"]
+    for view, value in zip(add, seen["add"], strict=True):
+        assert view.float_values.equal(value)
+        assert view.quant_values.equal(_fixed(value, 8, 4))
+    matmul = quantised_views(q, "matmul", x)
+    assert [v.label for v in matmul] == ["data_in_0", "data_in_1"]
+    assert matmul[0].quant_values.equal(_fixed(seen["matmul"][0], 8, 4))
+    assert matmul[1].quant_values.equal(_fixed(seen["matmul"][1], 6, 3))  # the second operand: weight

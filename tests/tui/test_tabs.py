@@ -430,3 +430,56 @@ async def test_accuracy_before_and_after_quantisation(session):
         shown = plain(app, "#costs-accuracy")
         assert f"original {100 * ok_a / n:.2f}%" in shown and f"current {100 * ok_b / n:.2f}%" in shown
         assert "200 samples" in shown and "(synthetic data)" in shown
+
+
+# ---------------------------------------------------------------------- helpers without a terminal
+def test_quant_error_by_hand():
+    import math
+
+    from mase_tui.widgets.histogram import quant_error
+
+    err = quant_error([1.0, 2.0, 3.0], [1.0, 2.0, 2.0])
+    assert (err.count, err.max_abs_error) == (3, 1.0)
+    assert err.mean_abs_error == pytest.approx(1 / 3)
+    assert err.sqnr_db == pytest.approx(10 * math.log10(14.0))  # (1 + 4 + 9) / 1
+    assert err.describe() == "max|err| 1  mean|err| 0.333  SQNR 11.5 dB"
+    assert math.isinf(quant_error([0.5, -0.25], [0.5, -0.25]).sqnr_db)
+
+
+def test_histogram_bars_by_hand():
+    from mase_tui.widgets.histogram import bar_rows, bin_counts, compare_histogram
+
+    assert bin_counts([0.0, 0.5, 1.0], 0.0, 1.0, 2) == [1, 2]
+    assert bar_rows([0, 4, 8], 1) == [" ▄█"]
+    assert bar_rows([1, 2], 2) == [" █", "██"]
+    lines = compare_histogram(torch.linspace(-1, 1, 101), torch.round(torch.linspace(-1, 1, 101) * 4) / 4,
+                              width=80, height=3)
+    assert len(lines) == 7 and all(len(line) <= 80 for line in lines)
+    assert lines[0].startswith("float     │") and lines[3].startswith("quantised │")
+    assert lines[-1].split("└")[1].startswith("-1") and lines[-1].rstrip().endswith("1")
+    # 9 grid points 0.25 apart: the two ends hold 7 of the 101 values, the others 12 or 13
+    assert "max 13" in lines[4] and lines[4].endswith("▅")  # 7/13 of 3 rows: 5/8 of the middle row
+
+
+def test_pass_args_from_a_mase_config():
+    from core.errors import ConfigError
+    from mase_tui.widgets.config_picker import pass_args_from_config
+
+    config = {"model": "jsc-toy", "passes": {"quantize": LAB_CONFIG, "report_graph": {}}}
+    assert pass_args_from_config(config, "quantize_transform_pass") == (
+        "quantize_transform_pass", LAB_CONFIG, "[passes.quantize]")
+    name, args, note = pass_args_from_config(config, "cost_analysis_pass")
+    assert (name, args) == ("quantize_transform_pass", LAB_CONFIG) and "no table for cost_analysis_pass" in note
+    assert pass_args_from_config({"batch_size": 4}, "cost_analysis_pass")[1] == {"batch_size": 4}
+    with pytest.raises(ConfigError, match="unknown pass 'quantise'"):
+        pass_args_from_config({"passes": {"quantise": {}}}, "cost_analysis_pass")
+
+
+def test_editor_defaults_round_trip_for_every_pass():
+    from core.passes import PASSES
+    from mase_tui.widgets.pass_runner import args_to_toml, editable_defaults, parse_pass_args
+
+    for name, spec in PASSES.items():
+        defaults = editable_defaults(spec)
+        assert "dummy_in" not in defaults and "input_generator" not in defaults
+        assert parse_pass_args(spec, args_to_toml(spec, defaults)) == defaults, name
