@@ -95,6 +95,10 @@ class Session:
         from core.models import get_model, get_model_spec, is_user_model_ref
 
         spec = None if is_user_model_ref(self.model_name) else get_model_spec(self.model_name)
+        if self.load_name and not self.load_type:
+            from core.checkpoint import infer_load_type
+
+            self.load_type = infer_load_type(self.load_name)
         if self.load_type == "mz":
             say(f"loading saved graph {self.load_name}")
             from core.passes.interface.save_load import load_mase_graph
@@ -124,9 +128,9 @@ class Session:
         if self.load_name:
             from core.checkpoint import load_model
 
-            say(f"loading checkpoint {self.load_name} ({self.load_type or 'pt'})")
-            self.model = load_model(self.load_name, self.load_type or "pt", self.model, trust=self.trust_checkpoint)
-            self.weights_source = f"{self.load_name} ({self.load_type or 'pt'})"
+            say(f"loading checkpoint {self.load_name}")
+            self.model = load_model(self.load_name, self.load_type, self.model, trust=self.trust_checkpoint)
+            self.weights_source = f"{self.load_name} ({self.load_type or 'auto'})"
             return
         if not self.pretrained:
             return
