@@ -15,7 +15,7 @@ Quantisation: the ms of quantize_transform_pass alone (metadata built beforehand
 on resnet18 (integer conv2d/linear/relu/add) and tiny-transformer-12 (integer linear, bmm,
 matmul, add, mul).
 
-    .venv/bin/python benchmarks/bench_quant_profile.py [--repeats 5] [--resnet-samples 64] [--json-only]
+    .venv/bin/python benchmarks/bench_quant_profile.py [--repeats 5] [--resnet-samples 64] [--threads 1] [--json-only]
 """
 
 from __future__ import annotations
@@ -142,10 +142,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--resnet-samples", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (1: steadier timings on a shared 2-core machine)")
     parser.add_argument("--json-only", action="store_true")
     opts = parser.parse_args()
     logging.disable(logging.WARNING)
-    torch.set_num_threads(2)
+    torch.set_num_threads(opts.threads)
 
     rows = []
     results = {}
@@ -179,6 +181,7 @@ def main() -> int:
         "profile_ratio_jsc_toy_streaming": round(results["jsc-toy streaming"]["ratio"], 3),
         "profile_ratio_resnet18": round(results["resnet18 streaming"]["ratio"], 3),
         "resnet18_samples": opts.resnet_samples,
+        "threads": opts.threads,
         "quantize_ms_resnet18": round(qms["resnet18"], 2),
         "quantize_ms_tiny_transformer_12": round(qms["tiny-transformer-12"], 2),
     }))

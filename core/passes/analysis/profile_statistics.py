@@ -34,27 +34,25 @@ ACCEPTED = ("by", "target_weight_nodes", "target_activation_nodes", "weight_stat
 
 
 # --------------------------------------------------------------------------- input taps
-def tap_inputs(gm: fx.GraphModule, node_names: Iterable[str], sink: Callable[..., None],
+def tap_inputs(gm: fx.GraphModule, sinks: dict[str, Callable[..., None]],
                call_args: bool = False) -> fx.GraphModule:
-    """A GraphModule sharing ``gm``'s modules that calls ``sink(node_name, values)`` right
-    before each named node runs. ``values`` are the node's ``all_input_nodes`` in order, or,
-    with ``call_args``, the node's evaluated ``(args, kwargs)``."""
+    """A GraphModule sharing ``gm``'s modules that, right before each node named in ``sinks``
+    runs, calls ``sinks[name](*inputs)`` with the node's ``all_input_nodes`` values in order,
+    or, with ``call_args``, ``sinks[name](*args, **kwargs)`` with the node's own arguments.
+    The calls are compiled into the graph's code, so there is no interpreter overhead."""
     graph = fx.Graph()
     env: dict[fx.Node, fx.Node] = {}
     out = graph.graph_copy(gm.graph, env)
     graph.output(out)
-
-    def profile_tap(key, /, *values, **kwargs):
-        sink(key, (values, kwargs) if call_args else values)
-
-    wanted = set(node_names)
     for old, new in env.items():
-        if old.name in wanted:
-            with graph.inserting_before(new):
-                if call_args:
-                    graph.call_function(profile_tap, (old.name, *new.args), dict(new.kwargs))
-                else:
-                    graph.call_function(profile_tap, (old.name, *new.all_input_nodes))
+        sink = sinks.get(old.name)
+        if sink is None:
+            continue
+        with graph.inserting_before(new):
+            if call_args:
+                graph.call_function(sink, tuple(new.args), dict(new.kwargs))
+            else:
+                graph.call_function(sink, tuple(new.all_input_nodes))
     return fx.GraphModule(gm, graph, type(gm).__name__)
 
 
@@ -269,13 +267,15 @@ class _Collector:
         self.buffered = 0
 
     def add(self, value: torch.Tensor) -> None:
-        if value.numel() >= self.FLUSH_ELEMENTS // 4:
+        """Called under no_grad, right before the node runs."""
+        n = value.numel()
+        if n >= self.FLUSH_ELEMENTS // 4:
             self.flush()
             for stat in self.stats:  # large: no copy for streaming statistics
                 stat.update(value, batched=True)
             return
-        self.buffer.append(value.detach().clone())
-        self.buffered += value.numel()
+        self.buffer.append(value.clone())
+        self.buffered += n
         if self.buffered >= self.FLUSH_ELEMENTS:
             self.flush()
 
@@ -288,17 +288,24 @@ class _Collector:
             stat.update(chunk, batched=True, owned=True)
 
 
+def _input_sink(collectors: list[_Collector | None]) -> Callable[..., None]:
+    slots = [(i, c) for i, c in enumerate(collectors) if c is not None]
+
+    def profile_tap(*values):
+        for i, collector in slots:
+            if i < len(values):
+                value = values[i]
+                if isinstance(value, torch.Tensor) and value.is_floating_point():
+                    collector.add(value)
+
+    return profile_tap
+
+
 def _profile_activations(graph, act, generator, num_samples: int, progress, cancel) -> tuple[int, int]:
     collectors = {key: [None if entry is None else _Collector(stats) for entry, stats in slots]
                   for key, slots in act.items()}
-
-    def sink(key: str, values: tuple) -> None:
-        for collector, value in zip(collectors[key], values, strict=False):
-            if collector is not None and isinstance(value, torch.Tensor) and value.is_floating_point():
-                collector.add(value)
-
     model = graph.model
-    tapped = tap_inputs(model, act, sink)
+    tapped = tap_inputs(model, {key: _input_sink(cols) for key, cols in collectors.items()})
     names = placeholders(model)
     modes = {m: m.training for m in model.modules()}
     tapped.eval()
@@ -310,8 +317,8 @@ def _profile_activations(graph, act, generator, num_samples: int, progress, canc
                 samples, batches = done, batches + 1
                 if progress is not None:
                     progress(done, num_samples)
-            for slots in collectors.values():
-                for collector in slots:
+            for cols in collectors.values():
+                for collector in cols:
                     if collector is not None:
                         collector.flush()
     finally:

@@ -233,20 +233,29 @@ class Record(Stat):
         return {"data": data if data is not None else NA, "count": self.n, "size_in_bytes": size}
 
 
-def _quantile(data: Tensor, q: float) -> Tensor:
-    """torch.quantile over the last dim (linear interpolation), also for inputs above its limit."""
-    if data.numel() <= _QUANTILE_LIMIT:
-        return torch.quantile(data, q, dim=-1)
+def _quantiles(data: Tensor, lo_q: float, hi_q: float) -> tuple[Tensor, Tensor]:
+    """torch.quantile's linear interpolation over the last dim, for two levels at once.
+    1-D data uses selection (kthvalue) instead of a full sort; it has no size limit either."""
     n = data.shape[-1]
-    pos = q * (n - 1)
-    lo, hi = math.floor(pos), math.ceil(pos)
     if data.ndim == 1:
-        v_lo = torch.kthvalue(data, lo + 1).values
-        v_hi = torch.kthvalue(data, hi + 1).values
-    else:
-        ordered = data.sort(dim=-1).values
-        v_lo, v_hi = ordered[..., lo], ordered[..., hi]
-    return v_lo + (pos - lo) * (v_hi - v_lo)
+        def pick(q: float) -> Tensor:
+            pos = q * (n - 1)
+            below = math.floor(pos)
+            v_lo = torch.kthvalue(data, below + 1).values
+            if pos == below:
+                return v_lo
+            return torch.lerp(v_lo, torch.kthvalue(data, below + 2).values, pos - below)
+        return pick(lo_q), pick(hi_q)
+    if data.numel() <= _QUANTILE_LIMIT:
+        both = torch.quantile(data, torch.tensor([lo_q, hi_q], dtype=data.dtype), dim=-1)
+        return both[0], both[1]
+    ordered = data.sort(dim=-1).values
+    out = []
+    for q in (lo_q, hi_q):
+        pos = q * (n - 1)
+        below, above = math.floor(pos), math.ceil(pos)
+        out.append(torch.lerp(ordered[..., below], ordered[..., above], pos - below))
+    return out[0], out[1]
 
 
 class RangeQuantile(Stat):
@@ -271,7 +280,7 @@ class RangeQuantile(Stat):
             return {"min": NA, "max": NA, "range": NA, "count": count}
         keep = [d for d in range(s.ndim) if d not in reduce]
         flat = s.permute(*keep, *reduce).reshape(*[s.shape[d] for d in keep], count)
-        lo, hi = _quantile(flat, 1 - self.quantile), _quantile(flat, self.quantile)
+        lo, hi = _quantiles(flat, 1 - self.quantile, self.quantile)
         return {"min": lo, "max": hi, "range": hi - lo, "count": count}
 
 

@@ -179,11 +179,12 @@ def verify_quantization_analysis_pass(graph, pass_args: dict[str, Any] | None = 
     if generator is not None and nodes:
         num = args.get("num_samples") or getattr(generator, "batch_size", None) or 1
 
-        def sink(key: str, values: tuple) -> None:
-            if key not in captured:
-                captured[key] = values  # first batch only: enough to show the grid
+        def capture(key: str):
+            def verify_tap(*values, **kwargs):
+                captured.setdefault(key, (values, kwargs))  # the first batch shows the grid
+            return verify_tap
 
-        tapped = tap_inputs(graph.model, [n.name for n, *_ in nodes], sink, call_args=True)
+        tapped = tap_inputs(graph.model, {n.name: capture(n.name) for n, *_ in nodes}, call_args=True)
         modes = {m: m.training for m in graph.model.modules()}
         tapped.eval()
         try:
