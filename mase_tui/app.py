@@ -21,6 +21,7 @@ from textual.containers import Container, Horizontal, Vertical
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
+from textual.worker import get_current_worker
 
 from mase_tui.commands_palette import BindingsProvider
 from mase_tui.keymap import all_bindings, known_binding_ids, load_keymap
@@ -97,7 +98,7 @@ class MaseTuiApp(App):
     TITLE = "mase-tui"
     COMMANDS = App.COMMANDS | {BindingsProvider}
     BINDINGS = [
-        Binding("q,ctrl+q", "quit", "Quit", id="quit"),
+        Binding("q,ctrl+q", "quit", "Quit", key_display="q", id="quit"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
         Binding("slash", "filter", "Filter", key_display="/", id="filter"),
         Binding("n", "step_match(1)", "Next match", id="match.next"),
@@ -283,6 +284,7 @@ class MaseTuiApp(App):
 
     def on_session_loaded(self, _message: SessionLoaded) -> None:
         self.ready = True
+        self.refresh_bindings()  # the footer shows filter/copy/export as enabled now
         self.query_one(StatusBar).show_session(self.session)
         self._start_cost()
         for pane in self.panes():
@@ -352,7 +354,8 @@ class MaseTuiApp(App):
         except Exception as exc:  # keep the app up; the pane says why there is no cost
             self.call_from_thread(self._cost_failed, f"{type(exc).__name__}: {exc}")
         else:
-            self.call_from_thread(self._cost_done, graph, info)
+            if not get_current_worker().is_cancelled:
+                self.call_from_thread(self._cost_done, graph, info)
 
     def _cost_done(self, graph, info: dict) -> None:
         self._cost = {"graph": id(graph), "info": info}
@@ -410,6 +413,10 @@ class MaseTuiApp(App):
     def _apply_width(self, width: int) -> None:
         self.query_one("#body").set_class(width < NARROW_WIDTH, "narrow")
         self.query_one("#main").set_class(width < NARROW_WIDTH, "narrow")
+        status = self.query_one(StatusBar)
+        status.compact = width < NARROW_WIDTH
+        if self.ready:
+            status.show_session(self.session)
 
     def action_toggle_pane(self, css_class: str) -> None:
         main = self.query_one("#main")
@@ -454,6 +461,7 @@ class MaseTuiApp(App):
             self.action_clear_filter()
             return
         count = self.tree.apply_filter(event.value)
+        self.refresh_bindings()  # n / N appear in the footer while there are matches
         status = self.query_one("#filter-status", Static)
         status.display = True
         status.update(self._match_text() if count else f"no match for '{event.value.strip()}'")
@@ -471,6 +479,7 @@ class MaseTuiApp(App):
         self.query_one("#filter-status", Static).display = False
         if self.tree.query_text:
             self.tree.clear_filter()
+        self.refresh_bindings()
         self.tree.focus()
 
     def action_step_match(self, delta: int) -> None:

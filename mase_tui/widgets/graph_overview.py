@@ -16,6 +16,7 @@ from textual import work
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
+from textual.worker import get_current_worker
 
 from mase_tui.widgets.details import fmt_number
 
@@ -166,7 +167,8 @@ class GraphOverview(VerticalScroll, can_focus=True):
     @work(thread=True, exclusive=True, group="graph-overview", exit_on_error=False)
     def _compute(self, session, cost) -> None:
         data = overview_data(session, cost)
-        self.app.call_from_thread(self._show, data)
+        if not get_current_worker().is_cancelled:  # a newer refresh replaced this one
+            self.app.call_from_thread(self._show, data)
 
     def _show(self, data: dict[str, Any]) -> None:
         self.data = data

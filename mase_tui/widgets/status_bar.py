@@ -11,24 +11,30 @@ from textual.widgets import Static
 from mase_tui.widgets.graph_overview import graph_state
 
 
-def status_text(session) -> Text:
+def status_text(session, compact: bool = False) -> Text:
+    """The status line; ``compact`` drops the field names so it fits 80 columns."""
     data = session.data_label
     if session.synthetic and "synthetic" not in data:
         data += " (synthetic)"
     state = graph_state(session)
     passes = sum(1 for run in session.history if run.kind != "session")
-    sep = ("  │  ", "dim")
+    sep = (" │ " if compact else "  │  ", "dim")
+    label = (lambda text: ("", "dim")) if compact else (lambda text: (text, "dim"))
+    count = [(str(passes), "bold"), (" pass" + ("es" if passes != 1 else ""), "dim")] if compact else \
+        [("passes ", "dim"), (str(passes), "bold")]
     return Text.assemble(
         (" mase-tui ", "bold reverse"), " ",
-        ("model ", "dim"), (session.model_name, "bold"), sep,
-        ("data ", "dim"), (data, "bold yellow" if session.synthetic else "bold"), sep,
-        ("graph ", "dim"), (state, "bold green" if state == "original" else "bold magenta"), sep,
-        ("passes ", "dim"), (str(passes), "bold"),
+        label("model "), (session.model_name, "bold"), sep,
+        label("data "), (data, "bold yellow" if session.synthetic else "bold"), sep,
+        label("graph "), (state, "bold green" if state == "original" else "bold magenta"), sep,
+        *count,
     )
 
 
 class StatusBar(Static):
     """One line at the top of the screen."""
+
+    compact = False
 
     def show_progress(self, model: str, text: str) -> None:
         self.update(Text.assemble((" mase-tui ", "bold reverse"), " ", ("loading ", "dim"), (model, "bold"),
@@ -39,4 +45,4 @@ class StatusBar(Static):
                                   (text, "red")))
 
     def show_session(self, session) -> None:
-        self.update(status_text(session))
+        self.update(status_text(session, self.compact))

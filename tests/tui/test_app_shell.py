@@ -9,6 +9,7 @@ import sys
 import textwrap
 
 import pytest
+from textual.worker import WorkerCancelled
 
 from core.session import Session
 from mase_tui.app import MaseTuiApp
@@ -27,14 +28,22 @@ def _synthetic_data(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
 
 
+async def wait_workers(app) -> None:
+    """Wait for the running workers; an exclusive worker replaced by a newer one is not an error."""
+    try:
+        await app.workers.wait_for_complete()
+    except WorkerCancelled:
+        pass
+
+
 async def settle(app, pilot) -> None:
     """Wait for the loading worker and everything it starts (cost, graph overview, compare)."""
     for _ in range(400):
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         await pilot.pause()
         if (app.ready or app.load_error) and not any(w.is_running for w in app.workers):
             break
-    await app.workers.wait_for_complete()
+    await wait_workers(app)
     await pilot.pause()
 
 
@@ -318,8 +327,11 @@ async def test_narrow_terminal_stacks_details_and_toggles_panes():
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
         tabs, details = app.query_one("#tabs"), app.details
-        assert details.region.y > tabs.region.y  # stacked under the tabs
-        assert details.region.width > 40
+        assert details.region.y > tabs.region.y + 5  # stacked under the tabs, both visible
+        assert details.region.height >= 8 and details.region.bottom <= 23
+        assert details.region.width > 50
+        assert "1 pass" not in str(app.query_one("#status").render())
+        assert "0 passes" in str(app.query_one("#status").render())  # compact status at 80 columns
         await pilot.press("d")
         assert not details.display or details.region.height == 0
         await pilot.press("d", "t")
