@@ -95,6 +95,7 @@ class CompareView(Widget):
         super().__init__(id=id)
         self.diff: GraphDiff | None = None
         self.current_name: str | None = None
+        self._graphs: tuple[Any, Any] | None = None  # the (original, current) pair shown or in work
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Waiting for the model ...", style="dim"), id="compare-summary")
@@ -116,14 +117,21 @@ class CompareView(Widget):
         session = self.session
         if session is None or getattr(session, "original", None) is None:
             return
-        self._compute(session.original, session.current)
+        pair = (session.original, session.current)
+        if self._graphs is not None and all(a is b for a, b in zip(pair, self._graphs, strict=True)):
+            return  # already shown or being computed
+        self._graphs = pair
+        self._compute(*pair)
 
     @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
     def _compute(self, original, current) -> None:
+        from textual.worker import get_current_worker
+
         from core.compare import compare_graphs
 
         diff = compare_graphs(original, current)
-        self.app.call_from_thread(self._show_diff, diff)
+        if not get_current_worker().is_cancelled:  # a newer graph pair replaced this one
+            self.app.call_from_thread(self._show_diff, diff)
 
     def _show_diff(self, diff: GraphDiff) -> None:
         self.diff = diff
@@ -242,7 +250,9 @@ class CompareView(Widget):
             blocks.append(Text("\n".join(compare_histogram(view.float_values, view.quant_values, width=width))))
         if problem:
             blocks.append(Text(problem, style="dim"))
-        if blocks:
+        from textual.worker import get_current_worker
+
+        if blocks and not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._append_detail, row.name, blocks)
 
     def _append_detail(self, name: str, blocks: list[Any]) -> None:

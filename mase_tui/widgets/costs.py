@@ -166,6 +166,7 @@ class CostsView(Widget):
         self.accuracy: dict[str, dict[str, Any]] = {}
         self.cancel_eval: threading.Event | None = None
         self.max_batches: int | None = None  # None: the whole test split
+        self._graphs: tuple[Any, Any] | None = None  # the (original, current) pair shown or in work
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Waiting for the model ...", style="dim"), id="costs-totals")
@@ -182,9 +183,13 @@ class CostsView(Widget):
         session = self.session
         if session is None or getattr(session, "original", None) is None:
             return
+        pair = (session.original, session.current)
+        if self._graphs is not None and all(a is b for a, b in zip(pair, self._graphs, strict=True)):
+            return  # already shown or being computed
+        self._graphs = pair
         self.accuracy.pop("current", None)  # the current graph changed: its accuracy is stale
         self._show_accuracy()
-        self._compute(session.original, session.current)
+        self._compute(*pair)
 
     @work(thread=True, exclusive=True, group="costs", exit_on_error=False)
     def _compute(self, original, current) -> None:
@@ -200,7 +205,10 @@ class CostsView(Widget):
         except MaseError as exc:
             self.app.call_from_thread(self._failed, str(exc))
             return
-        self.app.call_from_thread(self._show, info_a, info_b, comparison)
+        from textual.worker import get_current_worker
+
+        if not get_current_worker().is_cancelled:  # a newer graph pair replaced this one
+            self.app.call_from_thread(self._show, info_a, info_b, comparison)
 
     def _failed(self, message: str) -> None:
         self.query_one("#costs-totals", Static).update(Text(f"costs unavailable: {message}", style="red"))

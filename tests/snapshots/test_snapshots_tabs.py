@@ -8,6 +8,7 @@ Update after a reviewed change with: pytest tests/snapshots/test_snapshots_tabs.
 from __future__ import annotations
 
 import pytest
+from textual.worker import WorkerCancelled
 
 from core.config import dumps_toml
 from core.session import Session
@@ -36,7 +37,10 @@ def app() -> MaseTuiApp:
 async def settle(pilot) -> None:
     a = pilot.app
     for _ in range(400):
-        await a.workers.wait_for_complete()
+        try:
+            await a.workers.wait_for_complete()
+        except WorkerCancelled:  # replaced by a newer worker of its exclusive group
+            pass
         await pilot.pause()
         if getattr(a, "ready", True) and all(w.is_finished for w in a.workers):
             break

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from textual.widgets import DataTable, OptionList, TextArea  # noqa: E402
+from textual.worker import WorkerCancelled  # noqa: E402
 
 import mase_tui.app  # noqa: E402
 from core.config import dumps_toml  # noqa: E402
@@ -57,9 +59,13 @@ def make_app(session) -> RecordingApp:
 
 
 async def settle(app, pilot) -> None:
-    """Wait for every worker, and for the workers their messages start."""
-    for _ in range(10):
-        await app.workers.wait_for_complete()
+    """Wait for every worker, and for the workers their messages start (a worker replaced by a
+    newer one in its exclusive group ends cancelled)."""
+    for _ in range(400):
+        try:
+            await app.workers.wait_for_complete()
+        except WorkerCancelled:
+            pass
         await pilot.pause()
         if all(w.is_finished for w in app.workers):
             break
@@ -147,7 +153,7 @@ async def test_lab_quantize_shows_three_changed_linears_and_bitops_drop(session)
         table = app.query_one("#compare-table", DataTable)
         marks = [table.get_row_at(i)[0].plain for i in range(table.row_count)]
         assert [table.get_row_at(i)[1].plain for i, m in enumerate(marks) if m == "~"] == JSC_TOY_LINEARS
-        assert [table.get_row_at(i)[4].plain for i, m in enumerate(marks) if m == "~"] == ["LinearInteger"] * 3
+        assert [table.get_row_at(i)[3].plain for i, m in enumerate(marks) if m == "~"] == ["LinearInteger"] * 3
 
         # ] and [ jump between the differences (wrapping), and each jump tells the other views
         await focus(app, pilot, "#compare-table")
@@ -165,12 +171,13 @@ async def test_lab_quantize_shows_three_changed_linears_and_bitops_drop(session)
         # the detail: precision before/after and the weight histogram with its error
         detail = plain(app, "#compare-detail-body")
         assert "module: Linear -> LinearInteger" in detail
-        assert "precision weight: float [32] -> integer [8, 4]" in detail
+        assert re.search(r"~\s+weight\s+float \[32\]\s+integer \[8, 4\]", detail)
+        assert re.search(r" \s+data_out_0\s+float \[32\]\s+float \[32\]", detail)
         w = session.current.model.get_submodule("seq_blocks.8").weight.detach()
         q = torch.clamp(torch.round(w * 16), -128, 127) / 16
         max_err = float((w - q).abs().max())
         sqnr = 10 * torch.log10((w.double() ** 2).sum() / ((w.double() - q.double()) ** 2).sum())
-        assert f"max |err| {max_err:.4g}" in detail
+        assert f"max|err| {max_err:.3g}" in detail
         assert f"SQNR {float(sqnr):.1f} dB" in detail
         assert "float     │" in detail and "quantised │" in detail  # the two histograms
 
@@ -183,9 +190,9 @@ async def test_lab_quantize_shows_three_changed_linears_and_bitops_drop(session)
         assert (totals["a"], totals["b"]) == (237_568, 14_848)
         assert costs.info_a["totals_per_batch"]["bitops"] == 237_568 * 8
         shown = plain(app, "#costs-totals")
-        assert "BitOPs per sample" in shown and "237,568" in shown and "14,848" in shown
-        assert "-222,720" in shown
-        assert "BitOPs per batch of 8" in shown and "1,900,544" in shown and "118,784" in shown
+        sample, batch = shown.split("per batch of 8")
+        assert "per sample" in sample and re.search(r"BitOPs\s+237,568\s+14,848\s+-222,720", sample)
+        assert re.search(r"\s+BitOPs\s+1,900,544\s+118,784\s+-1,781,760", batch)  # x 8
         # parameter storage per model: 327 params x 32 bits = 1,308 bytes; quantised linears at 8 bits
         assert costs.info_a["totals_model"]["param_bytes"] == 1308
         assert costs.info_b["totals_model"]["param_bytes"] == 549
