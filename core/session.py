@@ -219,7 +219,7 @@ class Session:
             full["dummy_in"] = self.dummy_in
         if NEEDS_SAVE_DIR in spec.needs and save_dir and not full.get("save_dir"):
             full["save_dir"] = save_dir
-        if spec.name == "load_mase_graph_interface_pass" and "trust" not in full:
+        if spec.name == "load_mase_graph_interface_pass" and "trust" not in (args or {}):
             full["trust"] = self.trust_checkpoint
         return full
 
