@@ -335,3 +335,29 @@ def test_session_runtime_hooks_are_not_config_entries():
     args = {**LAB_ARGS, "progress": lambda done, total: None, "cancel": threading.Event()}
     mg, info = quantize(mg, args)
     assert info["counts"]["quantized"] == 1
+
+
+def test_lab_flow_through_a_session(tmp_path):
+    """The Session supplies input generator, original graph, progress and cancel hooks."""
+    from core.session import Session
+
+    session = Session("jsc-tiny", dataset="jsc-synthetic", batch_size=8, pretrained=False).load()
+    seen = []
+    run = session.run_pass("profile_statistics_analysis_pass", None, progress=lambda d, t: seen.append(d))
+    assert run.ok, run.error
+    stats = run.info["stats"]
+    assert stats["seq_blocks_2"]["weight"]["variance_precise"]["count"] == 80
+    assert stats["seq_blocks_2"]["bias"]["variance_precise"]["count"] == 5
+    assert stats["seq_blocks_1"]["data_in_0"]["range_quantile"]["count"] == 512
+    assert stats["seq_blocks_3"]["data_in_0"]["range_quantile"]["count"] == 160
+    assert seen == [8, 16, 24, 32]
+    run = session.run_pass("quantize_transform_pass", LAB_ARGS)
+    assert run.ok, run.error
+    assert run.info["counts"]["quantized"] == 1
+    run = session.run_pass("summarize_quantization_analysis_pass", {"save_dir": str(tmp_path)})
+    assert run.ok, run.error
+    assert [r["Changed"] for r in run.info["histogram"]] == [0, 1, 0, 0, 0]
+    assert (tmp_path / "quantize_histogram.csv").exists()
+    run = session.run_pass("verify_quantization_analysis_pass", None)
+    assert run.ok, run.error
+    assert run.info["all_on_grid"] and run.info["inputs_checked"] and run.info["checked"] == 3

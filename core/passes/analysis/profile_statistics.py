@@ -91,6 +91,8 @@ def cut_batch(kwargs: dict[str, Any], n: int, take: int) -> dict[str, Any]:
 def draw_samples(generator, num_samples: int, names: list[str],
                  cancel=None) -> Iterable[tuple[dict[str, Any], int]]:
     """Yield (inputs, samples so far) until ``num_samples`` samples, cutting the last batch."""
+    if not hasattr(generator, "__next__"):
+        generator = iter(generator)  # a list of batches, a DataLoader-like iterable
     done = 0
     while done < num_samples:
         if cancel is not None and cancel.is_set():
