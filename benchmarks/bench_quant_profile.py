@@ -20,21 +20,16 @@ matmul, add, mul).
 
 from __future__ import annotations
 
-import argparse
-import json
-import logging
 import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import torch
+from _common import annotated, parser, print_json, print_table, setup, timed
 
-import torch  # noqa: E402
-
-from core.ir import MaseGraph  # noqa: E402
-from core.models import get_model, get_model_spec  # noqa: E402
-from core.passes import PASSES  # noqa: E402
+from core.ir import MaseGraph
+from core.models import get_model, get_model_spec
+from core.passes import PASSES
 
 LAB_STATS = {
     "target_weight_nodes": ["linear"], "target_activation_nodes": ["relu"],
@@ -73,25 +68,13 @@ class Replay:
 
 def make_batches(name: str, batch: int, samples: int) -> list[dict[str, torch.Tensor]]:
     gen = torch.Generator().manual_seed(0)
-    out = []
-    for _ in range(samples // batch):
-        item = {}
-        for spec in get_model_spec(name).inputs:
-            if spec.kind == "tokens":
-                item[spec.name] = torch.randint(0, spec.vocab_size, (batch, *spec.shape), generator=gen)
-            else:
-                item[spec.name] = torch.randn((batch, *spec.shape), generator=gen)
-        out.append(item)
-    return out
+    spec = get_model_spec(name)
+    return [spec.random_inputs(batch, generator=gen) for _ in range(samples // batch)]
 
 
-def annotated(name: str, dummy: dict) -> MaseGraph:
+def annotated_zoo(name: str, dummy: dict) -> MaseGraph:
     torch.manual_seed(0)
-    mg = MaseGraph(get_model(name))
-    mg, _ = PASSES["init_metadata_analysis_pass"].fn(mg, None)
-    mg, _ = PASSES["add_common_metadata_analysis_pass"].fn(mg, {"dummy_in": dummy})
-    mg, _ = PASSES["add_software_metadata_analysis_pass"].fn(mg, None)
-    return mg
+    return annotated(get_model(name), dummy, software=True)
 
 
 def forward_all(mg: MaseGraph, batches: list[dict]) -> float:
@@ -105,16 +88,14 @@ def forward_all(mg: MaseGraph, batches: list[dict]) -> float:
 
 def profile_all(mg: MaseGraph, batches: list[dict], batch: int, stats: dict) -> float:
     args = {"by": "type", **stats, "input_generator": Replay(batches, batch), "num_samples": batch * len(batches)}
-    start = time.perf_counter()
-    _, info = PASSES["profile_statistics_analysis_pass"].fn(mg, args)
-    elapsed = time.perf_counter() - start
+    elapsed, (_, info) = timed(PASSES["profile_statistics_analysis_pass"].fn, mg, args)
     assert info["num_samples"] == batch * len(batches)
     return elapsed
 
 
 def compare(name: str, batch: int, samples: int, stats: dict, repeats: int) -> dict:
     batches = make_batches(name, batch, samples)
-    mg = annotated(name, batches[0])
+    mg = annotated_zoo(name, batches[0])
     forward_all(mg, batches[:2])  # warm-up
     profile_all(mg, batches[:2], batch, stats)
     fwd, prof = [], []
@@ -131,23 +112,16 @@ def quantize_ms(name: str, repeats: int) -> float:
     dummy = make_batches(name, 2, 2)[0]
     times = []
     for _ in range(repeats + 1):
-        mg = annotated(name, dummy)
-        start = time.perf_counter()
-        PASSES["quantize_transform_pass"].fn(mg, QUANT_CASES[name])
-        times.append(time.perf_counter() - start)
+        mg = annotated_zoo(name, dummy)
+        times.append(timed(PASSES["quantize_transform_pass"].fn, mg, QUANT_CASES[name])[0])
     return statistics.median(times[1:]) * 1000
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--resnet-samples", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (1: steadier timings on a shared 2-core machine)")
-    parser.add_argument("--json-only", action="store_true")
-    opts = parser.parse_args()
-    logging.disable(logging.WARNING)
-    torch.set_num_threads(opts.threads)
+def main(argv: list[str] | None = None) -> int:
+    p = parser(__doc__, repeats=5)
+    p.add_argument("--resnet-samples", type=int, default=64)
+    opts = p.parse_args(argv)
+    setup(opts)
 
     rows = []
     results = {}
@@ -167,15 +141,11 @@ def main() -> int:
     qms = {name: quantize_ms(name, max(1, min(opts.repeats, 5))) for name in QUANT_CASES}
 
     if not opts.json_only:
-        print(f"{'profile_statistics':22} {'samples':>12} {'forward ms':>11} {'profile ms':>11} {'ratio':>6} "
-              f"{'median':>7}  target<=1.5")
-        for row in rows:
-            print(f"{row[0]:22} {row[1]:>12} {row[2]:>11} {row[3]:>11} {row[4]:>6} {row[5]:>7}  {row[6]}")
+        print_table(["profile_statistics", "samples", "forward ms", "profile ms", "ratio", "median", "target<=1.5"],
+                    rows)
         print()
-        print(f"{'quantize_transform_pass':26} {'ms':>8}")
-        for name, ms in qms.items():
-            print(f"{name:26} {ms:8.1f}")
-    print(json.dumps({
+        print_table(["quantize_transform_pass", "ms"], [[name, f"{ms:.1f}"] for name, ms in qms.items()])
+    print_json({
         "bench": "quant_profile",
         "profile_ratio_jsc_toy_lab": round(results["jsc-toy lab stats"]["ratio"], 3),
         "profile_ratio_jsc_toy_streaming": round(results["jsc-toy streaming"]["ratio"], 3),
@@ -184,7 +154,7 @@ def main() -> int:
         "threads": opts.threads,
         "quantize_ms_resnet18": round(qms["resnet18"], 2),
         "quantize_ms_tiny_transformer_12": round(qms["tiny-transformer-12"], 2),
-    }))
+    })
     return 0
 
 

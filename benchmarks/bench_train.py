@@ -11,23 +11,20 @@ second of wall time, best of --repeats interleaved runs. Target: ratio >= 0.9.
 
 from __future__ import annotations
 
-import argparse
 import copy
-import json
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import torch
+import torch.nn.functional as F
+from _common import parser, print_json, print_table, setup, timed
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
-from core.data import get_datamodule  # noqa: E402
-from core.models import get_model  # noqa: E402
-from core.train import TrainConfig, seed_everything, train  # noqa: E402
+from core.data import get_datamodule
+from core.models import get_model, get_model_spec
+from core.train import TrainConfig, seed_everything, train
 
 CASES = [("jsc-tiny", 128), ("jsc-toy", 128), ("jsc-toy", 512), ("jsc-s", 128), ("toy-cnn", 64)]
 
@@ -53,10 +50,9 @@ def ours(model, dm, epochs: int, lr: float, ckpt_dir: Path | None) -> float:
     def callback(epoch, step, total, metrics):
         calls.append(step)
 
-    start = time.perf_counter()
-    result = train(model, dm, TrainConfig(max_epochs=epochs, learning_rate=lr, seed=0),
-                   callback=callback, checkpoint_dir=ckpt_dir)
-    return result.samples / (time.perf_counter() - start)
+    seconds, result = timed(lambda: train(model, dm, TrainConfig(max_epochs=epochs, learning_rate=lr, seed=0),
+                                          callback=callback, checkpoint_dir=ckpt_dir))
+    return result.samples / seconds
 
 
 def measure(model_name: str, batch: int, epochs: int, repeats: int) -> dict:
@@ -78,36 +74,29 @@ def measure(model_name: str, batch: int, epochs: int, repeats: int) -> dict:
 
 
 def get_model_dataset(model_name: str) -> str:
-    from core.models import get_model_spec
-
     dataset = get_model_spec(model_name).dataset
     return "jsc-synthetic" if dataset == "jsc" else dataset
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (1 by default: thread wake-ups swamp steps this small)")
-    parser.add_argument("--json-only", action="store_true")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+def main(argv: list[str] | None = None) -> int:
+    p = parser(__doc__, repeats=5)
+    p.add_argument("--epochs", type=int, default=2)
+    args = p.parse_args(argv)
+    setup(args)
     rows = [measure(m, b, args.epochs, args.repeats) for m, b in CASES]
     if not args.json_only:
-        print(f"{'model':<10} {'batch':>5} {'bare s/s':>11} {'ours s/s':>11} {'+ckpt s/s':>11} {'ratio':>6} {'+ckpt':>6} {'median':>6}")
-        for r in rows:
-            print(f"{r['model']:<10} {r['batch']:>5} {r['bare_sps']:>11.0f} {r['ours_sps']:>11.0f} "
-                  f"{r['ours_ckpt_sps']:>11.0f} {r['ratio']:>6.3f} {r['ratio_ckpt']:>6.3f} {r['median_ratio']:>6.3f}")
+        print_table(["model", "batch", "bare s/s", "ours s/s", "+ckpt s/s", "ratio", "+ckpt", "median"],
+                    [[r["model"], str(r["batch"]), f"{r['bare_sps']:.0f}", f"{r['ours_sps']:.0f}",
+                      f"{r['ours_ckpt_sps']:.0f}", f"{r['ratio']:.3f}", f"{r['ratio_ckpt']:.3f}",
+                      f"{r['median_ratio']:.3f}"] for r in rows])
     ratios = {f"{r['model']}@{r['batch']}": round(r["ratio"], 3) for r in rows}
     medians = {f"{r['model']}@{r['batch']}": round(r["median_ratio"], 3) for r in rows}
     ratios_ckpt = {f"{r['model']}@{r['batch']}": round(r["ratio_ckpt"], 3) for r in rows}
-    print(json.dumps({"benchmark": "train_throughput", "target": 0.9, "torch_threads": torch.get_num_threads(),
-                      "ratios": ratios, "ratios_with_checkpoints": ratios_ckpt,
-                      "median_ratios": medians,
-                      "min_ratio": min(ratios.values()), "pass": min(ratios.values()) >= 0.9}))
+    print_json({"benchmark": "train_throughput", "target": 0.9, "torch_threads": torch.get_num_threads(),
+                "ratios": ratios, "ratios_with_checkpoints": ratios_ckpt, "median_ratios": medians,
+                "min_ratio": min(ratios.values()), "pass": min(ratios.values()) >= 0.9})
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

@@ -43,6 +43,21 @@ class ModelSpec:
         cls = getattr(importlib.import_module(module_name), attr)
         return cls(**{**self.kwargs, **overrides})
 
+    def random_inputs(self, batch: int, seed: int = 0, generator: Any = None) -> dict[str, Any]:
+        """A dummy batch keyed by input name: token ids uniform over the vocabulary, everything
+        else standard normal. Reproducible from ``seed``; pass ``generator`` to draw several
+        batches from one stream."""
+        import torch
+
+        gen = generator if generator is not None else torch.Generator().manual_seed(seed)
+        out = {}
+        for spec in self.inputs:
+            if spec.kind == "tokens":
+                out[spec.name] = torch.randint(0, spec.vocab_size, (batch, *spec.shape), generator=gen)
+            else:
+                out[spec.name] = torch.randn((batch, *spec.shape), generator=gen)
+        return out
+
 
 _JSC_IN = (InputSpec("x", "features", (16,)),)
 
