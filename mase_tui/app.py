@@ -7,6 +7,7 @@ Layout, messages and bindings follow /work/notes/tui_contract.md.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import os
@@ -18,7 +19,9 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
@@ -45,6 +48,20 @@ TABS = ("tab-graph", "tab-compare", "tab-passes", "tab-costs")
 COST_PASS = "cost_analysis_pass"
 ENV_TIMING = "MASE_TUI_TIMING"  # benchmarks: append "first_frame <t>" / "ready <t>" to this file
 ENV_THEME = "MASE_TUI_THEME"
+
+
+def _while_open(method):
+    """Messages still in flight while the app shuts down find no panes; that is not an error."""
+
+    @functools.wraps(method)
+    def guarded(self, *args):
+        try:
+            return method(self, *args)
+        except NoMatches:
+            if not (self._exit or self._closing or self._closed):
+                raise
+
+    return guarded
 
 
 def _pane_class(module: str, name: str) -> type[Widget] | None:
@@ -170,18 +187,27 @@ class MaseTuiApp(App):
         yield Footer()
 
     @property
+    def main(self) -> Screen:
+        """The screen with the panes. ``App.query`` looks at the top screen, which may be a modal
+        (help, export, a confirmation) while a worker's result arrives."""
+        stack = self.screen_stack
+        if not stack:
+            raise NoMatches("the app has no screen (it is shutting down)")
+        return stack[0]
+
+    @property
     def tree(self) -> NodeTree:
-        return self.query_one("#node-tree", NodeTree)
+        return self.main.query_one("#node-tree", NodeTree)
 
     @property
     def details(self) -> NodeDetails:
-        return self.query_one("#details", NodeDetails)
+        return self.main.query_one("#details", NodeDetails)
 
     def panes(self) -> list[Widget]:
         """Every widget that follows the session (refresh_from_session)."""
-        out: list[Widget] = [self.tree, self.details, self.query_one("#graph-overview")]
+        out: list[Widget] = [self.tree, self.details, self.main.query_one("#graph-overview")]
         for wid in ("compare", "pass-runner", "costs"):
-            out.extend(self.query(f"#{wid}"))
+            out.extend(self.main.query(f"#{wid}"))
         return out
 
     # ------------------------------------------------------------------ start-up
@@ -193,11 +219,11 @@ class MaseTuiApp(App):
                 self.theme = self._theme_name
             else:
                 self.notify(f"unknown theme '{self._theme_name}'; ctrl+p then 'theme' lists them", severity="warning")
-        self.query_one("#filter", FilterInput).display = False
-        self.query_one("#filter-status", Static).display = False
+        self.main.query_one("#filter", FilterInput).display = False
+        self.main.query_one("#filter-status", Static).display = False
         self._apply_width(self.size.width)
         name = self.session.model_name
-        self.query_one(StatusBar).show_progress(name, "starting")
+        self.main.query_one(StatusBar).show_progress(name, "starting")
         self.tree.show_message(f"loading {name} ...")
         self.details.show_message("The highlighted node's metadata, cost and module appear here.")
         self.tree.focus()
@@ -267,32 +293,32 @@ class MaseTuiApp(App):
         else:
             self.post_message(SessionLoaded())
 
+    @_while_open
     def on_load_progress(self, message: LoadProgress) -> None:
         if not self.ready and self.load_error is None:
-            self.query_one(StatusBar).show_progress(self.session.model_name, message.text)
+            self.main.query_one(StatusBar).show_progress(self.session.model_name, message.text)
             self.tree.show_message(f"loading {self.session.model_name}: {message.text} ...")
 
+    @_while_open
     def on_session_failed(self, message: SessionFailed) -> None:
         self.load_error = message.error
         name = self.session.model_name
-        self.query_one(StatusBar).show_error(name, message.error)
+        self.main.query_one(StatusBar).show_error(name, message.error)
         self.tree.show_message(f"could not load {name}")
         self.details.show_message(f"Could not load {name}:\n{message.error}\n\nFix the command line and "
                                   "start again (q quits).", style="red")
-        self.query_one("#graph-overview", GraphOverview).show_message(f"could not load {name}: {message.error}")
+        self.main.query_one("#graph-overview", GraphOverview).show_message(f"could not load {name}: {message.error}")
         self.notify(message.error, title=f"could not load {name}", severity="error", timeout=3600)
 
+    @_while_open
     def on_session_loaded(self, _message: SessionLoaded) -> None:
         self.ready = True
         self.refresh_bindings()  # the footer shows filter/copy/export as enabled now
-        self.query_one(StatusBar).show_session(self.session)
+        self.main.query_one(StatusBar).show_session(self.session)
         self._start_cost()
         for pane in self.panes():
-            pane.refresh_from_session()
-        name = self.tree.current_name()
-        if name is not None:
-            self.on_node_focused(NodeFocused(name, "tree"))
-        runner = self.query("#pass-runner")
+            pane.refresh_from_session()  # the tree highlights its first node when built
+        runner = self.main.query("#pass-runner")
         if self.config_path and runner and hasattr(runner.first(), "load_config_file"):
             runner.first().load_config_file(Path(self.config_path))
         self._stamp("ready")
@@ -357,18 +383,21 @@ class MaseTuiApp(App):
             if not get_current_worker().is_cancelled:
                 self.call_from_thread(self._cost_done, graph, info)
 
+    @_while_open
     def _cost_done(self, graph, info: dict) -> None:
         self._cost = {"graph": id(graph), "info": info}
         self._cost_state = ""
         if graph is self.session.current:
             self.details.refresh_from_session()
-            self.query_one("#graph-overview", GraphOverview).refresh_from_session()
+            self.main.query_one("#graph-overview", GraphOverview).refresh_from_session()
 
+    @_while_open
     def _cost_failed(self, error: str) -> None:
         self._cost_state = f"cost not available: {error}"
         self.details.refresh_from_session()
 
     # ------------------------------------------------------------------ messages from panes
+    @_while_open
     def on_node_focused(self, message: NodeFocused) -> None:
         sender = getattr(message, "_sender", None)
         if message.source != "tree" and isinstance(sender, Widget) and not sender.has_focus_within:
@@ -380,7 +409,7 @@ class MaseTuiApp(App):
         if message.source != "tree":
             self.tree.reveal(message.name, quiet=True)
         if message.source != "compare":
-            for compare in self.query("#compare"):
+            for compare in self.main.query("#compare"):
                 focus = getattr(compare, "focus_node", None)
                 if focus is not None:
                     focus(message.name)
@@ -388,19 +417,21 @@ class MaseTuiApp(App):
     def show_group(self, entry) -> None:
         self.details.show_group(entry)
 
+    @_while_open
     def on_graph_changed(self, message: GraphChanged) -> None:
-        self.query_one(StatusBar).show_session(self.session)
+        self.main.query_one(StatusBar).show_session(self.session)
         self._start_cost()
         for pane in self.panes():
             pane.refresh_from_session()
 
+    @_while_open
     def on_pass_finished(self, message: PassFinished) -> None:
-        self.query_one(StatusBar).show_session(self.session)
+        self.main.query_one(StatusBar).show_session(self.session)
         run = message.run
         if run.name == COST_PASS and run.ok:
             self.details.refresh_from_session()
         if not run.changed_graph:
-            self.query_one("#graph-overview", GraphOverview).refresh_from_session()
+            self.main.query_one("#graph-overview", GraphOverview).refresh_from_session()
         for pane in self.panes():
             hook = getattr(pane, "pass_finished", None)
             if hook is not None:
@@ -411,21 +442,21 @@ class MaseTuiApp(App):
         self._apply_width(event.size.width)
 
     def _apply_width(self, width: int) -> None:
-        self.query_one("#body").set_class(width < NARROW_WIDTH, "narrow")
-        self.query_one("#main").set_class(width < NARROW_WIDTH, "narrow")
-        status = self.query_one(StatusBar)
+        self.main.query_one("#body").set_class(width < NARROW_WIDTH, "narrow")
+        self.main.query_one("#main").set_class(width < NARROW_WIDTH, "narrow")
+        status = self.main.query_one(StatusBar)
         status.compact = width < NARROW_WIDTH
         if self.ready:
             status.show_session(self.session)
 
     def action_toggle_pane(self, css_class: str) -> None:
-        main = self.query_one("#main")
+        main = self.main.query_one("#main")
         main.toggle_class(css_class)
         if css_class == "hide-tree" and main.has_class(css_class) and self.tree.has_focus:
-            self.query_one("#tabs").focus()
+            self.main.query_one("#tabs").focus()
 
     def action_show_tab(self, tab: str) -> None:
-        tabs = self.query_one("#tabs", TabbedContent)
+        tabs = self.main.query_one("#tabs", TabbedContent)
         tabs.active = tab
         pane = tabs.get_pane(tab)
         focusable = [w for w in pane.query("*") if w.focusable]
@@ -436,7 +467,7 @@ class MaseTuiApp(App):
         """Show the tab holding ``widget`` (used by the palette before running its action)."""
         for ancestor in widget.ancestors_with_self:
             if isinstance(ancestor, TabPane) and ancestor.id:
-                self.query_one("#tabs", TabbedContent).active = ancestor.id
+                self.main.query_one("#tabs", TabbedContent).active = ancestor.id
                 break
         if widget.focusable:
             widget.focus()
@@ -450,7 +481,7 @@ class MaseTuiApp(App):
     def action_filter(self) -> None:
         if not self.ready:
             return
-        box = self.query_one("#filter", FilterInput)
+        box = self.main.query_one("#filter", FilterInput)
         box.display = True
         box.value = self.tree.query_text
         box.focus()
@@ -462,7 +493,7 @@ class MaseTuiApp(App):
             return
         count = self.tree.apply_filter(event.value)
         self.refresh_bindings()  # n / N appear in the footer while there are matches
-        status = self.query_one("#filter-status", Static)
+        status = self.main.query_one("#filter-status", Static)
         status.display = True
         status.update(self._match_text() if count else f"no match for '{event.value.strip()}'")
         self.tree.focus()
@@ -473,10 +504,10 @@ class MaseTuiApp(App):
         return f"{tree.match_index + 1}/{total} match{'es' if total != 1 else ''} · n/N step · esc in / clears"
 
     def action_clear_filter(self) -> None:
-        box = self.query_one("#filter", FilterInput)
+        box = self.main.query_one("#filter", FilterInput)
         box.value = ""
         box.display = False
-        self.query_one("#filter-status", Static).display = False
+        self.main.query_one("#filter-status", Static).display = False
         if self.tree.query_text:
             self.tree.clear_filter()
         self.refresh_bindings()
@@ -484,7 +515,7 @@ class MaseTuiApp(App):
 
     def action_step_match(self, delta: int) -> None:
         if self.tree.step_match(delta) is not None:
-            self.query_one("#filter-status", Static).update(self._match_text())
+            self.main.query_one("#filter-status", Static).update(self._match_text())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "step_match":
@@ -508,7 +539,7 @@ class MaseTuiApp(App):
         """The report matching what is on screen: the visible tab's own, else a built-in one."""
         from mase_tui import export
 
-        tabs = self.query_one("#tabs", TabbedContent)
+        tabs = self.main.query_one("#tabs", TabbedContent)
         pane = tabs.get_pane(tabs.active)
         for widget in pane.query("*"):
             own = getattr(widget, "export_report", None)

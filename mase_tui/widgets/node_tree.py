@@ -8,9 +8,11 @@ nodes opens with a screenful of rows.
 from __future__ import annotations
 
 from rich.text import Text
+from textual import work
 from textual.binding import Binding
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
+from textual.worker import get_current_worker
 
 from mase_tui.messages import NodeFocused
 from mase_tui.node_index import (
@@ -104,20 +106,31 @@ class NodeTree(Tree):
         session = getattr(self.app, "session", None)
         if session is None or session.current is None:
             return
-        keep = self.current_name()
-        self.set_rows(node_rows(session.current))
-        if self.query_text:
-            self.apply_filter(self.query_text, notify=False)
-        if keep is not None and keep in self._by_name:
-            self.reveal(keep, quiet=True)
+        self._index(session.current)
 
-    def set_rows(self, rows: list[NodeRow]) -> None:
+    @work(thread=True, exclusive=True, group="node-index", exit_on_error=False)
+    def _index(self, graph) -> None:
+        # Reading 10,000 nodes' metadata takes a few hundred ms: not on the UI thread.
+        rows = node_rows(graph)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._apply_rows, rows)
+
+    def _apply_rows(self, rows: list[NodeRow]) -> None:
+        keep = self.current_name()
+        query = self.query_text
+        self.set_rows(rows, select_first=keep is None)
+        if query:
+            self.apply_filter(query, notify=False)
+        if keep is not None and not self.reveal(keep, quiet=True) and self.root.children:
+            self.move_cursor(self.root.children[0])  # the node is gone: start at the top
+
+    def set_rows(self, rows: list[NodeRow], *, select_first: bool = True) -> None:
         self.rows = rows
         self.query_text = ""
         self.matches, self.match_index = [], -1
-        self._show(build_hierarchy(rows), expand_budget=AUTO_EXPAND_ROWS)
+        self._show(build_hierarchy(rows), expand_budget=AUTO_EXPAND_ROWS, select_first=select_first)
 
-    def _show(self, hierarchy: Group, expand_budget: int) -> None:
+    def _show(self, hierarchy: Group, expand_budget: int, select_first: bool = True) -> None:
         self.hierarchy = hierarchy
         self._by_name = {}
         stack = [hierarchy]
@@ -133,7 +146,7 @@ class NodeTree(Tree):
         self._populate(self.root)
         self._auto_expand(expand_budget)
         self._lines()
-        if self.root.children:
+        if select_first and self.root.children:
             self.move_cursor(self.root.children[0])
 
     def _populate(self, node: TreeNode) -> None:
@@ -213,9 +226,15 @@ class NodeTree(Tree):
         self._lines()
         if self.cursor_node is node:
             return True
+        before = self.cursor_line
         if quiet:
             self._quiet = name
         self.move_cursor(node)
+        if self.cursor_line == before:
+            # same line number after a rebuild: Textual posts no highlight, so nothing to swallow
+            self._quiet = None
+            if not quiet:
+                self.post_message(NodeFocused(name, "tree"))
         return True
 
     def action_collapse_or_parent(self) -> None:
@@ -274,7 +293,7 @@ class NodeTree(Tree):
         self.matches = [row.name for row in copies]
         self.match_index = 0
         budget = 10**9 if len(copies) <= FILTER_EXPAND_ALL else 0
-        self._show(build_hierarchy(copies, fold=False), expand_budget=budget)
+        self._show(build_hierarchy(copies, fold=False), expand_budget=budget, select_first=False)
         self.reveal(self.matches[0])
         return len(copies)
 
@@ -282,9 +301,9 @@ class NodeTree(Tree):
         keep = self.current_name()
         self.query_text = ""
         self.matches, self.match_index = [], -1
-        self._show(build_hierarchy(self.rows), expand_budget=AUTO_EXPAND_ROWS)
-        if keep:
-            self.reveal(keep)
+        self._show(build_hierarchy(self.rows), expand_budget=AUTO_EXPAND_ROWS, select_first=not keep)
+        if keep and not self.reveal(keep) and self.root.children:
+            self.move_cursor(self.root.children[0])
 
     def step_match(self, delta: int) -> str | None:
         if not self.matches:

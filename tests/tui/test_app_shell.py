@@ -373,3 +373,22 @@ def test_first_frame_comes_before_torch_is_imported(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "torch before load: False" in out.stdout and "loading jsc-toy" in out.stdout
     assert "torch after load: True" in out.stdout
+
+
+async def test_messages_arriving_under_a_modal_update_the_main_screen():
+    from mase_tui.messages import GraphChanged, NodeFocused
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        app.post_message(GraphChanged("test"))
+        app.post_message(NodeFocused("seq_blocks_5", "test"))
+        await settle(app, pilot)
+        assert isinstance(app.screen, HelpScreen) and app.is_running
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.tree.current_name() == "seq_blocks_5"
+        assert "fx op call_module target seq_blocks.5" in lines(app.details.text)
