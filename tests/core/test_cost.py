@@ -22,10 +22,9 @@ from core.ir.metadata import get_mase
 from core.models import get_model_spec, list_models
 from core.passes import PASSES, get_pass
 from core.passes.analysis.cost import cost_analysis_pass
+from tests.helpers import INT84
 
 HAS_QUANTIZE = importlib.util.find_spec("core.passes.transforms.quantize") is not None
-LAB_LINEAR_8BIT = {"name": "integer", "data_in_width": 8, "data_in_frac_width": 4, "weight_width": 8,
-                   "weight_frac_width": 4, "bias_width": 8, "bias_frac_width": 4}
 ZOO = [spec.name for spec in list_models()]
 
 
@@ -171,11 +170,11 @@ def test_half_precision_counts_16_bits():
 
 @pytest.mark.skipif(not HAS_QUANTIZE, reason="quantize_transform_pass not in this build")
 @pytest.mark.parametrize("name, config, bitops, param_bits", [
-    ("jsc-tiny", {"by": "type", "default": {"config": {"name": None}}, "linear": {"config": LAB_LINEAR_8BIT}},
+    ("jsc-tiny", {"by": "type", "default": {"config": {"name": None}}, "linear": {"config": INT84}},
      5_120, 32 * 32 + 85 * 8),
-    ("jsc-toy", {"by": "type", "default": {"config": {"name": None}}, "linear": {"config": LAB_LINEAR_8BIT}},
+    ("jsc-toy", {"by": "type", "default": {"config": {"name": None}}, "linear": {"config": INT84}},
      14_848, 74 * 32 + 253 * 8),
-    ("jsc-toy", {"by": "name", "default": {"config": {"name": None}}, "seq_blocks_2": {"config": LAB_LINEAR_8BIT}},
+    ("jsc-toy", {"by": "name", "default": {"config": {"name": None}}, "seq_blocks_2": {"config": INT84}},
      114_688, (327 - 136) * 32 + 136 * 8),
 ])
 def test_bitops_after_the_real_quantize_pass(name, config, bitops, param_bits):

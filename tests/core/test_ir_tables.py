@@ -242,22 +242,11 @@ EXPECTED = {
 }
 
 
-def dummy_input(name: str, batch: int = 2) -> dict[str, torch.Tensor]:
-    gen = torch.Generator().manual_seed(0)
-    out = {}
-    for spec in get_model_spec(name).inputs:
-        if spec.kind == "tokens":
-            out[spec.name] = torch.randint(0, spec.vocab_size, (batch, *spec.shape), generator=gen)
-        else:
-            out[spec.name] = torch.randn((batch, *spec.shape), generator=gen)
-    return out
-
-
 def node_table(name: str):
     torch.manual_seed(0)
     graph = MaseGraph(get_model(name).eval())
     graph, _ = init_metadata_analysis_pass(graph)
-    graph, info = add_common_metadata_analysis_pass(graph, {"dummy_in": dummy_input(name)})
+    graph, info = add_common_metadata_analysis_pass(graph, {"dummy_in": get_model_spec(name).random_inputs(2)})
     table = []
     for node in graph.fx_graph.nodes:
         common = node.meta["mase"].parameters["common"]

@@ -13,31 +13,7 @@ from core.ir import MaseGraph
 from core.models import get_model
 from core.passes import PASSES
 from core.passes.analysis.stats import create_stat
-
-
-class Batches:
-    """A MASE-style input generator over fixed data: dicts keyed by placeholder name."""
-
-    def __init__(self, data: torch.Tensor, batch_size: int, name: str = "x") -> None:
-        self.data, self.batch_size, self.name, self.i = data, batch_size, name, 0
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        if self.i >= len(self.data):
-            raise StopIteration
-        batch = self.data[self.i:self.i + self.batch_size]
-        self.i += self.batch_size
-        return {self.name: batch}
-
-
-def build(model, dummy):
-    mg = MaseGraph(model)
-    mg, _ = PASSES["init_metadata_analysis_pass"].fn(mg, None)
-    mg, _ = PASSES["add_common_metadata_analysis_pass"].fn(mg, {"dummy_in": dummy})
-    mg, _ = PASSES["add_software_metadata_analysis_pass"].fn(mg, None)
-    return mg
+from tests.helpers import Batches, annotated
 
 
 def jsc_tiny(seed=0, samples=64):
@@ -47,7 +23,7 @@ def jsc_tiny(seed=0, samples=64):
         model.seq_blocks[0].running_mean.copy_(torch.linspace(-0.5, 0.5, 16))
         model.seq_blocks[0].running_var.copy_(torch.linspace(0.5, 2.0, 16))
     data = torch.randn(samples, 16) * 2 + 0.3
-    return model, data, build(model, {"x": data[:8]})
+    return model, data, annotated(model, {"x": data[:8]})
 
 
 def profile(mg, **kwargs):
@@ -160,7 +136,7 @@ def test_channel_statistics_on_conv_activations():
     torch.manual_seed(3)
     model = get_model("toy-cnn").eval()
     data = torch.randn(6, 3, 32, 32)
-    mg = build(model, {"x": data[:2]})
+    mg = annotated(model, {"x": data[:2]})
     mg, _ = profile(mg, by="name", target_activation_nodes=["features_2"],
                     activation_statistics={"variance_online": {"dims": [2, 3]}, "abs_mean": {"dims": [1, 2, 3]}},
                     input_generator=Batches(data, 4), num_samples=6)

@@ -11,14 +11,10 @@ import pytest
 import torch
 
 from core.errors import PassError
-from core.ir import MaseGraph
 from core.models import get_model
 from core.passes import PASSES
 from core.passes.analysis.quant_summary import orgtbl, summarize_quantization_analysis_pass
-
-INT84 = {"name": "integer", "data_in_width": 8, "data_in_frac_width": 4, "weight_width": 8,
-         "weight_frac_width": 4, "bias_width": 8, "bias_frac_width": 4}
-LAB_ARGS = {"by": "type", "default": {"config": {"name": None}}, "linear": {"config": INT84}}
+from tests.helpers import LAB_ARGS, annotated
 
 # reference mase-lab2.md section 1.3, as printed by the lab notebook (tabulate orgtbl)
 JSC_TINY_HISTOGRAM = """\
@@ -31,20 +27,12 @@ JSC_TINY_HISTOGRAM = """\
 | x               | placeholder  |       1 |         0 |           1 |"""
 
 
-def build(model, x):
-    mg = MaseGraph(model)
-    mg, _ = PASSES["init_metadata_analysis_pass"].fn(mg, None)
-    mg, _ = PASSES["add_common_metadata_analysis_pass"].fn(mg, {"dummy_in": x})
-    mg, _ = PASSES["add_software_metadata_analysis_pass"].fn(mg, None)
-    return mg
-
-
 def lab_pair(name="jsc-tiny", args=LAB_ARGS, shape=(8, 16)):
     torch.manual_seed(0)
     model = get_model(name)
     x = {"x": torch.randn(*shape)}
-    mg, _ = PASSES["quantize_transform_pass"].fn(build(model, x), args)
-    return build(model, x), mg  # a fresh original graph, as the lab notebook builds it
+    mg, _ = PASSES["quantize_transform_pass"].fn(annotated(model, x), args)
+    return annotated(model, x), mg  # a fresh original graph, as the lab notebook builds it
 
 
 def test_lab_signature_prints_mase_histogram(tmp_path, caplog):

@@ -17,22 +17,7 @@ from core.models import get_model
 from core.passes import PASSES
 from core.quant.functional import FUNCTION_TO_OP
 from core.quant.quantizers import integer_quantizer
-
-INT84 = {"name": "integer", "data_in_width": 8, "data_in_frac_width": 4, "weight_width": 8,
-         "weight_frac_width": 4, "bias_width": 8, "bias_frac_width": 4}
-LAB_ARGS = {"by": "type", "default": {"config": {"name": None}}, "linear": {"config": dict(INT84)}}
-
-
-def q84(x):
-    return integer_quantizer(x, 8, 4)
-
-
-def build(model: nn.Module, dummy_in: dict) -> MaseGraph:
-    mg = MaseGraph(model)
-    mg, _ = PASSES["init_metadata_analysis_pass"].fn(mg, None)
-    mg, _ = PASSES["add_common_metadata_analysis_pass"].fn(mg, {"dummy_in": dummy_in})
-    mg, _ = PASSES["add_software_metadata_analysis_pass"].fn(mg, None)
-    return mg
+from tests.helpers import INT84, LAB_ARGS, annotated, q84
 
 
 def quantize(mg, args):
@@ -52,7 +37,7 @@ def zoo(name: str, batch: int = 8, seed: int = 0):
         x = {"x": torch.randn(batch, 16)}
     else:
         x = {"input_ids": torch.randint(0, 256, (batch, 32))}
-    return model, x, build(model, x)
+    return model, x, annotated(model, x)
 
 
 def fingerprint(mg) -> list:
@@ -92,7 +77,7 @@ def test_lab_flow_jsc_tiny_changes_exactly_one_op():
         expected = F.relu(F.linear(q84(h), q84(model.seq_blocks[2].weight), q84(model.seq_blocks[2].bias)))
         assert torch.equal(mg.model(**x), expected)
     # the same dict works a second time (MASE pops "by" and would fail)
-    _, again = quantize(build(model, x), args)
+    _, again = quantize(annotated(model, x), args)
     assert again["counts"]["quantized"] == 1
 
 

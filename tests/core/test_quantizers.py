@@ -22,14 +22,9 @@ from core.quant.quantizers import (
     minifloat_ieee_quantizer,
     ternary_quantizer,
 )
+from tests.helpers import INT84, q84
 
 T = torch.tensor
-INT84 = {"name": "integer", "data_in_width": 8, "data_in_frac_width": 4, "weight_width": 8,
-         "weight_frac_width": 4, "bias_width": 8, "bias_frac_width": 4}
-
-
-def q84(x):
-    return integer_quantizer(x, 8, 4)
 
 
 # ----------------------------------------------------------------------------- integer

@@ -19,37 +19,23 @@ from core.errors import CheckpointError
 from core.ir import MaseGraph
 from core.models import get_model, get_model_spec, load_user_model
 from core.passes import PASSES
-from core.passes.analysis.common_metadata import add_common_metadata_analysis_pass
-from core.passes.analysis.init_metadata import init_metadata_analysis_pass
-from core.passes.analysis.software_metadata import add_software_metadata_analysis_pass
 from core.passes.interface.save_load import (
     load_mase_graph,
     load_mase_graph_interface_pass,
     save_mase_graph,
     save_mase_graph_interface_pass,
 )
-
-LAB_LINEAR = {"name": "integer", "data_in_width": 8, "data_in_frac_width": 4, "weight_width": 8,
-              "weight_frac_width": 4, "bias_width": 8, "bias_frac_width": 4}
+from tests import helpers
+from tests.helpers import LAB_ARGS
 
 
 def inputs_for(name: str, batch: int = 4, seed: int = 0) -> dict[str, torch.Tensor]:
-    gen = torch.Generator().manual_seed(seed)
-    out = {}
-    for spec in get_model_spec(name).inputs:
-        if spec.kind == "tokens":
-            out[spec.name] = torch.randint(0, spec.vocab_size, (batch, *spec.shape), generator=gen)
-        else:
-            out[spec.name] = torch.randn((batch, *spec.shape), generator=gen)
-    return out
+    return get_model_spec(name).random_inputs(batch, seed)
 
 
-def annotated(model: nn.Module, dummy_in: dict, add_value: bool = True, **graph_kwargs) -> MaseGraph:
-    graph = MaseGraph(model.eval(), **graph_kwargs)
-    graph, _ = init_metadata_analysis_pass(graph)
-    graph, _ = add_common_metadata_analysis_pass(graph, {"dummy_in": dummy_in, "add_value": add_value})
-    graph, _ = add_software_metadata_analysis_pass(graph)
-    return graph
+def annotated(model: nn.Module, dummy_in: dict, **kwargs) -> MaseGraph:
+    """In eval mode and with values in the metadata, so saves round-trip tensors too."""
+    return helpers.annotated(model.eval(), dummy_in, add_value=True, **kwargs)
 
 
 def assert_same(a, b, where="value"):
@@ -179,8 +165,7 @@ def test_quantised_graph_round_trip(tmp_path):
     torch.manual_seed(0)
     dummy_in = {"x": torch.randn(8, 16)}
     graph = annotated(get_model("jsc-toy"), dummy_in)
-    graph, info = quantize(graph, {"by": "type", "default": {"config": {"name": None}},
-                                   "linear": {"config": dict(LAB_LINEAR)}})
+    graph, info = quantize(graph, LAB_ARGS)
     assert type(graph.model.get_submodule("seq_blocks.2")).__name__ == "LinearInteger"
     save_mase_graph(graph, tmp_path / "q")
     loaded = load_mase_graph(tmp_path / "q")
@@ -451,8 +436,7 @@ def test_session_round_trip_keeps_quantised_metadata(tmp_path):
     from core.session import Session
 
     session = Session("jsc-toy", pretrained=False).load(progress=lambda _: None)
-    run = session.run_pass("quantize_transform_pass", {"by": "type", "default": {"config": {"name": None}},
-                                                       "linear": {"config": dict(LAB_LINEAR)}})
+    run = session.run_pass("quantize_transform_pass", LAB_ARGS)
     assert run.ok, run.error
     run = session.run_pass("save_mase_graph_interface_pass", {"save_dir": str(tmp_path / "saved")})
     assert run.ok and run.info["nodes"] == 13

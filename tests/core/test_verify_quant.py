@@ -8,15 +8,13 @@ import math
 import pytest
 import torch
 
-from core.ir import MaseGraph
 from core.models import get_model
 from core.passes import PASSES
 from core.passes.analysis.verify_quant import check_operand
 from core.quant import validate_config
 from core.quant.quantizers import integer_quantizer
+from tests.helpers import INT84, Batches, annotated
 
-INT84 = {"name": "integer", "data_in_width": 8, "data_in_frac_width": 4, "weight_width": 8,
-         "weight_frac_width": 4, "bias_width": 8, "bias_frac_width": 4}
 KEYS = {
     "integer": {"width": 8, "frac_width": 4},
     "minifloat_ieee": {"width": 8, "exponent_width": 4, "exponent_bias": None},
@@ -26,27 +24,6 @@ KEYS = {
     "binary": {"width": 1, "stochastic": False, "bipolar": False},
     "ternary": {"width": 2, "scaling_factor": True, "mean": None, "median": None, "max": None},
 }
-
-
-class Batches:
-    def __init__(self, data, batch_size):
-        self.data, self.batch_size, self.i = data, batch_size, 0
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        batch = self.data[self.i:self.i + self.batch_size]
-        self.i += self.batch_size
-        return {"x": batch}
-
-
-def build(model, x):
-    mg = MaseGraph(model)
-    mg, _ = PASSES["init_metadata_analysis_pass"].fn(mg, None)
-    mg, _ = PASSES["add_common_metadata_analysis_pass"].fn(mg, {"dummy_in": x})
-    mg, _ = PASSES["add_software_metadata_analysis_pass"].fn(mg, None)
-    return mg
 
 
 def verify(mg, **args):
@@ -61,7 +38,7 @@ def test_lab_linear_weights_and_inputs_on_the_fixed_point_grid():
     torch.manual_seed(0)
     model = get_model("jsc-tiny").eval()
     data = torch.randn(16, 16) * 3
-    mg = build(model, {"x": data[:8]})
+    mg = annotated(model, {"x": data[:8]})
     mg, _ = PASSES["quantize_transform_pass"].fn(mg, {"by": "type", "linear": {"config": INT84}})
     mg, info = verify(mg, input_generator=Batches(data, 8))
     assert info["all_on_grid"] and info["inputs_checked"] and info["checked"] == 3
@@ -91,7 +68,7 @@ def test_every_quantiser_puts_toy_fn_on_its_grid(name):
     torch.manual_seed(1)
     model = get_model("toy-fn").eval()
     data = torch.randn(8, 192)
-    mg = build(model, {"x": data[:4]})
+    mg = annotated(model, {"x": data[:4]})
     mg, q = PASSES["quantize_transform_pass"].fn(mg, {"by": "type", "default": {"config": full_config(name)}})
     mg, info = verify(mg, input_generator=Batches(data, 4))
     assert info["all_on_grid"], info["text"]
@@ -121,7 +98,7 @@ def test_off_grid_values_are_found(name, values, off):
 
 def test_without_generator_only_weights_and_without_quantised_nodes_nothing():
     model = get_model("jsc-toy")
-    mg = build(model, {"x": torch.randn(8, 16)})
+    mg = annotated(model, {"x": torch.randn(8, 16)})
     _, info = verify(mg)
     assert (info["checked"], info["nodes"], info["all_on_grid"]) == (0, [], True)
     mg, _ = PASSES["quantize_transform_pass"].fn(mg, {"by": "type", "linear": {"config": INT84}})
@@ -134,7 +111,7 @@ def test_session_runtime_hooks_are_accepted():
     import threading
 
     model = get_model("jsc-tiny")
-    mg = build(model, {"x": torch.randn(8, 16)})
+    mg = annotated(model, {"x": torch.randn(8, 16)})
     mg, _ = PASSES["quantize_transform_pass"].fn(mg, {"by": "type", "linear": {"config": INT84}})
     _, info = verify(mg, input_generator=Batches(torch.randn(8, 16), 8), progress=print, cancel=threading.Event())
     assert info["all_on_grid"] and info["checked"] == 3
