@@ -111,34 +111,33 @@ def integer_quantizer(
 # --------------------------------------------------------------------------- minifloat
 
 
-def _minifloat_denorm_forward(x: Tensor, width: int, exponent_width: int, exponent_bias: int) -> Tensor:
+def _minifloat_fields(
+    x: Tensor, width: int, exponent_width: int, exponent_bias: int, log2: Callable[[Tensor], Tensor]
+) -> tuple[int, int, Tensor, Tensor, Tensor]:
+    """(mantissa bits, lowest exponent, |x| in float64, x != 0, exponent of |x| by ``log2``
+    clamped to the representable range)."""
     mant_bits = width - exponent_width - 1
     e_min, e_max = -exponent_bias, 2**exponent_width - 1 - exponent_bias
     v = x.abs().to(torch.float64)
     nonzero = v > 0
-    safe = torch.where(nonzero, v, torch.ones_like(v))
-    e = torch.clamp(_ceil_log2(safe), e_min, e_max)
-    k = torch.clamp(torch.round(torch.ldexp(v, mant_bits - e)), 0, 2**mant_bits - 1)
-    q = _sign_no_zero(x) * torch.ldexp(k, e - mant_bits)
+    e = torch.clamp(log2(torch.where(nonzero, v, torch.ones_like(v))), e_min, e_max)
+    return mant_bits, e_min, v, nonzero, e
+
+
+def _signed(x: Tensor, magnitude: Tensor, nonzero: Tensor) -> Tensor:
+    """``magnitude`` with the sign of ``x``; zero stays zero."""
+    q = _sign_no_zero(x) * magnitude
     return torch.where(nonzero, q, torch.zeros_like(q)).to(x.dtype)
 
 
-def minifloat_denorm_quantizer(
-    x: Tensor, width: int, exponent_width: int, exponent_bias: int | None = None
-) -> Tensor:
-    """Minifloat without an implicit leading bit: ``sign * 2^e * k / 2^m``, k < 2^m."""
-    bias = _default_bias(exponent_width) if _is_none(exponent_bias) else int(exponent_bias)
-    return _ste(_minifloat_denorm_forward, x, width=int(width),
-                exponent_width=int(exponent_width), exponent_bias=bias)
+def _minifloat_denorm_forward(x: Tensor, width: int, exponent_width: int, exponent_bias: int) -> Tensor:
+    mant_bits, _, v, nonzero, e = _minifloat_fields(x, width, exponent_width, exponent_bias, _ceil_log2)
+    k = torch.clamp(torch.round(torch.ldexp(v, mant_bits - e)), 0, 2**mant_bits - 1)
+    return _signed(x, torch.ldexp(k, e - mant_bits), nonzero)
 
 
 def _minifloat_ieee_forward(x: Tensor, width: int, exponent_width: int, exponent_bias: int) -> Tensor:
-    mant_bits = width - exponent_width - 1
-    e_min, e_max = -exponent_bias, 2**exponent_width - 1 - exponent_bias
-    v = x.abs().to(torch.float64)
-    nonzero = v > 0
-    safe = torch.where(nonzero, v, torch.ones_like(v))
-    e = torch.clamp(_floor_log2(safe), e_min, e_max)
+    mant_bits, e_min, v, nonzero, e = _minifloat_fields(x, width, exponent_width, exponent_bias, _floor_log2)
     k_max = 2**mant_bits - 1
     shifted = torch.ldexp(v, mant_bits - e)  # mantissa * 2^m, in [2^m, 2^(m+1)) when normal
     normal = e != e_min
@@ -149,17 +148,27 @@ def _minifloat_ieee_forward(x: Tensor, width: int, exponent_width: int, exponent
         torch.ldexp(k_normal + 2**mant_bits, e - mant_bits),
         torch.ldexp(k_sub, e + 1 - mant_bits),
     )
-    q = _sign_no_zero(x) * magnitude
-    return torch.where(nonzero, q, torch.zeros_like(q)).to(x.dtype)
+    return _signed(x, magnitude, nonzero)
+
+
+def _minifloat(forward: Callable[..., Tensor], x: Tensor, width: int, exponent_width: int,
+               exponent_bias: int | None) -> Tensor:
+    bias = _default_bias(exponent_width) if _is_none(exponent_bias) else int(exponent_bias)
+    return _ste(forward, x, width=int(width), exponent_width=int(exponent_width), exponent_bias=bias)
+
+
+def minifloat_denorm_quantizer(
+    x: Tensor, width: int, exponent_width: int, exponent_bias: int | None = None
+) -> Tensor:
+    """Minifloat without an implicit leading bit: ``sign * 2^e * k / 2^m``, k < 2^m."""
+    return _minifloat(_minifloat_denorm_forward, x, width, exponent_width, exponent_bias)
 
 
 def minifloat_ieee_quantizer(
     x: Tensor, width: int, exponent_width: int, exponent_bias: int | None = None
 ) -> Tensor:
     """IEEE-style minifloat (implicit leading 1, subnormals at the lowest exponent, no inf/NaN)."""
-    bias = _default_bias(exponent_width) if _is_none(exponent_bias) else int(exponent_bias)
-    return _ste(_minifloat_ieee_forward, x, width=int(width),
-                exponent_width=int(exponent_width), exponent_bias=bias)
+    return _minifloat(_minifloat_ieee_forward, x, width, exponent_width, exponent_bias)
 
 
 # --------------------------------------------------------------------------- log

@@ -133,20 +133,17 @@ class _Moments(Stat):
 
 class VarianceOnline(_Moments):
     name = "variance_online"
+    unbiased = False
 
     def compute(self) -> dict[str, Any]:
         if self.n < 2:
             return {"mean": NA, "variance": NA, "count": self.n}
-        return {"mean": self.mean.float(), "variance": self.variance(False), "count": self.n}
+        return {"mean": self.mean.float(), "variance": self.variance(self.unbiased), "count": self.n}
 
 
-class VariancePrecise(_Moments):
+class VariancePrecise(VarianceOnline):
     name = "variance_precise"
-
-    def compute(self) -> dict[str, Any]:
-        if self.n < 2:
-            return {"mean": NA, "variance": NA, "count": self.n}
-        return {"mean": self.mean.float(), "variance": self.variance(True), "count": self.n}
+    unbiased = True
 
 
 class RangeNSigma(_Moments):
