@@ -65,12 +65,18 @@ def _names(keys: list[str]) -> str:
 
 
 def infer_load_type(load_name: str | Path) -> str:
-    """MASE defaults to mz; we guess from the name: a directory or ``.mz`` is a saved graph,
-    ``.ckpt`` a Lightning checkpoint, anything else a plain state dict."""
+    """Guess from the path: a directory or ``.mz`` is a saved graph, ``.ckpt`` a Lightning
+    checkpoint, ``.pt``/``.pth``/``.bin`` or any other existing file a state dict; a path that
+    names nothing yet keeps MASE's default, mz (the CLI, the app and transform all ask here)."""
     path = Path(load_name).expanduser()
-    if path.is_dir() or path.suffix == ".mz":
+    suffix = path.suffix.lower()
+    if path.is_dir() or suffix == ".mz":
         return "mz"
-    return "pl" if path.suffix == ".ckpt" else "pt"
+    if suffix == ".ckpt":
+        return "pl"
+    if suffix in (".pt", ".pth", ".bin") or path.is_file():
+        return "pt"
+    return "mz"
 
 
 def load_model(load_name: str | Path, load_type: str | None, model: Any = None, trust: bool = False) -> Any:

@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.checkpoint import infer_load_type
 from core.config import ACCELERATORS, LOAD_TYPES, LOG_LEVELS, TASKS
 from core.errors import ConfigError
 
@@ -150,16 +151,6 @@ def _model_dataset(model: str) -> str | None:
     if is_user_model_ref(model):
         raise ConfigError(f"no dataset for user model {model}", hint="give it after the model or set dataset in the config")
     return get_model_spec(model).dataset
-
-
-def infer_load_type(path: str) -> str:
-    """MASE's default is mz; a .ckpt is Lightning's, a .pt/.pth a state dict."""
-    lower = str(path).lower()
-    if lower.endswith(".ckpt"):
-        return "pl"
-    if lower.endswith((".pt", ".pth", ".bin")):
-        return "pt"
-    return "mz"
 
 
 def resolve_device(accelerator: str) -> str:

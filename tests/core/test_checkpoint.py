@@ -88,6 +88,10 @@ def test_infer_load_type(tmp_path):
     (tmp_path / "g").mkdir()
     assert [infer_load_type(tmp_path / n) for n in ("g", "a.mz", "best.ckpt", "w.pt", "w.pth")] == \
         ["mz", "mz", "pl", "pt", "pt"]
+    (tmp_path / "weights").write_bytes(b"")
+    # an existing file is a state dict whatever its name; a path naming nothing keeps MASE's mz
+    assert [infer_load_type(tmp_path / n) for n in ("weights", "W.PT", "model.bin", "not_yet")] == \
+        ["pt", "pt", "pt", "mz"]
 
 
 # --- what goes wrong ----------------------------------------------------------------------------
