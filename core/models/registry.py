@@ -123,6 +123,20 @@ def load_user_model(ref: str, **kwargs: Any):
     return model
 
 
+def import_module_file(path: str | Path, name: str):
+    """Import the file ``path`` as module ``name``, registered in sys.modules so that pickles
+    naming its classes resolve. A failing import leaves no half-made module behind."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
 def _import_target(target: str, ref: str):
     if target.endswith(".py") or "/" in target:
         path = Path(target).expanduser()
@@ -131,15 +145,10 @@ def _import_target(target: str, ref: str):
         # The name must be the same in every process (str hashes are salted per process), so
         # a trusted pickle that names a class from this file can find it again.
         digest = hashlib.sha1(str(path.resolve()).encode("utf-8")).hexdigest()[:16]
-        mod_name = f"{USER_MODULE_PREFIX}{digest}"
-        spec = importlib.util.spec_from_file_location(mod_name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[mod_name] = module
         try:
-            spec.loader.exec_module(module)
+            return import_module_file(path, f"{USER_MODULE_PREFIX}{digest}")
         except Exception as exc:
             raise ModelError(f"importing {path} failed: {type(exc).__name__}: {exc}") from exc
-        return module
     try:
         return importlib.import_module(target)
     except Exception as exc:

@@ -18,7 +18,6 @@ A saved graph is a directory:
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import sys
@@ -138,18 +137,14 @@ def _user_model_files(modules, objects) -> dict[str, str]:
 
 
 def _import_user_model_files(files: dict[str, str]) -> None:
-    from core.models.registry import USER_MODULE_PREFIX
+    from core.models.registry import USER_MODULE_PREFIX, import_module_file
 
     for name, file in files.items():
         if name in sys.modules or not name.startswith(USER_MODULE_PREFIX) or not Path(file).is_file():
             continue
-        spec = importlib.util.spec_from_file_location(name, file)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
         try:
-            spec.loader.exec_module(module)
+            import_module_file(file, name)
         except Exception as exc:
-            del sys.modules[name]
             raise CheckpointError(f"importing {file} for the saved graph failed: {type(exc).__name__}: {exc}",
                                   hint="the model file the graph was saved from must still work") from exc
 
