@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterator
 
 from core.config import PassEntry, dumps_toml
 from core.errors import ConfigError, PassError
+from core.utils.tables import format_count, precision_label
 
 logger = logging.getLogger(__name__)
 
@@ -168,7 +169,7 @@ def cost_comparison(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict
     rows = [(label, cmp["totals_per_sample"][k]) for k, label in _MD_TOTALS]
     rows += [(f"{label} (per model)", cmp["totals_model"][k]) for k, label in _MD_MODEL]
     for label, pair in rows:
-        lines.append(f"| {label} | {_md_num(pair['a'])} | {_md_num(pair['b'])} | {_md_ratio(pair['ratio'])} |")
+        lines.append(f"| {label} | {format_count(pair['a'])} | {format_count(pair['b'])} | {_md_ratio(pair['ratio'])} |")
     changed = [r for r in cmp["nodes"] if r["status"] != "unchanged"]
     if changed:
         lines += ["", "## Changed nodes", "",
@@ -176,16 +177,8 @@ def cost_comparison(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict
                   "|---|---|---|---|---:|---:|---:|"]
         for r in changed:
             lines.append(f"| {r['name']} | {r['mase_op']} | {_md_prec(r['precision_a'])} | {_md_prec(r['precision_b'])} "
-                         f"| {_md_num(r['bitops']['a'])} | {_md_num(r['bitops']['b'])} | {_md_ratio(r['storage_ratio'])} |")
+                         f"| {format_count(r['bitops']['a'])} | {format_count(r['bitops']['b'])} | {_md_ratio(r['storage_ratio'])} |")
     return cmp, "\n".join(lines) + "\n"
-
-
-def _md_num(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.2f}"
-    return f"{int(value):,}"
 
 
 def _md_ratio(value: Any) -> str:
@@ -193,12 +186,7 @@ def _md_ratio(value: Any) -> str:
 
 
 def _md_prec(precision: Any) -> str:
-    if not precision:
-        return "-"
-    if isinstance(precision, dict):
-        labels = list(dict.fromkeys(str(v) for v in precision.values()))
-        return labels[0] if len(labels) == 1 else ", ".join(f"{k} {v}" for k, v in precision.items())
-    return str(precision)
+    return precision_label(precision) or "-"
 
 
 # --------------------------------------------------------------------------- accuracy

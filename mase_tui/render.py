@@ -15,6 +15,8 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from core.utils.tables import format_count, precision_label
+
 
 def _text_block(info: dict[str, Any]) -> RenderableType:
     return Text(info["text"], no_wrap=True, overflow="ellipsis")
@@ -70,11 +72,7 @@ def render_generic(info: dict[str, Any]) -> RenderableType:
 
 # ---------------------------------------------------------------- cost_analysis_pass
 def _num(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.1f}"
-    return f"{int(value):,}"
+    return format_count(value, decimals=1)
 
 
 def _short(value: Any) -> str:
@@ -104,10 +102,7 @@ def _short_precision(label: str) -> str:
 
 
 def _precisions(precision: dict[str, str]) -> str:
-    labels = list(dict.fromkeys(_short_precision(v) for v in precision.values()))
-    if len(labels) == 1:
-        return labels[0]
-    return ", ".join(f"{k} {_short_precision(v)}" for k, v in precision.items())
+    return precision_label(precision, _short_precision)
 
 
 def _fit_table(title: str, headers: list[str], rows: list[tuple[list[str], str | None]],

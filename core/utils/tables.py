@@ -1,11 +1,12 @@
-"""Plain-text tables in the layouts MASE's reports use (tabulate's grid, orgtbl and simple).
+"""Plain-text tables in the layouts MASE's reports use (tabulate's grid, orgtbl and simple),
+and the cell formats the cost reports share (counts, precision labels).
 
 Written here so that core needs neither tabulate nor pandas.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 
 def _is_number(value: Any) -> bool:
@@ -32,11 +33,11 @@ def orgtbl(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
     def line(values: Sequence[str]) -> str:
         parts = [
-            v.rjust(w) if numeric[i] else v.ljust(w) for i, (v, w) in enumerate(zip(values, widths))
+            v.rjust(w) if numeric[i] else v.ljust(w) for i, (v, w) in enumerate(zip(values, widths, strict=True))
         ]
         return "| " + " | ".join(parts) + " |"
 
-    header_parts = [h.rjust(w) if numeric[i] else h.ljust(w) for i, (h, w) in enumerate(zip(headers, widths))]
+    header_parts = [h.rjust(w) if numeric[i] else h.ljust(w) for i, (h, w) in enumerate(zip(headers, widths, strict=True))]
     out = ["| " + " | ".join(header_parts) + " |", "|-" + "-+-".join("-" * w for w in widths) + "-|"]
     out += [line(r) for r in body]
     return "\n".join(out)
@@ -54,7 +55,7 @@ def grid(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
         height = max(len(c) for c in cell_rows)
         out = []
         for k in range(height):
-            parts = [(c[k] if k < len(c) else "").ljust(w) for c, w in zip(cell_rows, widths)]
+            parts = [(c[k] if k < len(c) else "").ljust(w) for c, w in zip(cell_rows, widths, strict=True)]
             out.append("| " + " | ".join(parts) + " |")
         return out
 
@@ -67,7 +68,28 @@ def grid(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 def simple(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     body = [[str(c) for c in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in body]) for i, h in enumerate(headers)]
-    out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip(),
+    out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(),
            "  ".join("-" * w for w in widths)]
-    out += ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in body]
+    out += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in body]
     return "\n".join(out)
+
+
+def format_count(value: Any, decimals: int = 2) -> str:
+    """A count for a table cell: thousands separators, ``decimals`` places only for a
+    fractional float, "-" for None."""
+    if value is None:
+        return "-"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.{decimals}f}"
+    return f"{int(value):,}"
+
+
+def precision_label(precision: Any, rename: Callable[[str], str] = str) -> str:
+    """A node's precisions ({operand: label}) as one label when they agree, else as
+    "operand label" pairs; "" when there are none. ``rename`` shortens each label."""
+    if not precision:
+        return ""
+    if not isinstance(precision, dict):
+        return rename(str(precision))
+    labels = list(dict.fromkeys(rename(str(v)) for v in precision.values()))
+    return labels[0] if len(labels) == 1 else ", ".join(f"{k} {rename(str(v))}" for k, v in precision.items())

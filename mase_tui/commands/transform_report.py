@@ -8,20 +8,14 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from core.utils.tables import format_count
+
 _COST_ROWS = (
     ("totals_per_sample", "bitops", "BitOPs per sample"),
     ("totals_per_sample", "macs", "MACs per sample"),
     ("totals_model", "param_bits", "parameter storage bits"),
     ("totals_model", "param_bytes", "parameter storage bytes"),
 )
-
-
-def _num(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.2f}"
-    return f"{int(value):,}"
 
 
 def histogram_table(summary: dict[str, Any] | None) -> Table | None:
@@ -52,7 +46,7 @@ def cost_table(cmp: dict[str, Any]) -> Table:
         if not pair:
             continue
         ratio = "-" if pair["ratio"] is None else f"{pair['ratio']:.4f}"
-        table.add_row(label, _num(pair["a"]), _num(pair["b"]), ratio)
+        table.add_row(label, format_count(pair["a"]), format_count(pair["b"]), ratio)
     return table
 
 
