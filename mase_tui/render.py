@@ -15,6 +15,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from core.utils.plain import to_plain
 from core.utils.tables import format_count, precision_label
 
 
@@ -213,14 +214,5 @@ def render_pass_result(name: str, info: dict[str, Any]) -> RenderableType:
 
 
 def plain_info(info: Any) -> Any:
-    """JSON-safe copy of a pass's info (graphs, tensors and generators dropped)."""
-    if isinstance(info, dict):
-        return {str(k): plain_info(v) for k, v in info.items()}
-    if isinstance(info, (list, tuple)):
-        return [plain_info(v) for v in info]
-    if info is None or isinstance(info, (bool, int, float, str)):
-        return info
-    tolist = getattr(info, "tolist", None)
-    if callable(tolist):
-        return tolist()
-    return str(info)
+    """JSON-safe copy of a pass's info (tensors as lists, other objects as text)."""
+    return to_plain(info)

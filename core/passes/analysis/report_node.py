@@ -12,6 +12,7 @@ import torch
 from core.errors import PassError
 from core.ir.metadata import get_mase
 from core.utils.atomic import atomic_write_text
+from core.utils.plain import to_plain
 from core.utils.tables import grid, simple
 
 logger = logging.getLogger(__name__)
@@ -97,15 +98,4 @@ def report_node_meta_param_analysis_pass(graph, pass_args=None):
     saved = _save(text, pass_args.get("save_path"))
     if saved:
         logger.info("Node meta param table is saved to %s", saved)
-    return graph, {"which": list(which), "nodes": _plain(data), "text": text, "file": saved}
-
-
-def _plain(value: Any) -> Any:
-    """JSON-friendly copy (dtypes and other objects as strings)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return str(value)
+    return graph, {"which": list(which), "nodes": to_plain(data), "text": text, "file": saved}
