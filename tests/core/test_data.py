@@ -42,16 +42,20 @@ def table():
 COLUMN_ORDER = list(range(15, -1, -1))
 
 
-def write_csv(path, x, y, gz=False):
-    header = ",".join([OPENML_NAMES[i] for i in COLUMN_ORDER] + ["class"])
-    lines = [header] + [",".join([repr(float(r[i])) for i in COLUMN_ORDER] + [JSC_CLASS_NAMES[c]])
-                        for r, c in zip(x, y, strict=True)]
+def write_lines(path, lines, gz=False):
     text = "\n".join(lines) + "\n"
     if gz:
         path.write_bytes(gzip.compress(text.encode()))
     else:
         path.write_text(text)
     return path
+
+
+def write_csv(path, x, y, gz=False):
+    header = ",".join([OPENML_NAMES[i] for i in COLUMN_ORDER] + ["class"])
+    lines = [header] + [",".join([repr(float(r[i])) for i in COLUMN_ORDER] + [JSC_CLASS_NAMES[c]])
+                        for r, c in zip(x, y, strict=True)]
+    return write_lines(path, lines, gz)
 
 
 def write_arff(path, x, y, gz=False):
@@ -59,12 +63,7 @@ def write_arff(path, x, y, gz=False):
     lines += [f"@ATTRIBUTE '{n}' NUMERIC" if i % 2 else f"@attribute {n} real" for i, n in enumerate(OPENML_NAMES)]
     lines += ["@ATTRIBUTE class {g,q,t,w,z}", "", "@DATA"]
     lines += [",".join([repr(float(v)) for v in r] + [f"'{JSC_CLASS_NAMES[c]}'"]) for r, c in zip(x, y, strict=True)]
-    text = "\n".join(lines) + "\n"
-    if gz:
-        path.write_bytes(gzip.compress(text.encode()))
-    else:
-        path.write_text(text)
-    return path
+    return write_lines(path, lines, gz)
 
 
 def write_npz(path, x, y):
