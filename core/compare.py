@@ -10,6 +10,7 @@ Matching works on ``NodeInfo`` records, so it is plain data and testable without
 
 from __future__ import annotations
 
+import bisect
 import difflib
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
@@ -84,6 +85,9 @@ class NodeDiff:
 @dataclass
 class GraphDiff:
     rows: list[NodeDiff] = field(default_factory=list)
+    # lookups built on first use (rows do not change after compare_nodes)
+    _index: dict[str, int] | None = field(default=None, repr=False, compare=False)
+    _diffs: list[int] | None = field(default=None, repr=False, compare=False)
 
     def counts(self) -> dict[str, int]:
         out = {UNCHANGED: 0, CHANGED: 0, ADDED: 0, REMOVED: 0}
@@ -92,28 +96,33 @@ class GraphDiff:
         return out
 
     def differences(self) -> list[int]:
-        return [i for i, row in enumerate(self.rows) if row.is_difference]
+        if self._diffs is None:
+            self._diffs = [i for i, row in enumerate(self.rows) if row.is_difference]
+        return self._diffs
 
     def changed_names(self) -> list[str]:
         return [row.name for row in self.rows if row.status == CHANGED]
 
     def index_of(self, name: str) -> int | None:
-        """Row of a node by its name in either graph."""
-        for i, row in enumerate(self.rows):
-            if (row.current and row.current.name == name) or (row.original and row.original.name == name):
-                return i
-        return None
+        """Row of a node by its name in either graph (the current graph's name wins)."""
+        if self._index is None:
+            index: dict[str, int] = {}
+            for i, row in enumerate(self.rows):
+                if row.original is not None:
+                    index.setdefault(row.original.name, i)
+            for i, row in enumerate(self.rows):
+                if row.current is not None:
+                    index[row.current.name] = i
+            self._index = index
+        return self._index.get(name)
 
     def next_difference(self, index: int, step: int = 1) -> int | None:
         """The next (step=1) or previous (step=-1) differing row after ``index``, wrapping around."""
         diffs = self.differences()
         if not diffs:
             return None
-        if step > 0:
-            later = [i for i in diffs if i > index]
-            return later[0] if later else diffs[0]
-        earlier = [i for i in diffs if i < index]
-        return earlier[-1] if earlier else diffs[-1]
+        pos = bisect.bisect_right(diffs, index) if step > 0 else bisect.bisect_left(diffs, index) - 1
+        return diffs[pos % len(diffs)]
 
 
 def _show(value: Any) -> str:
@@ -218,9 +227,12 @@ def _precisions(common: dict[str, Any]) -> tuple[tuple[str, str | None, tuple | 
     return tuple(out)
 
 
-def describe_node(node, model=None) -> NodeInfo:
+def describe_node(node, model=None, modules: dict[str, Any] | None = None) -> NodeInfo:
     module_class = None
-    if node.op == "call_module" and model is not None:
+    if node.op == "call_module" and modules is not None:
+        module = modules.get(node.target)
+        module_class = None if module is None else type(module).__name__
+    elif node.op == "call_module" and model is not None:
         try:
             module_class = type(model.get_submodule(node.target)).__name__
         except AttributeError:
@@ -240,7 +252,8 @@ def describe_node(node, model=None) -> NodeInfo:
 def describe_graph(graph) -> list[NodeInfo]:
     """NodeInfo for every node of a MaseGraph (or anything with ``.model.graph``)."""
     model = graph.model
-    return [describe_node(node, model) for node in model.graph.nodes]
+    modules = dict(model.named_modules())
+    return [describe_node(node, model, modules) for node in model.graph.nodes]
 
 
 def compare_graphs(original, current) -> GraphDiff:

@@ -27,6 +27,8 @@ from mase_tui.widgets.histogram import compare_histogram, quant_error
 
 STATUS_STYLE = {CHANGED: "bold yellow", ADDED: "bold green", REMOVED: "bold red"}
 SOURCE = "compare"
+# Quantised layers with at most this many weights get their histogram drawn at once.
+INLINE_VALUES = 65_536
 
 
 def _kind(info: NodeInfo | None) -> str:
@@ -75,6 +77,17 @@ def _precision_table(row: NodeDiff) -> Table:
     if not args:
         table.add_row(" ", "(no tensor args)", "", "")
     return table
+
+
+def histogram_blocks(views, width: int) -> list[Any]:
+    """Per quantised tensor: its name, the error numbers and the float/quantised histogram."""
+    blocks: list[Any] = []
+    for view in views:
+        err = quant_error(view.float_values, view.quant_values)
+        blocks.append(Text(f"{view.label} ({view.quantiser}, n={err.count})", style="bold"))
+        blocks.append(Text(err.describe()))
+        blocks.append(Text("\n".join(compare_histogram(view.float_values, view.quant_values, width=width))))
+    return blocks
 
 
 class CompareView(Widget):
@@ -181,6 +194,8 @@ class CompareView(Widget):
     def _on_row(self, event: DataTable.RowHighlighted) -> None:
         if self.diff is None or not (0 <= event.cursor_row < len(self.diff.rows)):
             return
+        if event.cursor_row != event.data_table.cursor_row:
+            return  # queued before a later move (e.g. row 0 after a rebuild): stale
         row = self.diff.rows[event.cursor_row]
         if row.name != self.current_name:  # the same name is the echo of our own move
             self._set_current(row, post=True)
@@ -221,9 +236,35 @@ class CompareView(Widget):
         if row is None:
             body.update("")
             return
-        body.update(Group(*self._detail_parts(row)))
+        parts = self._detail_parts(row)
         if row.status == CHANGED and row.current is not None:
-            self._load_histograms(row, self._histogram_width())
+            views = self._inline_views(row)
+            if views is None:
+                self._load_histograms(row, self._histogram_width())
+            else:
+                parts.extend(histogram_blocks(views, self._histogram_width()))
+        body.update(Group(*parts))
+
+    def _inline_views(self, row: NodeDiff):
+        """A small quantised layer's views, computed here: one render and no thread for the
+        common case. None sends the work to a worker (big weights, functions that need a run)."""
+        from core.compare import quantised_views
+
+        session = self.session
+        info = row.current
+        if session is None or session.current is None or info is None or info.op != "call_module":
+            return None
+        try:
+            module = session.current.model.get_submodule(info.target)
+        except AttributeError:
+            return None
+        weight = getattr(module, "weight", None)
+        if weight is None or not callable(getattr(module, "quantized_weight", None)) or weight.numel() > INLINE_VALUES:
+            return None
+        try:
+            return quantised_views(session.current, row.name)
+        except Exception:  # let the worker path report it
+            return None
 
     def _histogram_width(self) -> int:
         width = self.query_one("#compare-detail", VerticalScroll).content_size.width or 80
@@ -231,6 +272,8 @@ class CompareView(Widget):
 
     @work(thread=True, exclusive=True, group="compare-detail", exit_on_error=False)
     def _load_histograms(self, row: NodeDiff, width: int) -> None:
+        from textual.worker import get_current_worker
+
         from core.compare import quantised_views
 
         session = self.session
@@ -239,19 +282,9 @@ class CompareView(Widget):
         try:
             views = quantised_views(session.current, row.name, getattr(session, "dummy_in", None))
         except Exception as exc:  # a view is a convenience: say why it is missing, keep going
-            views, problem = [], f"no histogram: {type(exc).__name__}: {exc}"
+            blocks: list[Any] = [Text(f"no histogram: {type(exc).__name__}: {exc}", style="dim")]
         else:
-            problem = None
-        blocks: list[Any] = []
-        for view in views:
-            err = quant_error(view.float_values, view.quant_values)
-            blocks.append(Text(f"{view.label} ({view.quantiser}, n={err.count})", style="bold"))
-            blocks.append(Text(err.describe()))
-            blocks.append(Text("\n".join(compare_histogram(view.float_values, view.quant_values, width=width))))
-        if problem:
-            blocks.append(Text(problem, style="dim"))
-        from textual.worker import get_current_worker
-
+            blocks = histogram_blocks(views, width)
         if blocks and not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._append_detail, row.name, blocks)
 

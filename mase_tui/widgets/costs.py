@@ -131,14 +131,24 @@ def module_rows(info_a: dict[str, Any], info_b: dict[str, Any]) -> list[dict[str
     return rows
 
 
+def row_order(key: str):
+    """Sort key on row dicts: graph order; names and ops A-Z; numbers biggest first except the
+    ratio (smallest first: the biggest saving); missing values last; ties in graph order."""
+    if key == "index":
+        return lambda r: r["index"]
+    if key in ("name", "mase_op"):
+        return lambda r: (str(r.get(key)).strip(), r["index"])
+    sign = 1 if key == "bitops_ratio" else -1
+
+    def order(r: dict[str, Any]) -> tuple:
+        value = r.get(key)
+        return (value is None, 0 if value is None else sign * value, r["index"])
+
+    return order
+
+
 def sort_rows(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
-    """Graph order and names ascending; numbers biggest first (None last); ratio smallest first."""
-    if key in ("index", "name"):
-        return sorted(rows, key=lambda r: (str(r[key]).strip() if key == "name" else r[key]))
-    present = [r for r in rows if r.get(key) is not None]
-    missing = [r for r in rows if r.get(key) is None]
-    reverse = key != "bitops_ratio"
-    return sorted(present, key=lambda r: r[key], reverse=reverse) + missing
+    return sorted(rows, key=row_order(key))
 
 
 class CostsView(Widget):
@@ -167,6 +177,7 @@ class CostsView(Widget):
         self.cancel_eval: threading.Event | None = None
         self.max_batches: int | None = None  # None: the whole test split
         self._graphs: tuple[Any, Any] | None = None  # the (original, current) pair shown or in work
+        self._rows: dict[int, dict[str, Any]] = {}  # table rows by graph-order index
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Waiting for the model ...", style="dim"), id="costs-totals")
@@ -230,18 +241,23 @@ class CostsView(Widget):
         return MODULE_COLUMNS if self.by_module else NODE_COLUMNS
 
     def _fill_table(self) -> None:
+        """Rebuild the rows (new costs, or nodes <-> modules); sorting reorders them in place."""
         table = self.query_one("#costs-table", DataTable)
         table.clear(columns=True)
         for key, head, numeric in self._columns():
-            marker = " ▼" if key == self.sort_key and key not in ("index", "name", "bitops_ratio") else (
-                " ▲" if key == self.sort_key else "")
-            table.add_column(Text(head + marker, justify="right" if numeric else "left"), key=key)
-        for row in self.current_rows():
+            table.add_column(Text(head, justify="right" if numeric else "left"), key=key)
+        rows = []
+        if self.comparison is not None and self.info_a is not None and self.info_b is not None:
+            rows = module_rows(self.info_a, self.info_b) if self.by_module else node_rows(self.comparison)
+        self._rows = {row["index"]: row for row in rows}
+        for row in sort_rows(rows, self.sort_key):
             changed = row["status"] != "unchanged"
             cells = []
             for key, _, numeric in self._columns():
                 value = row.get(key)
-                if key == "bitops_ratio":
+                if key == "index":
+                    shown = str(value)  # read back by _sort_table
+                elif key == "bitops_ratio":
                     shown = fmt_ratio(value)
                 elif numeric:
                     shown = fmt(value)
@@ -250,8 +266,20 @@ class CostsView(Widget):
                 cells.append(Text(shown, justify="right" if numeric else "left",
                                   style="yellow" if changed else ""))
             table.add_row(*cells, key=f"{row['index']}")
+        self._show_caption()
+
+    def _sort_table(self) -> None:
+        """Reorder the table's rows as ``sort_rows`` orders them, without rebuilding them."""
+        table = self.query_one("#costs-table", DataTable)
+        rows, key = self._rows, self.sort_key
+        order = row_order(key)
+        table.sort("index", key=lambda cell: order(rows[int(cell.plain)]))
+        self._show_caption()
+
+    def _show_caption(self) -> None:
+        key = self.sort_key
         view = "module" if self.by_module else "node"
-        sort_name = next(h for k, h, _ in self._columns() if k == self.sort_key) if self.sort_key != "name" else view
+        sort_name = view if key == "name" else next((h for k, h, _ in self._columns() if k == key), key)
         self.query_one("#costs-caption", Static).update(
             f"per {view}, per sample (param bits per model) · sort: {sort_name} (s) · "
             f"m: per {'node' if self.by_module else 'module'}")
@@ -259,7 +287,7 @@ class CostsView(Widget):
     def action_cycle_sort(self) -> None:
         i = SORT_CYCLE.index(self.sort_key) if self.sort_key in SORT_CYCLE else -1
         self.sort_key = SORT_CYCLE[(i + 1) % len(SORT_CYCLE)]
-        self._fill_table()
+        self._sort_table()
 
     def action_toggle_modules(self) -> None:
         self.by_module = not self.by_module
@@ -268,9 +296,9 @@ class CostsView(Widget):
     @on(DataTable.HeaderSelected, "#costs-table")
     def _header(self, event: DataTable.HeaderSelected) -> None:
         key = event.column_key.value
-        if key:
+        if key in {k for k, _, _ in self._columns()}:
             self.sort_key = key
-            self._fill_table()
+            self._sort_table()
 
     # ------------------------------------------------------------------ accuracy
     def action_evaluate(self) -> None:

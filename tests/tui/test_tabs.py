@@ -242,6 +242,9 @@ async def test_costs_sort_cycles_and_module_view(session):
         assert costs.sort_key == "flops_total"
         top = costs.current_rows()[0]
         assert (top["name"], top["flops_total"]) == ("seq_blocks_2", 264)  # 2 x 128 MACs + 8 bias adds
+        table = app.query_one("#costs-table", DataTable)
+        shown = [table.get_row_at(i)[1].plain.strip() for i in range(4)]
+        assert shown == ["seq_blocks_2", "seq_blocks_5", "seq_blocks_8", "seq_blocks_0"]  # 264, 136, 85, 32
         await pilot.press("s")
         assert costs.sort_key == "bitops_b"
         assert [r["bitops_b"] for r in costs.current_rows()[:3]] == [131_072, 65_536, 40_960]
@@ -249,8 +252,8 @@ async def test_costs_sort_cycles_and_module_view(session):
         assert costs.by_module
         rows = costs.current_rows()
         assert rows[0]["name"].strip() == "seq_blocks" and rows[0]["bitops_b"] == 237_568
-        table = app.query_one("#costs-table", DataTable)
         assert table.row_count == 12  # seq_blocks and its 11 children
+        assert table.get_row_at(0)[1].plain.strip() == "seq_blocks"  # still sorted by BitOPs now
 
 
 # ---------------------------------------------------------------------- errors and cancel
