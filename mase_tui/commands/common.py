@@ -1,4 +1,5 @@
-"""Options shared by several subcommands, spelled as MASE spells them."""
+"""Options and helpers shared by several subcommands, spelled as MASE spells them: the
+session commands (report, cost, inspect) and the run commands (train, test)."""
 
 from __future__ import annotations
 
@@ -37,3 +38,42 @@ def session_from_args(args, **overrides):
     )
     kwargs.update(overrides)
     return Session(args.model, **kwargs)
+
+
+def add_run_options(p) -> None:
+    """Options train and test share, named as MASE names them."""
+    p.add_argument("model", help="zoo model name (see `mase-tui models`) or path/to/file.py:factory")
+    p.add_argument("dataset", nargs="?", default=None, help="data set (see `mase-tui datasets`); default: the model's")
+    p.add_argument("--dataset-path", default=None, help="real JSC file (HDF5, ARFF, CSV, .npz, .pt); or set MASE_TUI_JSC_PATH")
+    p.add_argument("--batch-size", type=int, default=128, help="default 128")
+    p.add_argument("--seed", type=int, default=0, help="seed for initialisation and shuffling (default 0)")
+    p.add_argument("--load", dest="load_name", default=None, help="checkpoint to start from")
+    p.add_argument("--load-type", default=None, choices=["pt", "pl", "mz"],
+                   help="pt: state dict, pl: Lightning/MASE Lab 1 .ckpt, mz: saved MaseGraph; default: from the name")
+    p.add_argument("--trust-checkpoint", action="store_true",
+                   help="allow checkpoints that unpickle Python objects (can run code: only for files you trust)")
+    # Accepted so MASE command lines run unchanged: data is in memory and training runs on the CPU.
+    p.add_argument("--num-workers", "--cpu", dest="num_workers", type=int, default=0,
+                   help="accepted for MASE compatibility; data loading needs no workers")
+    p.add_argument("--accelerator", default="auto", choices=["auto", "cpu", "gpu", "mps"],
+                   help="only the CPU is supported (auto = cpu)")
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors")
+
+
+def check_accelerator(args) -> None:
+    if getattr(args, "accelerator", "auto") in ("gpu", "mps"):
+        from core.errors import ConfigError
+
+        raise ConfigError(f"--accelerator {args.accelerator} is not supported", hint="mase-tui trains on the CPU: use --accelerator cpu")
+
+
+def resolve_dataset(model: str, dataset: str | None) -> str:
+    if dataset:
+        return dataset
+    from core.errors import DataError
+    from core.models import MODELS
+
+    spec = MODELS.get(model)
+    if spec is None:
+        raise DataError(f"no data set given for {model}", hint="add DATASET after the model (see `mase-tui datasets`)")
+    return spec.dataset

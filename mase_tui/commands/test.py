@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sys
 
-from mase_tui.commands.train import add_run_options, check_accelerator, resolve_dataset
+from mase_tui.commands.common import add_run_options, check_accelerator, resolve_dataset
 
 
 def register(sub) -> None:
