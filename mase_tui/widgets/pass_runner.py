@@ -82,6 +82,21 @@ def _own_validator(spec: PassSpec):
     return getattr(module, "validate_pass_args", None)
 
 
+class PassList(OptionList):
+    """The registered passes. A click picks a pass; a click on the picked one (or enter) runs it,
+    so choosing with the mouse never starts a transform by accident."""
+
+    async def _on_click(self, event) -> None:
+        event.prevent_default()  # OptionList's own handler would select (run) on every click
+        clicked = event.style.meta.get("option")
+        if clicked is None or self.get_option_at_index(clicked).disabled:
+            return
+        if clicked == self.highlighted:
+            self.action_select()
+        else:
+            self.highlighted = clicked
+
+
 class ConfirmReset(ModalScreen[bool]):
     DEFAULT_CSS = """
     ConfirmReset { align: center middle; }
@@ -144,7 +159,7 @@ class PassRunner(Widget):
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
-        yield OptionList(*self._pass_options(), id="pass-list", compact=True)
+        yield PassList(*self._pass_options(), id="pass-list", compact=True)
         yield Static(id="pass-desc")
         yield TextArea(id="pass-args", soft_wrap=False, show_line_numbers=True)
         with Horizontal(id="pr-status-row"):
@@ -165,6 +180,10 @@ class PassRunner(Widget):
 
     # ------------------------------------------------------------------ app contract
     def refresh_from_session(self) -> None:
+        self._show_history()
+
+    def pass_finished(self, run) -> None:
+        """The app calls this after any pass run (also runs started elsewhere)."""
         self._show_history()
 
     @property

@@ -262,7 +262,8 @@ async def test_toml_syntax_error_is_reported_with_its_line(session):
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(app, pilot)
         await choose_pass(app, pilot, "quantize_transform_pass")
-        await type_args(app, pilot, 'by = "type"\n[linear.config\nname = "integer"')
+        # typed: q, y, e, n, x, R and o are text in the editor, not the app's keys
+        await type_args(app, pilot, 'by = "type"  # quit? yes, Rx or no\n[linear.config\nname = "integer"')
         await pilot.press("ctrl+r")
         await settle(app, pilot)
         errors = error_messages(app)
@@ -493,3 +494,27 @@ def test_editor_defaults_round_trip_for_every_pass():
         defaults = editable_defaults(spec)
         assert "dummy_in" not in defaults and "input_generator" not in defaults
         assert parse_pass_args(spec, args_to_toml(spec, defaults)) == defaults, name
+
+
+async def test_a_click_picks_a_pass_and_a_second_click_runs_it(session):
+    app = make_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("3")
+        await pilot.pause()
+        runner = app.query_one(PassRunner)
+        options = app.query_one("#pass-list", OptionList)
+        names = [options.get_option_at_index(i).id for i in range(options.option_count)]
+        row = names.index("report_node_type_analysis_pass") - int(options.scroll_offset.y)
+        if not 0 <= row < options.size.height:
+            options.scroll_to(y=names.index("report_node_type_analysis_pass"), animate=False)
+            await pilot.pause()
+            row = names.index("report_node_type_analysis_pass") - int(options.scroll_offset.y)
+        assert await pilot.click("#pass-list", offset=(2, row))
+        await pilot.pause()
+        assert runner.selected == "report_node_type_analysis_pass"
+        assert session.history == []  # picked, not run
+        assert await pilot.click("#pass-list", offset=(2, row))
+        await settle(app, pilot)
+        assert [r.name for r in session.history] == ["report_node_type_analysis_pass"]
+        assert "Node types" in plain(app, "#pass-result-body")
