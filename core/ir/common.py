@@ -31,8 +31,6 @@ MASE_MODULE_RELATED_FUNCS = (
     "softplus", "softsign", "leaky_relu", "dropout", "embedding", "pad",
 )
 
-MASE_MODULES = ("batch_norm1d", "batch_norm2d")
-
 MASE_BUILTIN_FUNCS = (
     "mul", "baddbmm", "addmm", "sub", "add", "matmul", "bmm", "mm", "mean", "sum", "pow", "sqrt",
     "rsqrt", "div", "truediv", "floordiv", "max", "min", "cumsum", "erf", "exp", "sin", "cos",
