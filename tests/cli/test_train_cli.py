@@ -17,14 +17,6 @@ from mase_tui.cli import main
 from mase_tui.commands.train import default_project
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_default_project_name_follows_mase():
     day = datetime.date(2024, 2, 3)
     assert default_project("jsc-toy", "jsc", day) == "jsc-toy_classification_jsc_2024-02-03"

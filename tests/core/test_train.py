@@ -18,16 +18,6 @@ from core.models import get_model
 from core.train import TrainConfig, evaluate, seed_everything, train
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # jsc-sized ops gain nothing from intra-op threads, and on a busy 2-core machine the
-    # thread hand-offs make each step many times slower
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def jsc():
     return get_datamodule("jsc-synthetic", batch_size=512, seed=0)
