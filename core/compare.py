@@ -296,6 +296,8 @@ def quantised_views(graph, name: str, inputs: dict[str, Any] | None = None) -> l
         except AttributeError:
             return []
         if not callable(getattr(module, "quantized_weight", None)):
+            if callable(getattr(module, "quantize_input", None)) and inputs is not None:
+                return _module_input_views(graph, node, module, inputs)  # e.g. a quantised ReLU
             return []
         quantiser = str(module.config.get("name"))
         views = []
@@ -318,12 +320,10 @@ class _Reached(Exception):
     pass
 
 
-def _function_input_views(graph, node, config: dict[str, Any], inputs: dict[str, Any]) -> list[QuantView]:
+def _captured_inputs(graph, node, inputs: dict[str, Any]) -> list[Any]:
+    """The tensors ``node`` receives when the graph runs on ``inputs`` (run up to the node)."""
     import torch
     import torch.fx as fx
-
-    from core.quant.config import OP_METADATA_ARGS, canonical_name, has_operand, operand_kwargs
-    from core.quant.quantizers import quantize
 
     captured: list[Any] = []
 
@@ -341,6 +341,31 @@ def _function_input_views(graph, node, config: dict[str, Any], inputs: dict[str,
             Capture(graph.model).run(*[inputs[p] for p in placeholders])
         except _Reached:
             pass
+    return captured
+
+
+def _module_input_views(graph, node, module, inputs: dict[str, Any]) -> list[QuantView]:
+    import torch
+
+    captured = _captured_inputs(graph, node, inputs)
+    if not captured:
+        return []
+    x = captured[0].detach().float()
+    given = x.clone()
+    with torch.no_grad():
+        q = module.quantize_input(given)
+    if q is given:
+        return []  # bypass, or no data_in quantiser
+    return [QuantView("data_in_0", str(module.config.get("name")), x, q.detach().clone())]
+
+
+def _function_input_views(graph, node, config: dict[str, Any], inputs: dict[str, Any]) -> list[QuantView]:
+    import torch
+
+    from core.quant.config import OP_METADATA_ARGS, canonical_name, has_operand, operand_kwargs
+    from core.quant.quantizers import quantize
+
+    captured = _captured_inputs(graph, node, inputs)
     meta = node.meta.get("mase")
     op = meta.parameters.get("common", {}).get("mase_op") if meta is not None else None
     quantiser = canonical_name(str(config["name"]))

@@ -208,3 +208,25 @@ def test_quantised_views_of_quantised_functions_capture_their_inputs():
     assert [v.label for v in matmul] == ["data_in_0", "data_in_1"]
     assert matmul[0].quant_values.equal(_fixed(seen["matmul"][0], 8, 4))
     assert matmul[1].quant_values.equal(_fixed(seen["matmul"][1], 6, 3))  # the second operand: weight
+
+
+def test_quantised_views_of_a_quantised_relu_module_capture_its_input(jsc_toy):
+    import torch
+
+    from core.compare import quantised_views
+    from core.passes import PASSES
+
+    cfg = {"name": "integer", "data_in_width": 6, "data_in_frac_width": 3}
+    q, _ = PASSES["quantize_transform_pass"].fn(jsc_toy.copy(), {"by": "name", "seq_blocks_1": {"config": cfg}})
+    x = {"x": torch.randn(8, 16, generator=torch.Generator().manual_seed(1))}
+    assert type(q.model.get_submodule("seq_blocks.1")).__name__ == "ReLUInteger"
+    assert quantised_views(q, "seq_blocks_1") == []  # no weights; inputs need a run
+    with torch.no_grad():
+        bn_out = q.model.get_submodule("seq_blocks.0")(x["x"])  # what the ReLU receives
+    (view,) = quantised_views(q, "seq_blocks_1", x)
+    assert (view.label, view.quantiser) == ("data_in_0", "integer")
+    assert torch.allclose(view.float_values, bn_out)
+    # a ReLU's fixed-point input is unsigned (MASE): [0, 63/8] on a 1/8 grid
+    expected = torch.clamp(torch.round(bn_out * 8), 0, 63) / 8
+    assert view.quant_values.equal(expected)
+    assert float(view.quant_values.min()) == 0.0 and float(view.quant_values.max()) <= 63 / 8
