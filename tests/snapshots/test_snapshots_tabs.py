@@ -1,7 +1,9 @@
 """SVG snapshots of the Compare, Passes and Costs tabs (pytest-textual-snapshot, Textual 8.2.8).
 
 Deterministic: fixed terminal size, jsc-toy on synthetic data, every worker awaited, toasts
-cleared, no blinking cursors, run times shown as fixed text.
+cleared, no blinking cursors, run times shown as fixed text. The node tree and the details pane
+are hidden (`t`, `d`): these pictures are about the tabs, and stay the same when the shell's
+panes change.
 Update after a reviewed change with: pytest tests/snapshots/test_snapshots_tabs.py --snapshot-update
 """
 
@@ -54,6 +56,8 @@ async def ready(pilot):
     runner = a.query_one("#pass-runner")
     runner.clock = lambda: "12:00:00"
     runner.took = lambda seconds: "0.01s"
+    await pilot.press("t", "d")  # hide the tree and the details pane
+    await pilot.pause()
     return runner
 
 
