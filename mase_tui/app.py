@@ -8,6 +8,7 @@ Layout, messages and bindings follow /work/notes/tui_contract.md.
 from __future__ import annotations
 
 import functools
+import gc
 import importlib
 import logging
 import os
@@ -62,6 +63,16 @@ def _while_open(method):
                 raise
 
     return guarded
+
+
+def _settle_gc() -> None:
+    """Move the loaded graphs out of the collector's reach. A 10,000-node graph is a few hundred
+    thousand objects; with them in the oldest generation every full collection (triggered by the
+    allocations of ordinary redraws) stalls the UI for ~100 ms. Unfreeze first so graphs dropped
+    since the last call (a reset, a new transform) can still be freed."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def _pane_class(module: str, name: str) -> type[Widget] | None:
@@ -151,6 +162,7 @@ class MaseTuiApp(App):
         self._saved_handlers: list[logging.Handler] | None = None
         self._log_handler = _NotifyHandler(self)
         self._shots = 0
+        self._details_pending: tuple | None = None
 
     @classmethod
     def from_args(cls, args) -> "MaseTuiApp":
@@ -318,6 +330,7 @@ class MaseTuiApp(App):
         self._start_cost()
         for pane in self.panes():
             pane.refresh_from_session()  # the tree highlights its first node when built
+        self.call_after_refresh(_settle_gc)
         runner = self.main.query("#pass-runner")
         if self.config_path and runner and hasattr(runner.first(), "load_config_file"):
             runner.first().load_config_file(Path(self.config_path))
@@ -405,7 +418,7 @@ class MaseTuiApp(App):
             # row-highlight while j is held in the tree); following it would pull the cursor back.
             return
         self.current_node = message.name
-        self.details.show_node(message.name)
+        self._show_details(message.name)
         if message.source != "tree":
             self.tree.reveal(message.name, quiet=True)
         if message.source != "compare":
@@ -415,7 +428,26 @@ class MaseTuiApp(App):
                     focus(message.name)
 
     def show_group(self, entry) -> None:
-        self.details.show_group(entry)
+        self._show_details(entry)
+
+    def _show_details(self, subject) -> None:
+        """Draw the details after the messages already queued: holding j draws the last node
+        only, and the tree's cursor is painted without waiting for the details."""
+        first = self._details_pending is None
+        self._details_pending = (subject,)
+        if first:
+            self.call_later(self._flush_details)
+
+    @_while_open
+    def _flush_details(self) -> None:
+        pending, self._details_pending = self._details_pending, None
+        if pending is None:
+            return
+        subject = pending[0]
+        if isinstance(subject, str):
+            self.details.show_node(subject)
+        else:
+            self.details.show_group(subject)
 
     @_while_open
     def on_graph_changed(self, message: GraphChanged) -> None:
@@ -423,6 +455,7 @@ class MaseTuiApp(App):
         self._start_cost()
         for pane in self.panes():
             pane.refresh_from_session()
+        self.call_after_refresh(_settle_gc)
 
     @_while_open
     def on_pass_finished(self, message: PassFinished) -> None:

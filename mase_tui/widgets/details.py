@@ -11,13 +11,11 @@ from typing import Any
 
 from rich.console import Console, Group, RenderableType
 from rich.pretty import Pretty
-from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.widgets import Static
 
 from mase_tui.node_index import Chunk, Fold, NodeRow, iter_rows, shape_text
+from mase_tui.widgets.rich_lines import RichLinesView
 
 MAX_REPR_LINES = 40
 MAX_PARAM_ROWS = 40
@@ -54,8 +52,41 @@ def _dtype(entry: dict) -> str:
     return "-" if dtype is None else str(dtype).replace("torch.", "")
 
 
+def _dtype_implied(entry: dict) -> bool:
+    """float32 says nothing more than float[32] (nor int64 than int[64]): skip it to save width."""
+    precision = entry.get("precision")
+    if not isinstance(precision, (list, tuple)) or len(precision) != 1:
+        return False
+    return _dtype(entry) == f"{entry.get('type')}{precision[0]}"
+
+
 def _is_tensor_entry(value: Any) -> bool:
     return isinstance(value, dict) and "shape" in value
+
+
+Cell = tuple[str, str]  # (text, style)
+
+
+def columns(rows: list[list[Cell]], gap: int = 2, right: tuple[int, ...] = ()) -> Text:
+    """Rows as aligned text lines. Cheaper to draw than a rich Table (this pane is redrawn on
+    every cursor move); the last column is not padded, so it wraps in a narrow pane."""
+    if not rows:
+        return Text("")
+    count = max(len(r) for r in rows)
+    widths = [max((len(r[i][0]) for r in rows if i < len(r)), default=0) for i in range(count)]
+    out = Text()
+    for n, row in enumerate(rows):
+        while len(row) > 1 and not row[-1][0]:
+            row = row[:-1]
+        if n:
+            out.append("\n")
+        for i, (text, style) in enumerate(row):
+            last = i == len(row) - 1
+            cell = text.rjust(widths[i]) if i in right else (text if last else text.ljust(widths[i]))
+            out.append(cell, style)
+            if not last:
+                out.append(" " * gap)
+    return out
 
 
 def _precision(entry: dict) -> str:
@@ -67,25 +98,23 @@ def _precision(entry: dict) -> str:
 
 def _value_table(title: str, entries: dict[str, Any], with_from: bool) -> RenderableType:
     """One line per tensor: name, shape, type and precision, dtype, producer (narrow-pane friendly)."""
-    table = Table.grid(padding=(0, 1))
-    for _ in range(3):
-        table.add_column(no_wrap=True)
-    table.add_column(overflow="fold")  # only the last column wraps in a narrow pane
+    rows: list[list[Cell]] = []
     others = []
     for name, entry in entries.items():
         if _is_tensor_entry(entry):
-            rest = Text(_dtype(entry), style="dim")
+            rest = _dtype(entry) if not _dtype_implied(entry) else ""
             if with_from:
                 source = entry.get("from")
-                rest.append(f" <- {source}" if source else " (parameter)", style="dim")
-            table.add_row(Text(name, style="bold"), shape_text(entry.get("shape")), _precision(entry), rest)
+                rest += f" <- {source}" if source else " (parameter)"
+            rest = rest.strip()
+            rows.append([(name, "bold"), (shape_text(entry.get("shape")), ""), (_precision(entry), ""), (rest, "dim")])
         else:
             others.append(f"{name} = {entry!r}")
-    if not table.row_count and not others:
+    if not rows and not others:
         return Text(f"{title}: none", style="dim")
     parts: list[RenderableType] = [Text(title, style="italic")]
-    if table.row_count:
-        parts.append(table)
+    if rows:
+        parts.append(columns(rows, gap=1))
     if others:
         parts.append(Text("  " + ", ".join(others)))
     return Group(*parts)
@@ -104,13 +133,7 @@ def _stat_table(software: dict) -> RenderableType:
                 rows.append((name, stat_name, shown))
     if not rows:
         return Text("no statistics yet (run profile_statistics_analysis_pass in the Passes tab)", style="dim")
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column(no_wrap=True)
-    table.add_column(overflow="fold")
-    for row in rows:
-        table.add_row(*row)
-    return table
+    return columns([[(a, "bold"), (b, ""), (c, "")] for a, b, c in rows])
 
 
 def _scalar(value: Any) -> Any:
@@ -124,12 +147,8 @@ def _scalar(value: Any) -> Any:
 def _cost_block(cost: dict | None, cost_state: str) -> RenderableType:
     if cost is None:
         return Text(cost_state, style="dim")
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column(justify="right", no_wrap=True)
-    for key, label in COST_FIELDS:
-        if key in cost:
-            table.add_row(label, fmt_number(cost[key]))
+    table = columns([[(label, "bold"), (fmt_number(cost[key]), "")] for key, label in COST_FIELDS if key in cost],
+                    right=(1,))
     parts: list[RenderableType] = [table]
     formula = cost.get("formula")
     if formula:
@@ -148,19 +167,16 @@ def _module_block(module) -> RenderableType:
     if len(lines) > MAX_REPR_LINES:
         lines = lines[:MAX_REPR_LINES] + [f"... {len(lines) - MAX_REPR_LINES} more lines"]
     parts: list[RenderableType] = [Text("\n".join(lines))]
-    table = Table.grid(padding=(0, 2))
-    for column in ("name", "shape", "dtype", "numel"):
-        table.add_column(justify="right" if column == "numel" else "left", no_wrap=True,
-                         style="bold" if column == "name" else "")
+    rows: list[list[Cell]] = []
     total = 0
     tensors = [(n, p, "") for n, p in module.named_parameters()] + [(n, b, " (buffer)") for n, b in module.named_buffers()]
     for count, (name, tensor, kind) in enumerate(tensors):
         total += tensor.numel() if not kind else 0
         if count < MAX_PARAM_ROWS:
-            table.add_row(name + kind, shape_text(list(tensor.shape)), str(tensor.dtype).replace("torch.", ""),
-                          fmt_number(tensor.numel()))
+            rows.append([(name + kind, "bold"), (shape_text(list(tensor.shape)), ""),
+                         (str(tensor.dtype).replace("torch.", ""), ""), (fmt_number(tensor.numel()), "")])
     if tensors:
-        parts += [Text("parameters and buffers", style="italic"), table]
+        parts += [Text("parameters and buffers", style="italic"), columns(rows, right=(3,))]
         if len(tensors) > MAX_PARAM_ROWS:
             parts.append(Text(f"... {len(tensors) - MAX_PARAM_ROWS} more", style="dim"))
         parts.append(Text(f"{fmt_number(total)} parameters", style="dim"))
@@ -219,11 +235,8 @@ def group_sections(graph, entry, module_cost: dict | None = None, source_model=N
         title, note = entry.label, f"rows {entry.label} of a long list"
     else:
         title, note = entry.path, "module"
-    table = Table.grid(padding=(0, 2))
-    table.add_column(justify="right")
-    table.add_column()
-    for op, count in sorted(ops.items(), key=lambda kv: (-kv[1], kv[0])):
-        table.add_row(str(count), op)
+    table = columns([[(str(count), ""), (op, "")] for op, count in sorted(ops.items(), key=lambda kv: (-kv[1], kv[0]))],
+                    right=(0,))
     sections: list[RenderableType] = [Text(title, style="bold reverse"), Text(note, style="dim"),
                                       Text(f"{len(rows)} nodes"), table]
     if module_cost:
@@ -257,7 +270,7 @@ def plain_text(sections: list[RenderableType], width: int = 100) -> str:
     return console.export_text().rstrip() + "\n"
 
 
-class NodeDetails(VerticalScroll, can_focus=True):
+class NodeDetails(RichLinesView):
     """Right pane. ``show_node`` / ``show_group`` fill it; ``text`` is what ``y`` copies."""
 
     HELP_SCOPE = "Details"
@@ -273,12 +286,9 @@ class NodeDetails(VerticalScroll, can_focus=True):
         self.sections: list[RenderableType] = []
         self.subject: Any = None  # a node name, a tree group entry, or None
 
-    def compose(self):
-        yield Static(id="details-body")
-
-    def _set(self, sections: list[RenderableType]) -> None:
+    def _set(self, sections: list[RenderableType], key=None) -> None:
         self.sections = sections
-        self.query_one("#details-body", Static).update(Group(*sections))
+        self.set_renderables(sections, key=key)
 
     def show_message(self, text: str, style: str = "italic") -> None:
         self.subject = None
@@ -289,13 +299,13 @@ class NodeDetails(VerticalScroll, can_focus=True):
         if session is None or session.current is None:
             return
         self.subject = name
+        graph = session.current
+        cost, state = self.app.node_cost(name) if hasattr(self.app, "node_cost") else (None, "")
+        key = ("node", id(graph), name, id(cost), state)
         try:
-            graph = session.current
-            cost, state = self.app.node_cost(name) if hasattr(self.app, "node_cost") else (None, "")
-            self._set(node_sections(graph, name, cost, state))
+            self._set(node_sections(graph, name, cost, state), key=key)
         except KeyError:
             self.show_message(f"{name} is not in the current graph")
-        self.scroll_home(animate=False)
 
     def show_group(self, entry) -> None:
         session = getattr(self.app, "session", None)
@@ -304,10 +314,11 @@ class NodeDetails(VerticalScroll, can_focus=True):
         self.subject = entry
         path = getattr(entry, "path", None)
         cost = self.app.module_cost(path) if path and hasattr(self.app, "module_cost") else None
-        self._set(group_sections(session.current, entry, cost, getattr(session, "model", None)))
-        self.scroll_home(animate=False)
+        key = ("group", id(session.current), id(entry), id(cost))
+        self._set(group_sections(session.current, entry, cost, getattr(session, "model", None)), key=key)
 
     def refresh_from_session(self) -> None:
+        self.clear_cache()
         if isinstance(self.subject, str):
             self.show_node(self.subject)
         elif self.subject is not None and not isinstance(self.subject, NodeRow):

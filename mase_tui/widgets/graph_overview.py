@@ -9,16 +9,15 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from rich.console import Group, RenderableType
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from mase_tui.widgets.details import fmt_number
+from mase_tui.widgets.rich_lines import RichLinesView
 
 MAX_GRAPH_LINES = 120
 
@@ -138,7 +137,7 @@ def overview_sections(data: dict[str, Any]) -> list[RenderableType]:
     return sections
 
 
-class GraphOverview(VerticalScroll, can_focus=True):
+class GraphOverview(RichLinesView):
     HELP_SCOPE = "Graph tab"
     BINDINGS = [
         Binding("down,j", "scroll_down", "Scroll down", show=False, id="graph.down"),
@@ -151,11 +150,11 @@ class GraphOverview(VerticalScroll, can_focus=True):
         super().__init__(id=id)
         self.data: dict[str, Any] | None = None
 
-    def compose(self):
-        yield Static(Text("loading ...", style="italic"), id="graph-body")
+    def on_mount(self) -> None:
+        self.show_message("loading ...")
 
     def show_message(self, text: str) -> None:
-        self.query_one("#graph-body", Static).update(Text(text, style="italic"))
+        self.set_renderables([Text(text, style="italic")])
 
     def refresh_from_session(self) -> None:
         session = getattr(self.app, "session", None)
@@ -172,4 +171,4 @@ class GraphOverview(VerticalScroll, can_focus=True):
 
     def _show(self, data: dict[str, Any]) -> None:
         self.data = data
-        self.query_one("#graph-body", Static).update(Group(*overview_sections(data)))
+        self.set_renderables(overview_sections(data), scroll_home=False)
