@@ -85,10 +85,10 @@ class DataModule:
         info.update(self._info)
         return info
 
-    def dataloader(self, split: str, *, shuffle: bool | None = None):
+    def dataloader(self, split: str, *, shuffle: bool | None = None, batch_size: int | None = None):
         split = self._split(split)
         train = (split == "train") if shuffle is None else shuffle
-        return self._loaders[split](self.batch_size, self.seed, train)
+        return self._loaders[split](batch_size or self.batch_size, self.seed, train)
 
     def train_dataloader(self):
         return self.dataloader("train")
