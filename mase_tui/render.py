@@ -197,11 +197,81 @@ def render_cost_compare(cmp: dict[str, Any]) -> RenderableType:
     return Group(totals, nodes)
 
 
+def render_quantize(info: dict[str, Any]) -> RenderableType:
+    table = Table(title=f"Quantised {info['counts']['quantized']} node(s) by {info['by']}", title_justify="left")
+    for col in ("node", "op", "before", "after", "precision (args)"):
+        table.add_column(col, overflow="fold")
+    for row in info["quantized"]:
+        precisions = ", ".join(f"{arg} {m['type']}{m['precision']}" for arg, m in row.get("metadata", {}).items())
+        table.add_row(row["name"], row["op"], str(row["before"]), str(row["after"]), precisions)
+    parts: list[RenderableType] = [table]
+    if info.get("skipped"):
+        parts.append(Text(f"{len(info['skipped'])} quantisable node(s) left in float: "
+                          + ", ".join(r["name"] for r in info["skipped"]), style="dim"))
+    for warning in info.get("warnings", []):
+        parts.append(Text(f"warning: {warning}", style="yellow"))
+    return Group(*parts)
+
+
+def render_quant_summary(info: dict[str, Any]) -> RenderableType:
+    table = Table(title="Quantized graph histogram", title_justify="left")
+    for col in ("Original type", "OP", "Total", "Changed", "Unchanged"):
+        table.add_column(col, justify="right" if col in ("Total", "Changed", "Unchanged") else "left")
+    for row in info["histogram"]:
+        style = "bold" if row["Changed"] else None
+        table.add_row(str(row["Original type"]), str(row["OP"]), str(row["Total"]), str(row["Changed"]),
+                      str(row["Unchanged"]), style=style)
+    parts: list[RenderableType] = [table]
+    files = info.get("files") or {}
+    if files:
+        parts.append(Text("written: " + ", ".join(str(f) for f in (files.values() if isinstance(files, dict) else files)), style="dim"))
+    return Group(*parts)
+
+
+def _stat_text(values: dict[str, Any]) -> str:
+    return "  ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items()
+                     if not isinstance(v, (list, dict)))
+
+
+def render_profile_statistics(info: dict[str, Any]) -> RenderableType:
+    table = Table(title=f"Statistics over {info['num_samples']} samples ({info['num_batches']} batches)",
+                  title_justify="left")
+    for col in ("node", "entry", "statistic", "values"):
+        table.add_column(col, overflow="fold")
+    for node, entries in info["stats"].items():
+        for entry, stats in entries.items():
+            for stat, values in stats.items():
+                table.add_row(node, entry, stat, _stat_text(values) if isinstance(values, dict) else str(values))
+    parts: list[RenderableType] = [table]
+    for warning in info.get("warnings", []):
+        parts.append(Text(f"warning: {warning}", style="yellow"))
+    return Group(*parts)
+
+
+def render_verify_quant(info: dict[str, Any]) -> RenderableType:
+    ok = info.get("all_on_grid")
+    title = f"{len(info['nodes'])} quantised node(s), {info.get('checked', '?')} operands: " + ("all values on the grid" if ok else "OFF-GRID values found")
+    table = Table(title=title, title_justify="left", title_style="green" if ok else "red")
+    for col in ("node", "arg", "grid", "on grid", "distinct", "max |err|", "SQNR dB"):
+        table.add_column(col, overflow="fold", justify="right" if col in ("distinct", "max |err|", "SQNR dB") else "left")
+    for node in info["nodes"]:
+        for op in node.get("operands", []):
+            sqnr = op.get("sqnr_db")
+            table.add_row(node["name"], op["arg"], str(op.get("grid", "")), "yes" if op.get("on_grid") else f"no ({op.get('off_grid')})",
+                          str(op.get("distinct", "")), f"{op.get('max_abs_error', 0):.4g}",
+                          "inf" if sqnr is None or sqnr == float("inf") else f"{sqnr:.1f}")
+    return table
+
+
 RENDERERS: dict[str, Callable[[dict[str, Any]], RenderableType]] = {
     "report_graph_analysis_pass": render_report_graph,
     "report_node_type_analysis_pass": render_node_type,
     "verify_common_metadata_analysis_pass": render_verify_metadata,
     "cost_analysis_pass": render_cost,
+    "quantize_transform_pass": render_quantize,
+    "summarize_quantization_analysis_pass": render_quant_summary,
+    "profile_statistics_analysis_pass": render_profile_statistics,
+    "verify_quantization_analysis_pass": render_verify_quant,
 }
 
 
