@@ -27,7 +27,6 @@ from textual.widget import Widget
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
-from mase_tui.commands_palette import BindingsProvider
 from mase_tui.keymap import all_bindings, known_binding_ids, load_keymap
 from mase_tui.messages import (
     GraphChanged,
@@ -46,6 +45,12 @@ logger = logging.getLogger(__name__)
 
 NARROW_WIDTH = 110  # below this the details pane stacks under the tabs
 TABS = ("tab-graph", "tab-compare", "tab-passes", "tab-costs")
+# (module in mase_tui.widgets, class, tab title, widget id) of the tabs engineer's panes
+TAB_PANES = (
+    ("compare", "CompareView", "2 Compare", "compare"),
+    ("pass_runner", "PassRunner", "3 Passes", "pass-runner"),
+    ("costs", "CostsView", "4 Costs", "costs"),
+)
 COST_PASS = "cost_analysis_pass"
 ENV_TIMING = "MASE_TUI_TIMING"  # benchmarks: append "first_frame <t>" / "ready <t>" to this file
 ENV_THEME = "MASE_TUI_THEME"
@@ -63,6 +68,13 @@ def _while_open(method):
                 raise
 
     return guarded
+
+
+def _bindings_provider():
+    """The palette's provider, imported when the palette first opens (textual.command is slow to import)."""
+    from mase_tui.commands_palette import BindingsProvider
+
+    return BindingsProvider
 
 
 def _settle_gc() -> None:
@@ -124,7 +136,7 @@ class FilterInput(Input):
 class MaseTuiApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "mase-tui"
-    COMMANDS = App.COMMANDS | {BindingsProvider}
+    COMMANDS = App.COMMANDS | {_bindings_provider}
     BINDINGS = [
         Binding("q,ctrl+q", "quit", "Quit", key_display="q", id="quit"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
@@ -163,6 +175,7 @@ class MaseTuiApp(App):
         self._log_handler = _NotifyHandler(self)
         self._shots = 0
         self._details_pending: tuple | None = None
+        self._tabs_mounted = False
 
     @classmethod
     def from_args(cls, args) -> "MaseTuiApp":
@@ -183,18 +196,8 @@ class MaseTuiApp(App):
                 with TabbedContent(id="tabs", initial="tab-graph"):
                     with TabPane("1 Graph", id="tab-graph"):
                         yield GraphOverview(id="graph-overview")
-                    for tab, (module, name, title, wid) in zip(TABS[1:], (
-                        ("compare", "CompareView", "2 Compare", "compare"),
-                        ("pass_runner", "PassRunner", "3 Passes", "pass-runner"),
-                        ("costs", "CostsView", "4 Costs", "costs"),
-                    ), strict=True):
-                        with TabPane(title, id=tab):
-                            pane = _pane_class(module, name)
-                            if pane is None:
-                                yield _Placeholder(f"{title[2:]}: mase_tui/widgets/{module}.py is not written yet",
-                                                   id=wid)
-                            else:
-                                yield pane(id=wid)
+                    for tab, (_, _, title, _) in zip(TABS[1:], TAB_PANES, strict=True):
+                        yield TabPane(title, id=tab)  # filled by _mount_tab_panes after the first frame
                 yield NodeDetails(id="details")
         yield Footer()
 
@@ -218,14 +221,14 @@ class MaseTuiApp(App):
     def panes(self) -> list[Widget]:
         """Every widget that follows the session (refresh_from_session)."""
         out: list[Widget] = [self.tree, self.details, self.main.query_one("#graph-overview")]
-        for wid in ("compare", "pass-runner", "costs"):
-            out.extend(self.main.query(f"#{wid}"))
+        if self._tabs_mounted:
+            for *_, wid in TAB_PANES:
+                out.extend(self.main.query(f"#{wid}"))
         return out
 
     # ------------------------------------------------------------------ start-up
     def on_mount(self) -> None:
         self._install_logging()
-        self._apply_keymap()
         if self._theme_name:
             if self._theme_name in self.available_themes:
                 self.theme = self._theme_name
@@ -239,8 +242,31 @@ class MaseTuiApp(App):
         self.tree.show_message(f"loading {name} ...")
         self.details.show_message("The highlighted node's metadata, cost and module appear here.")
         self.tree.focus()
-        self.call_after_refresh(self._stamp, "first_frame")
+        self.call_after_refresh(self._first_frame_done)
+
+    def _first_frame_done(self) -> None:
+        # The loader imports torch in a thread, which holds the GIL for long stretches: started
+        # before the first paint it would delay the paint by ~0.3 s.
+        self._stamp("first_frame")
         self._load()
+        self.call_after_refresh(self._mount_tab_panes)
+
+    async def _mount_tab_panes(self) -> None:
+        """Import and mount the Compare, Passes and Costs panes once the first frame is out: their
+        modules take ~0.1 s to import, and the session needs longer than that to load anyway."""
+        for tab, (module, name, title, wid) in zip(TABS[1:], TAB_PANES, strict=True):
+            pane_class = _pane_class(module, name)
+            if pane_class is None:
+                pane = _Placeholder(f"{title[2:]}: mase_tui/widgets/{module}.py is not written yet", id=wid)
+            else:
+                pane = pane_class(id=wid)
+            await self.main.query_one(f"#{tab}", TabPane).mount(pane)
+        self._tabs_mounted = True  # from now on panes() includes them
+        if self.ready:
+            for pane in self.panes()[3:]:
+                pane.refresh_from_session()
+            self._open_config()
+        self._apply_keymap()  # after the panes exist: their binding ids are valid keymap entries
 
     def _stamp(self, event: str) -> None:
         path = os.environ.get(ENV_TIMING)
@@ -249,12 +275,17 @@ class MaseTuiApp(App):
                 fh.write(f"{event} {time.time():.6f}\n")
 
     def _apply_keymap(self) -> None:
+        import sys
+
         from mase_tui.widgets.details import NodeDetails as _D
         from mase_tui.widgets.export_dialog import ExportDialog
         from mase_tui.widgets.help_screen import HelpScreen
 
         classes = [type(self), NodeTree, _D, GraphOverview, FilterInput, HelpScreen, ExportDialog]
-        classes += [type(w) for w in self.panes()[3:]]
+        for module, *_ in TAB_PANES:  # the panes and their dialogs (ConfirmReset, ConfigPicker, ...)
+            loaded = sys.modules.get(f"mase_tui.widgets.{module}")
+            classes += [c for c in vars(loaded or object).values()
+                        if isinstance(c, type) and c.__module__ == getattr(loaded, "__name__", "") and "BINDINGS" in vars(c)]
         keymap, problems, path = load_keymap(known_binding_ids(classes))
         self.keymap_file = path
         if keymap:
@@ -331,10 +362,16 @@ class MaseTuiApp(App):
         for pane in self.panes():
             pane.refresh_from_session()  # the tree highlights its first node when built
         self.call_after_refresh(_settle_gc)
-        runner = self.main.query("#pass-runner")
-        if self.config_path and runner and hasattr(runner.first(), "load_config_file"):
-            runner.first().load_config_file(Path(self.config_path))
+        self._open_config()
         self._stamp("ready")
+
+    def _open_config(self) -> None:
+        """--config: offer its passes in the Passes tab, once the session and the tab are there."""
+        if not (self.config_path and self.ready and self._tabs_mounted):
+            return
+        runner = self.main.query("#pass-runner")
+        if runner and hasattr(runner.first(), "load_config_file"):
+            runner.first().load_config_file(Path(self.config_path))
 
     # ------------------------------------------------------------------ cost (for details)
     def cost_info(self) -> dict | None:

@@ -78,7 +78,16 @@ class RichLinesView(ScrollView, can_focus=True):
             self._cache.move_to_end((self._key, width))
         self._lines, self._strips, self._plain = cached
         self._painted.clear()
-        self.virtual_size = Size(width, len(self._lines))
+        self.virtual_size = Size(width, self._virtual_height(len(self._lines)))
+
+    def _virtual_height(self, lines: int) -> int:
+        # A change of virtual size re-lays-out the whole screen (~20 ms). Content that fits keeps
+        # the viewport's height and longer content is rounded up to 16 lines, so moving from
+        # node to node rarely changes it; the price is a few blank lines at the end.
+        view = self.scrollable_content_region.height
+        if view and lines <= view:
+            return view
+        return -(-lines // 16) * 16
 
     def on_resize(self) -> None:
         self._render_now()

@@ -392,3 +392,22 @@ async def test_messages_arriving_under_a_modal_update_the_main_screen():
         await pilot.pause()
         assert app.tree.current_name() == "seq_blocks_5"
         assert "fx op call_module target seq_blocks.5" in lines(app.details.text)
+
+
+async def test_from_args_builds_the_session_and_opens_the_config():
+    import argparse
+    from pathlib import Path
+
+    config = Path(__file__).resolve().parents[2] / "configs" / "examples" / "jsc_toy_by_type.toml"
+    args = argparse.Namespace(model="jsc-toy", load_name=None, load_type=None, trust_checkpoint=False,
+                              dataset="jsc-synthetic", dataset_path=None, batch_size=4, seed=None,
+                              pretrained=False, config=str(config))
+    app = MaseTuiApp.from_args(args)
+    assert app.session.batch_size == 4 and app.session.dataset == "jsc-synthetic" and not app.session.pretrained
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert app.ready and app.session.weights_source == "random init"
+        assert app.session.current.node("x").meta["mase"].parameters["common"]["results"]["data_out_0"]["shape"] == [4, 16]
+        runner = app.main.query_one("#pass-runner")
+        assert runner.selected == "quantize_transform_pass"
+        assert "jsc_toy_by_type.toml" in runner.query_one("#pass-args").text
