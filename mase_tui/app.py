@@ -12,6 +12,7 @@ import gc
 import importlib
 import logging
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from mase_tui.messages import (
     SessionFailed,
     SessionLoaded,
 )
+from mase_tui.node_index import NodeRow
 from mase_tui.widgets.details import NodeDetails
 from mase_tui.widgets.graph_overview import GraphOverview
 from mase_tui.widgets.node_tree import NodeTree
@@ -43,6 +45,7 @@ from mase_tui.widgets.status_bar import StatusBar
 
 logger = logging.getLogger(__name__)
 
+SWITCH_INTERVAL = 0.001  # seconds; see on_mount
 NARROW_WIDTH = 110  # below this the details pane stacks under the tabs
 TABS = ("tab-graph", "tab-compare", "tab-passes", "tab-costs")
 # (module in mase_tui.widgets, class, tab title, widget id) of the tabs engineer's panes
@@ -228,6 +231,10 @@ class MaseTuiApp(App):
 
     # ------------------------------------------------------------------ start-up
     def on_mount(self) -> None:
+        # Passes run in threads and hold the GIL between bytecodes; a waiting thread gets it
+        # after the switch interval. 1 ms instead of 5 keeps keys snappy while a pass runs.
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL)
         self._install_logging()
         if self._theme_name:
             if self._theme_name in self.available_themes:
@@ -275,8 +282,6 @@ class MaseTuiApp(App):
                 fh.write(f"{event} {time.time():.6f}\n")
 
     def _apply_keymap(self) -> None:
-        import sys
-
         from mase_tui.widgets.details import NodeDetails as _D
         from mase_tui.widgets.export_dialog import ExportDialog
         from mase_tui.widgets.help_screen import HelpScreen
@@ -311,6 +316,7 @@ class MaseTuiApp(App):
 
     def on_unmount(self) -> None:
         self._restore_logging()
+        sys.setswitchinterval(getattr(self, "_switch_interval", 0.005))
 
     @on(_AppLog)
     def _show_log(self, message: _AppLog) -> None:
@@ -455,7 +461,8 @@ class MaseTuiApp(App):
             # row-highlight while j is held in the tree); following it would pull the cursor back.
             return
         self.current_node = message.name
-        self._show_details(message.name)
+        if self.details.subject != message.name:
+            self._show_details(message.name)
         if message.source != "tree":
             self.tree.reveal(message.name, quiet=True)
         if message.source != "compare":
@@ -464,8 +471,16 @@ class MaseTuiApp(App):
                 if focus is not None:
                     focus(message.name)
 
-    def show_group(self, entry) -> None:
-        self._show_details(entry)
+    @_while_open
+    def tree_cursor_moved(self, entry) -> None:
+        """Called by the tree as its cursor moves (before the repaint): the details follow at once."""
+        if not self.ready:
+            return
+        if isinstance(entry, NodeRow):
+            self.current_node = entry.name
+            self.details.show_node(entry.name)
+        elif entry is not None:
+            self.details.show_group(entry)
 
     def _show_details(self, subject) -> None:
         """Draw the details after the messages already queued: holding j draws the last node

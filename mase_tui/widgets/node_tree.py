@@ -195,6 +195,15 @@ class NodeTree(Tree):
         entry = self.current_entry()
         return entry.name if isinstance(entry, NodeRow) else None
 
+    def watch_cursor_line(self, previous_line: int, line: int) -> None:
+        super().watch_cursor_line(previous_line, line)
+        # The details pane is drawn in this same step rather than from the NodeFocused message:
+        # a message hop lands after the tree's repaint and costs one more frame (~30 ms).
+        node = self.cursor_node
+        follow = getattr(self.app, "tree_cursor_moved", None)
+        if node is not None and node.data is not None and follow is not None and previous_line != line:
+            follow(node.data)
+
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted) -> None:
         event.stop()
         entry = event.node.data
@@ -203,10 +212,6 @@ class NodeTree(Tree):
                 self._quiet = None
                 return
             self.post_message(NodeFocused(entry.name, "tree"))
-        elif entry is not None:
-            show_group = getattr(self.app, "show_group", None)  # a group row: its summary in the details
-            if show_group is not None:
-                show_group(entry)
 
     def reveal(self, name: str, *, quiet: bool = False) -> bool:
         """Open the rows above node ``name`` and put the cursor on it. ``quiet``: no NodeFocused."""
