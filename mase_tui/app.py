@@ -26,7 +26,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
-from textual.worker import get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from mase_tui.keymap import all_bindings, known_binding_ids, load_keymap
 from mase_tui.messages import (
@@ -80,13 +80,15 @@ def _bindings_provider():
     return BindingsProvider
 
 
-def _settle_gc() -> None:
-    """Move the loaded graphs out of the collector's reach. A 10,000-node graph is a few hundred
-    thousand objects; with them in the oldest generation every full collection (triggered by the
-    allocations of ordinary redraws) stalls the UI for ~100 ms. Unfreeze first so graphs dropped
-    since the last call (a reset, a new transform) can still be freed."""
-    gc.unfreeze()
-    gc.collect()
+def _settle_gc(full: bool = False) -> None:
+    """Move long-lived objects out of the collector's reach. A loaded 10,000-node session is about
+    a million objects; while they sit in the oldest generation, every full collection (which
+    ordinary redraws trigger now and then) stalls the UI for ~0.5 s. ``gc.freeze`` is O(1).
+    ``full`` (after a transform or a reset) first collects everything, so the graph that was
+    replaced can be freed; that one collection is the price."""
+    if full:
+        gc.unfreeze()
+        gc.collect()
     gc.freeze()
 
 
@@ -179,6 +181,7 @@ class MaseTuiApp(App):
         self._shots = 0
         self._details_pending: tuple | None = None
         self._tabs_mounted = False
+        self._gc_timer = None
 
     @classmethod
     def from_args(cls, args) -> "MaseTuiApp":
@@ -507,7 +510,20 @@ class MaseTuiApp(App):
         self._start_cost()
         for pane in self.panes():
             pane.refresh_from_session()
-        self.call_after_refresh(_settle_gc)
+        self.call_after_refresh(_settle_gc, True)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # Background results (the node index, costs, the panes' tables) are long-lived too:
+        # freeze them once the workers are done, so later collections stay small.
+        if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED) and self.ready:
+            if self._gc_timer is not None:
+                self._gc_timer.stop()
+            self._gc_timer = self.set_timer(0.5, self._freeze_when_idle)
+
+    def _freeze_when_idle(self) -> None:
+        self._gc_timer = None
+        if not any(w.is_running for w in self.workers):
+            _settle_gc()
 
     @_while_open
     def on_pass_finished(self, message: PassFinished) -> None:
