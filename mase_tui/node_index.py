@@ -35,6 +35,8 @@ class NodeRow:
     shapes: list[list]  # every arg and result shape, for the shape: filter
     module_class: str | None
     chain: tuple[str, ...]  # module paths from outermost to the group the node sits in
+    types: tuple[str, ...] = ()  # the type of every arg and result ("float", "integer", ...)
+    quant: str = ""  # first non-float arg/result precision, e.g. "integer[8,4]" after quantising
     parent: Any = field(default=None, repr=False, compare=False)
 
     @property
@@ -157,10 +159,20 @@ def node_row(node, modules: dict | None = None) -> NodeRow:
     results = common.get("results") or {}
     first = next(iter(results.values()), None) if results else None
     shapes = []
+    types: list[str] = []
+    quant = ""
     for group in (common.get("args") or {}, results):
         for entry in group.values():
-            if isinstance(entry, dict) and isinstance(entry.get("shape"), (list, tuple)):
+            if not isinstance(entry, dict):
+                continue
+            if isinstance(entry.get("shape"), (list, tuple)):
                 shapes.append(list(entry["shape"]))
+            kind = entry.get("type")
+            if isinstance(kind, str):
+                if kind not in types:
+                    types.append(kind)
+                if not quant and kind not in ("float", "int") and entry.get("precision"):
+                    quant = f"{kind}[{','.join(str(p) for p in entry['precision'])}]"
     module_class = None
     if node.op == "call_module" and modules is not None:
         module = modules.get(str(node.target))
@@ -177,6 +189,8 @@ def node_row(node, modules: dict | None = None) -> NodeRow:
         shapes=shapes,
         module_class=module_class,
         chain=_group_chain(node),
+        types=tuple(types),
+        quant=quant,
     )
 
 
@@ -337,7 +351,7 @@ def term_matches(term: Term, row: NodeRow) -> bool:
     if term.kind == "op":
         return _glob(term.value, row.mase_op) or _glob(term.value, row.op)
     if term.kind == "type":
-        candidates = [row.mase_type, row.value_type, row.module_class or ""]
+        candidates = [row.mase_type, row.module_class or "", *row.types]
         return any(_glob(term.value, c) for c in candidates if c)
     if term.kind == "shape":
         pattern = _parse_shape(term.value)

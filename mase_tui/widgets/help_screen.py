@@ -17,7 +17,7 @@ from mase_tui.keymap import BindingInfo, keymap_path
 FILTER_HELP = [
     ("linear", "node name or module path contains 'linear'"),
     ("op:linear", "MASE op (or fx opcode) is linear; globs work: op:batch_norm*"),
-    ("type:module", "MASE type, result type (type:integer after quantising) or module class (type:Linear)"),
+    ("type:module", "MASE type, module class (type:Linear) or an arg/result type (type:integer after quantising)"),
     ("shape:8,16", "an arg or result has shape [8,16]; * matches any size: shape:*,16"),
     ("op:linear seq", "several terms: all must match"),
 ]

@@ -47,8 +47,8 @@ def row_label(row: NodeRow) -> Text:
     label = Text.assemble((icon + " ", style), (row.name, "bold"), "  ", (row.mase_op, style))
     if row.out_shape is not None:
         label.append(" " + shape_text(row.out_shape), "dim")
-    if row.value_type and row.value_type not in ("float", "int") and row.precision:
-        label.append(f" {row.value_type}{row.precision}", "bold yellow")
+    if row.quant:
+        label.append(f" {row.quant}", "bold yellow")
     return label
 
 

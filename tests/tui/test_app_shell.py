@@ -411,3 +411,27 @@ async def test_from_args_builds_the_session_and_opens_the_config():
         runner = app.main.query_one("#pass-runner")
         assert runner.selected == "quantize_transform_pass"
         assert "jsc_toy_by_type.toml" in runner.query_one("#pass-args").text
+
+
+async def test_quantised_graph_shows_precisions_and_filters_by_type():
+    from mase_tui.messages import GraphChanged
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        run = app.session.run_pass("quantize_transform_pass", None)  # the registry's default: linears to integer 8.4
+        assert run.ok and run.changed_graph
+        app.post_message(GraphChanged(run.name))
+        await settle(app, pilot)
+        assert "graph quantised" in str(app.query_one("#status").render())
+        assert "passes 1" in str(app.query_one("#status").render())
+        await pilot.press("slash", *"type:integer", "enter")
+        await pilot.pause()
+        assert app.tree.matches == LINEARS
+        label = app.tree.cursor_node.label.plain
+        assert label.startswith("● seq_blocks_2  linear [8,8] integer[8,4]")
+        shown = lines(app.details.text)
+        assert "data_in_0 [8,16] integer[8, 4] float32 <- seq_blocks_1" in shown
+        assert "weight [8,16] integer[8, 4] float32 (parameter)" in shown
+        # BitOPs of the quantised linear: 128 MACs x 8 x 8
+        assert "BitOPs 8,192" in shown
