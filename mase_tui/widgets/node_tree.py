@@ -77,13 +77,22 @@ class NodeTree(Tree):
         Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="tree.page_up"),
         Binding("pagedown,ctrl+f", "page_down", "Page down", show=False, id="tree.page_down"),
         Binding("asterisk", "expand_all_here", "Expand all under this row", show=False, id="tree.expand_all"),
+        # Textual's own Tree keys, given ids so they can be remapped too
+        Binding("enter", "select_cursor", "Open / close group", show=False, id="tree.select"),
+        Binding("space", "toggle_node", "Expand / collapse", show=False, id="tree.toggle"),
+        Binding("shift+space", "toggle_expand_all", "Expand or collapse siblings", show=False, id="tree.toggle_siblings"),
+        Binding("shift+left", "cursor_parent", "Parent", show=False, id="tree.parent"),
+        Binding("shift+right", "cursor_parent_next_sibling", "Parent's next sibling", show=False,
+                id="tree.parent_next"),
+        Binding("shift+up", "cursor_previous_sibling", "Previous sibling", show=False, id="tree.previous_sibling"),
+        Binding("shift+down", "cursor_next_sibling", "Next sibling", show=False, id="tree.next_sibling"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's keyword
         super().__init__("graph", id=id)
         self.show_root = False
         self.guide_depth = 2
-        self.auto_expand = False  # enter selects; expansion is space / l / right / click
+        self.auto_expand = True  # enter or a click on a group row opens or closes it
         self.rows: list[NodeRow] = []
         self.hierarchy: Group | None = None
         self.query_text = ""

@@ -435,3 +435,25 @@ async def test_quantised_graph_shows_precisions_and_filters_by_type():
         assert "weight [8,16] integer[8, 4] float32 (parameter)" in shown
         # BitOPs of the quantised linear: 128 MACs x 8 x 8
         assert "BitOPs 8,192" in shown
+
+
+async def test_mouse_clicks_pick_nodes_and_tabs():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        # rows: x, seq_blocks, seq_blocks_0, _1, _2 -> the fifth row of the tree
+        assert await pilot.click("#node-tree", offset=(6, 4))
+        await pilot.pause()
+        assert app.tree.current_name() == "seq_blocks_2"
+        assert "fx op call_module target seq_blocks.2" in lines(app.details.text)
+        assert await pilot.click("#--content-tab-tab-costs")
+        await pilot.pause()
+        assert app.query_one("#tabs").active == "tab-costs"
+
+
+async def test_theme_from_the_environment(monkeypatch):
+    monkeypatch.setenv("MASE_TUI_THEME", "nord")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert app.theme == "nord"
