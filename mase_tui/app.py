@@ -46,6 +46,9 @@ from mase_tui.widgets.status_bar import StatusBar
 logger = logging.getLogger(__name__)
 
 SWITCH_INTERVAL = 0.001  # seconds; see on_mount
+GC_FREEZE_INTERVAL = 3.0  # seconds; see _freeze_survivors
+GC_IDLE_AFTER = 1.0  # seconds without cursor moves before a collection may run
+GC_THRESHOLDS = (700, 10, 1000)  # CPython's defaults, but full collections 100x rarer
 NARROW_WIDTH = 110  # below this the details pane stacks under the tabs
 TABS = ("tab-graph", "tab-compare", "tab-passes", "tab-costs")
 # (module in mase_tui.widgets, class, tab title, widget id) of the tabs engineer's panes
@@ -89,6 +92,8 @@ def _settle_gc(full: bool = False) -> None:
     if full:
         gc.unfreeze()
         gc.collect()
+    else:
+        gc.collect(1)  # young garbage first, so freezing does not keep it alive
     gc.freeze()
 
 
@@ -182,6 +187,7 @@ class MaseTuiApp(App):
         self._details_pending: tuple | None = None
         self._tabs_mounted = False
         self._gc_timer = None
+        self._last_move = 0.0
 
     @classmethod
     def from_args(cls, args) -> "MaseTuiApp":
@@ -238,6 +244,10 @@ class MaseTuiApp(App):
         # after the switch interval. 1 ms instead of 5 keeps keys snappy while a pass runs.
         self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_INTERVAL)
+        # A full collection walks every unfrozen object (tens of ms with render caches built up
+        # while browsing); let _freeze_survivors run them in pauses instead of mid-keypress.
+        self._gc_thresholds = gc.get_threshold()
+        gc.set_threshold(*GC_THRESHOLDS)
         self._install_logging()
         if self._theme_name:
             if self._theme_name in self.available_themes:
@@ -320,6 +330,7 @@ class MaseTuiApp(App):
     def on_unmount(self) -> None:
         self._restore_logging()
         sys.setswitchinterval(getattr(self, "_switch_interval", 0.005))
+        gc.set_threshold(*getattr(self, "_gc_thresholds", (700, 10, 10)))
 
     @on(_AppLog)
     def _show_log(self, message: _AppLog) -> None:
@@ -371,6 +382,7 @@ class MaseTuiApp(App):
         for pane in self.panes():
             pane.refresh_from_session()  # the tree highlights its first node when built
         self.call_after_refresh(_settle_gc)
+        self.set_interval(GC_FREEZE_INTERVAL, self._freeze_survivors)
         self._open_config()
         self._stamp("ready")
 
@@ -479,6 +491,7 @@ class MaseTuiApp(App):
         """Called by the tree as its cursor moves (before the repaint): the details follow at once."""
         if not self.ready:
             return
+        self._last_move = time.monotonic()
         if isinstance(entry, NodeRow):
             self.current_node = entry.name
             self.details.show_node(entry.name)
@@ -524,6 +537,13 @@ class MaseTuiApp(App):
         self._gc_timer = None
         if not any(w.is_running for w in self.workers):
             _settle_gc()
+
+    def _freeze_survivors(self) -> None:
+        # Automatic full collections are rare while the app runs (see on_mount); this one runs
+        # when the user has paused for a moment, collects what is not frozen and freezes the rest.
+        if self.ready and time.monotonic() - self._last_move > GC_IDLE_AFTER:
+            gc.collect()
+            gc.freeze()
 
     @_while_open
     def on_pass_finished(self, message: PassFinished) -> None:
