@@ -457,3 +457,18 @@ async def test_theme_from_the_environment(monkeypatch):
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         assert app.theme == "nord"
+
+
+async def test_details_text_is_selectable_with_the_mouse():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("j", "j", "j", "j")
+        await pilot.pause()
+        # drag from the first character (after the pane's 1-column padding) to row 2, column 19
+        await pilot.mouse_down("#details", offset=(1, 0))
+        await pilot.hover("#details", offset=(20, 2))
+        await pilot.mouse_up("#details", offset=(20, 2))
+        await pilot.pause()
+        assert app.screen.get_selected_text() == (
+            "seq_blocks_2\nfx op call_module  target seq_blocks.2\nmase type module_re")
