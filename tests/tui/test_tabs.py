@@ -428,19 +428,21 @@ async def test_accuracy_before_and_after_quantisation(session):
         await run_lab_quantize(app, pilot, paste=True)
         await pilot.press("4")
         costs = app.query_one(CostsView)
-        costs.max_batches = 25  # 200 samples: the first 25 test batches of 8
+        costs.max_batches = 2  # the first 2 evaluation batches (the session batches by memory)
         await focus(app, pilot, "#costs-table")
         await pilot.press("a")
         await settle(app, pilot)
-        loader = session.datamodule.test_dataloader()
-        ok_a, n = _accuracy_oracle(session.original.model, loader, 25)
-        ok_b, n_b = _accuracy_oracle(session.current.model, loader, 25)
-        assert n == n_b == 200
+        batch = session.eval_batch_size()
+        assert batch == 1024  # 16 features a sample: 1024 rows an evaluation batch
+        loader = session.datamodule.dataloader("test", shuffle=False, batch_size=batch)
+        ok_a, n = _accuracy_oracle(session.original.model, loader, 2)
+        ok_b, n_b = _accuracy_oracle(session.current.model, loader, 2)
+        assert n == n_b == 2048
         assert costs.accuracy["original"]["accuracy"] == pytest.approx(ok_a / n)
         assert costs.accuracy["current"]["accuracy"] == pytest.approx(ok_b / n)
         shown = plain(app, "#costs-accuracy")
         assert f"original {100 * ok_a / n:.2f}%" in shown and f"current {100 * ok_b / n:.2f}%" in shown
-        assert "200 samples" in shown and "(synthetic data)" in shown
+        assert "2048 samples" in shown and "(synthetic data)" in shown
 
 
 # ---------------------------------------------------------------------- helpers without a terminal
