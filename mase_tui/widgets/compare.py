@@ -24,6 +24,7 @@ from textual.widgets import DataTable, Static
 from core.compare import ADDED, CHANGED, REMOVED, GraphDiff, NodeDiff, NodeInfo, summary_line
 from mase_tui.messages import NodeFocused
 from mase_tui.widgets.histogram import compare_histogram, quant_error
+from mase_tui.widgets.session_pane import GraphPairPane
 
 STATUS_STYLE = {CHANGED: "bold yellow", ADDED: "bold green", REMOVED: "bold red"}
 SOURCE = "compare"
@@ -90,7 +91,7 @@ def histogram_blocks(views, width: int) -> list[Any]:
     return blocks
 
 
-class CompareView(Widget):
+class CompareView(GraphPairPane, Widget):
     DEFAULT_CSS = """
     CompareView { layout: vertical; height: 1fr; }
     CompareView #compare-summary { height: auto; }
@@ -121,19 +122,11 @@ class CompareView(Widget):
         with VerticalScroll(id="compare-detail"):
             yield Static(id="compare-detail-body")
 
-    @property
-    def session(self):
-        return getattr(self.app, "session", None)
-
     # ------------------------------------------------------------------ app contract
     def refresh_from_session(self) -> None:
-        session = self.session
-        if session is None or getattr(session, "original", None) is None:
+        pair = self.new_graph_pair()
+        if pair is None:
             return
-        pair = (session.original, session.current)
-        if self._graphs is not None and all(a is b for a, b in zip(pair, self._graphs, strict=True)):
-            return  # already shown or being computed
-        self._graphs = pair
         self._compute(*pair)
 
     @work(thread=True, exclusive=True, group="compare", exit_on_error=False)

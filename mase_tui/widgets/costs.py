@@ -21,6 +21,8 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
+from mase_tui.widgets.session_pane import GraphPairPane
+
 # (key, header, numeric) columns of the node and module tables; values per sample unless
 # the header says otherwise.
 NODE_COLUMNS = (
@@ -151,7 +153,7 @@ def sort_rows(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     return sorted(rows, key=row_order(key))
 
 
-class CostsView(Widget):
+class CostsView(GraphPairPane, Widget):
     DEFAULT_CSS = """
     CostsView { layout: vertical; height: 1fr; }
     CostsView #costs-totals { height: auto; }
@@ -185,19 +187,11 @@ class CostsView(Widget):
         yield Static(id="costs-caption")
         yield DataTable(id="costs-table", cursor_type="row")
 
-    @property
-    def session(self):
-        return getattr(self.app, "session", None)
-
     # ------------------------------------------------------------------ app contract
     def refresh_from_session(self) -> None:
-        session = self.session
-        if session is None or getattr(session, "original", None) is None:
+        pair = self.new_graph_pair()
+        if pair is None:
             return
-        pair = (session.original, session.current)
-        if self._graphs is not None and all(a is b for a, b in zip(pair, self._graphs, strict=True)):
-            return  # already shown or being computed
-        self._graphs = pair
         self.accuracy.pop("current", None)  # the current graph changed: its accuracy is stale
         self._show_accuracy()
         self._compute(*pair)
