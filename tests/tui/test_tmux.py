@@ -50,10 +50,14 @@ def test_app_in_tmux_moves_filters_and_quits(tmp_path):
     name = f"mase-tui-test-{os.getpid()}"
     env = {"PYTHONPATH": str(REPO), "MASE_TUI_KEYS": str(tmp_path / "none.toml"), "TERM": "xterm-256color"}
     exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
-    command = f"cd {shlex.quote(str(tmp_path))} && env -u MASE_TUI_JSC_PATH {exports} " \
+    # COLUMNS/LINES left in the tmux server's environment would override the pane size
+    command = f"cd {shlex.quote(str(tmp_path))} && env -u MASE_TUI_JSC_PATH -u COLUMNS -u LINES {exports} " \
               f"{shlex.quote(sys.executable)} -m mase_tui.cli"
     subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "120", "-y", "36", command], check=True)
     try:
+        # a freshly started tmux server may ignore -x/-y for the first session: insist
+        tmux("resize-window", "-t", name, "-x", "120", "-y", "36")
+        assert tmux("display-message", "-p", "-t", name, "#{window_width}x#{window_height}").strip() == "120x36"
         # the tree is built once the session has loaded
         text = wait_for(name, lambda s: "seq_blocks_10" in s and "passes 0" in s)
         assert "jsc-synthetic (synthetic)" in text and "graph original" in text
