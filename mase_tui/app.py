@@ -8,26 +8,33 @@ Layout, messages and bindings follow /work/notes/tui_contract.md.
 from __future__ import annotations
 
 import functools
-import gc
 import importlib
 import logging
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
 from textual.css.query import NoMatches
-from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from mase_tui.app_reports import ReportActions
+from mase_tui.app_runtime import (
+    GC_FREEZE_INTERVAL,
+    GC_IDLE_AFTER,
+    AppLog,
+    ProcessTuning,
+    collect_and_freeze,
+    settle_gc,
+)
+from mase_tui.cost_cache import COST_PASS, CostCache
 from mase_tui.keymap import all_bindings, known_binding_ids, load_keymap
 from mase_tui.messages import (
     GraphChanged,
@@ -45,10 +52,6 @@ from mase_tui.widgets.status_bar import StatusBar
 
 logger = logging.getLogger(__name__)
 
-SWITCH_INTERVAL = 0.001  # seconds; see on_mount
-GC_FREEZE_INTERVAL = 3.0  # seconds; see _freeze_survivors
-GC_IDLE_AFTER = 1.0  # seconds without cursor moves before a collection may run
-GC_THRESHOLDS = (700, 10, 1000)  # CPython's defaults, but full collections 100x rarer
 NARROW_WIDTH = 110  # below this the details pane stacks under the tabs
 TABS = ("tab-graph", "tab-compare", "tab-passes", "tab-costs")
 # (module in mase_tui.widgets, class, tab title, widget id) of the tabs engineer's panes
@@ -57,7 +60,6 @@ TAB_PANES = (
     ("pass_runner", "PassRunner", "3 Passes", "pass-runner"),
     ("costs", "CostsView", "4 Costs", "costs"),
 )
-COST_PASS = "cost_analysis_pass"
 ENV_TIMING = "MASE_TUI_TIMING"  # benchmarks: append "first_frame <t>" / "ready <t>" to this file
 ENV_THEME = "MASE_TUI_THEME"
 
@@ -83,20 +85,6 @@ def _bindings_provider():
     return BindingsProvider
 
 
-def _settle_gc(full: bool = False) -> None:
-    """Move long-lived objects out of the collector's reach. A loaded 10,000-node session is about
-    a million objects; while they sit in the oldest generation, every full collection (which
-    ordinary redraws trigger now and then) stalls the UI for ~0.5 s. ``gc.freeze`` is O(1).
-    ``full`` (after a transform or a reset) first collects everything, so the graph that was
-    replaced can be freed; that one collection is the price."""
-    if full:
-        gc.unfreeze()
-        gc.collect()
-    else:
-        gc.collect(1)  # young garbage first, so freezing does not keep it alive
-    gc.freeze()
-
-
 def _pane_class(module: str, name: str) -> type[Widget] | None:
     """A tab's widget class from the tabs engineer's module, or None while it does not exist."""
     try:
@@ -112,29 +100,6 @@ class _Placeholder(Static):
         pass
 
 
-class _AppLog(Message):
-    """A log record from any thread, shown as a notification on the app's thread."""
-
-    def __init__(self, level: int, text: str) -> None:
-        super().__init__()
-        self.level = level
-        self.text = text
-
-
-class _NotifyHandler(logging.Handler):
-    """Routes warnings to notifications while the app runs (stderr would corrupt the screen)."""
-
-    def __init__(self, app: "MaseTuiApp") -> None:
-        super().__init__(level=logging.WARNING)
-        self.app = app
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self.app.post_message(_AppLog(record.levelno, record.getMessage()))
-        except Exception:  # logging must never raise into the caller
-            pass
-
-
 class FilterInput(Input):
     HELP_SCOPE = "Filter box"
     BINDINGS = [Binding("escape", "cancel_filter", "Clear filter", id="filter.clear")]
@@ -143,7 +108,7 @@ class FilterInput(Input):
         self.app.action_clear_filter()
 
 
-class MaseTuiApp(App):
+class MaseTuiApp(ReportActions, App):
     CSS_PATH = "app.tcss"
     TITLE = "mase-tui"
     COMMANDS = App.COMMANDS | {_bindings_provider}
@@ -178,12 +143,9 @@ class MaseTuiApp(App):
         self.load_error: str | None = None
         self.ready = False
         self._theme_name = theme or os.environ.get(ENV_THEME)
-        self._cost: dict[str, Any] = {}  # {"graph": id(current graph), "info": ..., "nodes": {...}}
-        self._cost_state = "computing cost ..."
+        self._costs = CostCache()
         self._seen_logs: set[str] = set()
-        self._saved_handlers: list[logging.Handler] | None = None
-        self._log_handler = _NotifyHandler(self)
-        self._shots = 0
+        self._tuning = ProcessTuning(self)
         self._details_pending: tuple | None = None
         self._tabs_mounted = False
         self._gc_timer = None
@@ -240,15 +202,7 @@ class MaseTuiApp(App):
 
     # ------------------------------------------------------------------ start-up
     def on_mount(self) -> None:
-        # Passes run in threads and hold the GIL between bytecodes; a waiting thread gets it
-        # after the switch interval. 1 ms instead of 5 keeps keys snappy while a pass runs.
-        self._switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(SWITCH_INTERVAL)
-        # A full collection walks every unfrozen object (tens of ms with render caches built up
-        # while browsing); let _freeze_survivors run them in pauses instead of mid-keypress.
-        self._gc_thresholds = gc.get_threshold()
-        gc.set_threshold(*GC_THRESHOLDS)
-        self._install_logging()
+        self._tuning.enter()  # logging to notifications, GIL switch interval, GC (app_runtime.py)
         if self._theme_name:
             if self._theme_name in self.available_themes:
                 self.theme = self._theme_name
@@ -311,29 +265,11 @@ class MaseTuiApp(App):
         for problem in problems:
             self.notify(problem, severity="warning", timeout=15)
 
-    def _install_logging(self) -> None:
-        root = logging.getLogger()
-        self._saved_handlers = list(root.handlers)
-        for handler in self._saved_handlers:
-            if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
-                root.removeHandler(handler)
-        root.addHandler(self._log_handler)
-
-    def _restore_logging(self) -> None:
-        root = logging.getLogger()
-        root.removeHandler(self._log_handler)
-        for handler in self._saved_handlers or []:
-            if handler not in root.handlers:
-                root.addHandler(handler)
-        self._saved_handlers = None
-
     def on_unmount(self) -> None:
-        self._restore_logging()
-        sys.setswitchinterval(getattr(self, "_switch_interval", 0.005))
-        gc.set_threshold(*getattr(self, "_gc_thresholds", (700, 10, 10)))
+        self._tuning.exit()
 
-    @on(_AppLog)
-    def _show_log(self, message: _AppLog) -> None:
+    @on(AppLog)
+    def _show_log(self, message: AppLog) -> None:
         if message.text in self._seen_logs:
             return
         self._seen_logs.add(message.text)
@@ -381,7 +317,7 @@ class MaseTuiApp(App):
         self._start_cost()
         for pane in self.panes():
             pane.refresh_from_session()  # the tree highlights its first node when built
-        self.call_after_refresh(_settle_gc)
+        self.call_after_refresh(settle_gc)
         self.set_interval(GC_FREEZE_INTERVAL, self._freeze_survivors)
         self._open_config()
         self._stamp("ready")
@@ -396,37 +332,14 @@ class MaseTuiApp(App):
 
     # ------------------------------------------------------------------ cost (for details)
     def cost_info(self) -> dict | None:
-        """The cost_analysis_pass info for the current graph: from the history when the last cost
-        run is newer than the last graph change, else the one computed in the background."""
-        session = self.session
-        for run in reversed(session.history):
-            if run.changed_graph:
-                break
-            if run.name == COST_PASS and run.ok:
-                return run.info
-        if self._cost.get("graph") == id(session.current):
-            return self._cost.get("info")
-        return None
-
-    def _cost_nodes(self) -> dict[str, dict]:
-        info = self.cost_info()
-        if info is None:
-            return {}
-        if self._cost.get("nodes_of") is not info:
-            self._cost["nodes"] = {n["name"]: n for n in info.get("nodes", [])}
-            self._cost["modules"] = {m["path"]: m for m in info.get("modules", [])}
-            self._cost["nodes_of"] = info
-        return self._cost["nodes"]
+        """The cost_analysis_pass info for the current graph, if there is one yet."""
+        return self._costs.info(self.session)
 
     def node_cost(self, name: str) -> tuple[dict | None, str]:
-        nodes = self._cost_nodes()
-        if not nodes:
-            return None, self._cost_state
-        cost = nodes.get(name)
-        return cost, "" if cost is not None else "no cost row for this node"
+        return self._costs.node(self.session, name)
 
     def module_cost(self, path: str) -> dict | None:
-        return self._cost.get("modules", {}).get(path) if self._cost_nodes() else None
+        return self._costs.module(self.session, path)
 
     def _start_cost(self) -> None:
         if self.cost_info() is not None:
@@ -434,9 +347,9 @@ class MaseTuiApp(App):
         try:
             importlib.import_module("core.passes.analysis.cost")
         except ModuleNotFoundError:
-            self._cost_state = "cost: not available in this build (core.passes.analysis.cost)"
+            self._costs.state = "cost: not available in this build (core.passes.analysis.cost)"
             return
-        self._cost_state = "computing cost ..."
+        self._costs.state = "computing cost ..."
         self._compute_cost(self.session.current)
 
     @work(thread=True, exclusive=True, group="cost", exit_on_error=False)
@@ -456,15 +369,14 @@ class MaseTuiApp(App):
 
     @_while_open
     def _cost_done(self, graph, info: dict) -> None:
-        self._cost = {"graph": id(graph), "info": info}
-        self._cost_state = ""
+        self._costs.store(graph, info)
         if graph is self.session.current:
             self.details.refresh_from_session()
             self.main.query_one("#graph-overview", GraphOverview).refresh_from_session()
 
     @_while_open
     def _cost_failed(self, error: str) -> None:
-        self._cost_state = f"cost not available: {error}"
+        self._costs.failed(error)
         self.details.refresh_from_session()
 
     # ------------------------------------------------------------------ messages from panes
@@ -523,7 +435,7 @@ class MaseTuiApp(App):
         self._start_cost()
         for pane in self.panes():
             pane.refresh_from_session()
-        self.call_after_refresh(_settle_gc, True)
+        self.call_after_refresh(settle_gc, True)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # Background results (the node index, costs, the panes' tables) are long-lived too:
@@ -536,14 +448,13 @@ class MaseTuiApp(App):
     def _freeze_when_idle(self) -> None:
         self._gc_timer = None
         if not any(w.is_running for w in self.workers):
-            _settle_gc()
+            settle_gc()
 
     def _freeze_survivors(self) -> None:
         # Automatic full collections are rare while the app runs (see on_mount); this one runs
         # when the user has paused for a moment, collects what is not frozen and freezes the rest.
         if self.ready and time.monotonic() - self._last_move > GC_IDLE_AFTER:
-            gc.collect()
-            gc.freeze()
+            collect_and_freeze()
 
     @_while_open
     def on_pass_finished(self, message: PassFinished) -> None:
@@ -644,65 +555,3 @@ class MaseTuiApp(App):
         if action in ("copy_details", "export", "filter"):
             return self.ready or None
         return True
-
-    # ------------------------------------------------------------------ copy, export, screenshot
-    def action_copy_details(self) -> None:
-        text = self.details.text
-        if not text.strip():
-            self.notify("nothing to copy yet", severity="warning")
-            return
-        self.copy_to_clipboard(text)
-        subject = self.details.subject
-        what = subject if isinstance(subject, str) else getattr(subject, "label", "the details")
-        self.notify(f"copied details of {what} ({len(text.splitlines())} lines; OSC 52)", timeout=4)
-
-    def current_report(self):
-        """The report matching what is on screen: the visible tab's own, else a built-in one."""
-        from mase_tui import export
-
-        tabs = self.main.query_one("#tabs", TabbedContent)
-        pane = tabs.get_pane(tabs.active)
-        for widget in pane.query("*"):
-            own = getattr(widget, "export_report", None)
-            if callable(own):
-                report = own()
-                if report is not None:
-                    return report
-        session = self.session
-        if tabs.active == "tab-costs" and self.cost_info() is not None:
-            return export.cost_report(session, self.cost_info())
-        if tabs.active == "tab-passes":
-            runs = [r for r in session.history if r.kind != "session"]
-            if runs:
-                return export.pass_report(session, runs[-1])
-        return export.nodes_report(session, self.cost_info())
-
-    def action_export(self) -> None:
-        from mase_tui.widgets.export_dialog import ExportDialog
-
-        report = self.current_report()
-        self.push_screen(ExportDialog(report.title), lambda fmt: self._export(report, fmt))
-
-    def _export(self, report, fmt: str | None) -> None:
-        from mase_tui.export import write_report
-
-        if not fmt:
-            return
-        try:
-            path = write_report(report, fmt, Path.cwd(), self.session.model_name)
-        except OSError as exc:
-            self.notify(f"export failed: {exc}", severity="error", timeout=3600)
-            return
-        self.last_export = path
-        self.notify(f"wrote {path}", title="export", timeout=8)
-
-    def action_save_svg(self) -> None:
-        self._shots += 1
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        name = f"mase-tui-{Path(self.session.model_name).name.replace(':', '-')}-{stamp}-{self._shots}.svg"
-        try:
-            path = self.save_screenshot(filename=name, path=str(Path.cwd()))
-        except OSError as exc:
-            self.notify(f"screenshot failed: {exc}", severity="error", timeout=3600)
-            return
-        self.notify(f"saved {path}", title="screenshot", timeout=8)
