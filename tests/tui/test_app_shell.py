@@ -146,20 +146,27 @@ async def test_filter_op_linear_and_step_with_n():
         assert len(tree.root.children[1].children) == 11
 
 
-@pytest.mark.parametrize("query, expected", [
+FILTER_CASES = [
     ("type:module", ["seq_blocks_0", "seq_blocks_3", "seq_blocks_6", "seq_blocks_9"]),  # batch norms
     ("type:Linear", LINEARS),
     ("shape:8,5", ["seq_blocks_8", "seq_blocks_9", "seq_blocks_10", "output"]),
     ("shape:5,*", ["seq_blocks_8"]),  # the last linear's weight [5, 8]
     ("op:relu blocks_1", ["seq_blocks_1", "seq_blocks_10"]),
-])
-async def test_filter_prefixes(query, expected):
+    ("op:batch_norm*", ["seq_blocks_0", "seq_blocks_3", "seq_blocks_6", "seq_blocks_9"]),
+]
+
+
+async def test_filter_prefixes():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
-        await pilot.press("slash", *query, "enter")
-        await pilot.pause()
-        assert app.tree.matches == expected
+        for query, expected in FILTER_CASES:
+            await pilot.press("slash")
+            app.main.query_one("#filter").value = ""
+            await pilot.press(*query, "enter")
+            await pilot.pause()
+            assert app.tree.matches == expected, query
+            assert app.tree.current_name() == expected[0]
 
 
 async def test_help_lists_every_key_with_its_id():
