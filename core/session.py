@@ -94,7 +94,9 @@ class Session:
         from core.ir import MaseGraph
         from core.models import get_model, get_model_spec, is_user_model_ref
 
-        spec = None if is_user_model_ref(self.model_name) else get_model_spec(self.model_name)
+        self._resolve_saved_graph_model()
+        saved_only = self.load_type == "mz" and self.model_name == self.load_name
+        spec = None if saved_only or is_user_model_ref(self.model_name) else get_model_spec(self.model_name)
         if self.load_name and not self.load_type:
             from core.checkpoint import infer_load_type
 
@@ -123,6 +125,28 @@ class Session:
         self.loaded = True
         say("ready")
         return self
+
+    def _resolve_saved_graph_model(self) -> None:
+        """`inspect DIR`: a saved graph directory given as the model. The transform that wrote it
+        left its settings one level up (config.toml), which name the zoo model and data."""
+        from pathlib import Path
+
+        path = Path(self.model_name).expanduser()
+        if not (path.is_dir() and (path / "manifest.json").is_file()):
+            return
+        self.load_name, self.load_type = str(path), "mz"
+        settings = path.parent / "config.toml"
+        model = None
+        if settings.is_file():
+            from core.config import load_config
+
+            loaded = load_config(settings).settings
+            model = loaded.get("model")
+            self.dataset = self.dataset or loaded.get("dataset")
+        if model is None and self.dataset is None:
+            raise MaseError(f"{path} is a saved graph with no record of its model",
+                            hint="give the zoo model and --load DIR --load-type mz, or --dataset NAME")
+        self.model_name = model or self.model_name
 
     def _load_weights(self, say: Progress) -> None:
         if self.load_name:

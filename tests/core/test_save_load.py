@@ -282,3 +282,22 @@ def test_a_graph_without_metadata_round_trips(tmp_path):
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         assert torch.equal(graph.model(x), loaded.model(x))
+
+
+def test_session_opens_a_transform_output_directory_as_the_model(tmp_path):
+    """`mase-tui inspect DIR`: the saved graph keeps its quantised precisions, and the model and
+    data come from the transform's config.toml one level up."""
+    from core.passes.interface.save_load import save_mase_graph
+    from core.session import Session
+
+    first = Session("jsc-toy").load(lambda msg: None)
+    first.run_pass("quantize", {"by": "type", "default": {"config": {"name": None}},
+                                "linear": {"config": {"name": "integer", "data_in_width": 8, "data_in_frac_width": 4,
+                                                      "weight_width": 8, "weight_frac_width": 4,
+                                                      "bias_width": 8, "bias_frac_width": 4}}})
+    saved = tmp_path / "transform" / "transformed_ckpt"
+    save_mase_graph(first.current, saved)
+    (tmp_path / "transform" / "config.toml").write_text('model = "jsc-toy"\ndataset = "jsc-synthetic"\n')
+    second = Session(str(saved)).load(lambda msg: None)
+    assert second.model_name == "jsc-toy" and second.load_type == "mz"
+    assert second.run_pass("cost").info["totals_per_sample"]["bitops"] == 232 * 8 * 8
