@@ -125,6 +125,10 @@ class MaseTuiApp(ReportActions, App):
         Binding("2", "show_tab('tab-compare')", "Compare tab", show=False, id="tab.compare"),
         Binding("3", "show_tab('tab-passes')", "Passes tab", show=False, id="tab.passes"),
         Binding("4", "show_tab('tab-costs')", "Costs tab", show=False, id="tab.costs"),
+        Binding("right_square_bracket", "compare_step(1)", "Next difference", key_display="]", show=False,
+                id="app.compare.next"),
+        Binding("left_square_bracket", "compare_step(-1)", "Previous difference", key_display="[", show=False,
+                id="app.compare.previous"),
         Binding("t", "toggle_pane('hide-tree')", "Toggle tree", show=False, id="toggle.tree"),
         Binding("d", "toggle_pane('hide-details')", "Toggle details", show=False, id="toggle.details"),
         Binding("ctrl+p", "command_palette", "Palette", show=False, id="palette"),
@@ -494,6 +498,19 @@ class MaseTuiApp(ReportActions, App):
         focusable = [w for w in pane.query("*") if w.focusable]
         if focusable and not self.tree.has_focus:
             focusable[0].focus()
+
+    def action_compare_step(self, step: int) -> None:
+        """`]`/`[` from anywhere (the tree, another tab): open Compare and jump to the next or
+        previous difference, so the tree and details follow it."""
+        try:
+            from mase_tui.widgets.compare import CompareView
+
+            compare = self.main.query_one(CompareView)
+        except Exception:  # panes not mounted yet (still loading)
+            return
+        self.main.query_one("#tabs", TabbedContent).active = "tab-compare"
+        compare.query_one("#compare-table").focus()
+        compare.action_next_difference() if step > 0 else compare.action_previous_difference()
 
     def reveal_widget(self, widget: Widget) -> None:
         """Show the tab holding ``widget`` (used by the palette before running its action)."""

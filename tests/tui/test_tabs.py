@@ -229,6 +229,27 @@ async def test_compare_follows_the_tree_and_posts_its_own_moves(session):
         assert compare.current_name == "seq_blocks_6"
 
 
+async def test_difference_keys_work_from_the_tree(session):
+    """`]` pressed while the tree has focus opens Compare, jumps to the first changed node and
+    the details follow it; `[` steps back (wrapping)."""
+    app = make_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await run_lab_quantize(app, pilot)
+        await pilot.press("1")
+        app.tree.focus()
+        await settle(app, pilot)
+        await pilot.press("right_square_bracket")
+        await settle(app, pilot)
+        compare = app.query_one(CompareView)
+        assert app.query_one("#tabs").active == "tab-compare"
+        assert compare.current_name == "seq_blocks_2"
+        assert app.current_node == "seq_blocks_2"
+        await pilot.press("left_square_bracket")
+        await settle(app, pilot)
+        assert compare.current_name == "seq_blocks_8" and app.current_node == "seq_blocks_8"
+
+
 async def test_costs_sort_cycles_and_module_view(session):
     app = make_app(session)
     async with app.run_test(size=SIZE) as pilot:
