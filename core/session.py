@@ -195,8 +195,9 @@ class Session:
         self.dummy_in = self.first_batch(names)
         if keep_metadata and all(n.meta.get("mase") is not None and n.meta["mase"].parameters.get("common")
                                  for n in graph.fx_graph.nodes):
-            # A saved graph brings its own metadata (quantised types and precisions, profiled
-            # statistics); analysing it afresh would report its quantised ops as float.
+            # A saved graph brings its own metadata, profiled statistics included; analysing it
+            # afresh would drop them (quantised precisions alone would survive: the common pass
+            # reads them from the quantised ops).
             if not all(n.meta["mase"].parameters.get("software") for n in graph.fx_graph.nodes):
                 graph, _ = PASSES["add_software_metadata_analysis_pass"].fn(graph, None)
             return graph

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from core.utils.atomic import atomic_write_text
+from core.utils.plain import to_plain
 
 FORMATS = {"json": ".json", "csv": ".csv", "md": ".md"}
 
@@ -29,17 +30,6 @@ class Report:
     extra: dict[str, Any] = field(default_factory=dict)  # full data for JSON (e.g. a pass's info)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    tolist = getattr(value, "tolist", None)
-    return tolist() if callable(tolist) else str(value)
-
-
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -51,12 +41,12 @@ def _cell(value: Any) -> str:
 def to_json(report: Report) -> str:
     payload = {
         "title": report.title,
-        "meta": _plain(report.meta),
+        "meta": to_plain(report.meta),
         "columns": report.columns,
-        "rows": [dict(zip(report.columns, _plain(row), strict=False)) for row in report.rows],
+        "rows": [dict(zip(report.columns, to_plain(row), strict=False)) for row in report.rows],
     }
     if report.extra:
-        payload["data"] = _plain(report.extra)
+        payload["data"] = to_plain(report.extra)
     return json.dumps(payload, indent=2) + "\n"
 
 
@@ -166,12 +156,12 @@ def pass_report(session, run) -> Report:
     info = run.info or {}
     rows = []
     for key, value in info.items():
-        shown = value if isinstance(value, (str, int, float, bool)) or value is None else json.dumps(_plain(value))
+        shown = value if isinstance(value, (str, int, float, bool)) or value is None else json.dumps(to_plain(value))
         if isinstance(shown, str) and len(shown) > 500:
             shown = shown[:500] + " ..."
         rows.append([key, shown])
     meta = session_meta(session)
     meta.update({"pass": run.name, "ok": run.ok, "error": run.error, "seconds": round(run.seconds, 3),
-                 "args": _plain(run.args)})
+                 "args": to_plain(run.args)})
     return Report(f"pass-{run.name}", f"{run.name} on {session.model_name}", ["key", "value"], rows, meta,
                   extra={"info": info})

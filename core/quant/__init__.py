@@ -12,6 +12,7 @@ from core.quant.config import (
     QUANTIZER_NAMES,
     is_float_config,
     precision,
+    quantized_metadata_entries,
     validate_config,
 )
 from core.quant.functional import FUNCTION_TO_OP, QUANTIZED_FUNCTIONS, quantized_function
@@ -41,6 +42,7 @@ __all__ = [
     "is_float_config",
     "module_op",
     "precision",
+    "quantized_metadata_entries",
     "quantize",
     "quantize_module",
     "quantized_function",

@@ -277,6 +277,17 @@ def has_operand(config: dict[str, Any], operand: str) -> bool:
     return f"{operand}_width" in config
 
 
+def quantized_metadata_entries(common: dict[str, Any], op: str, config: dict[str, Any]):
+    """(label, entry, operand) for each metadata entry a quantiser config governs: the op's
+    args (``weight``, ``data_in_0`` ...) and, with ``data_out_*``, ``results.data_out_0``."""
+    targets = [(arg, (common.get("args") or {}).get(arg), operand) for operand, arg in OP_METADATA_ARGS.get(op, ())]
+    if has_operand(config, "data_out"):
+        targets.append(("results.data_out_0", (common.get("results") or {}).get("data_out_0"), "data_out"))
+    for label, entry, operand in targets:
+        if isinstance(entry, dict) and has_operand(config, operand):
+            yield label, entry, operand
+
+
 def precision(config: dict[str, Any], operand: str) -> list[Any]:
     """MASE's metadata precision: the operand's values in suffix order, e.g. ``[8, 4]``."""
     return [config.get(f"{operand}_{suffix}") for suffix in QUANT_ARITH_SUFFIXES[config["name"]]]

@@ -12,10 +12,9 @@ from typing import Any
 from rich.console import Console, Group, RenderableType
 from rich.pretty import Pretty
 from rich.text import Text
-from textual.binding import Binding
 
 from mase_tui.node_index import Chunk, Fold, NodeRow, iter_rows, shape_text
-from mase_tui.widgets.rich_lines import RichLinesView
+from mase_tui.widgets.rich_lines import RichLinesView, scroll_bindings
 
 MAX_REPR_LINES = 40
 MAX_PARAM_ROWS = 40
@@ -274,12 +273,7 @@ class NodeDetails(RichLinesView):
     """Right pane. ``show_node`` / ``show_group`` fill it; ``text`` is what ``y`` copies."""
 
     HELP_SCOPE = "Details"
-    BINDINGS = [
-        Binding("down,j", "scroll_down", "Scroll down", show=False, id="details.down"),
-        Binding("up,k", "scroll_up", "Scroll up", show=False, id="details.up"),
-        Binding("home,g", "scroll_home", "Top", show=False, id="details.top"),
-        Binding("end,G", "scroll_end", "Bottom", show=False, id="details.bottom"),
-    ]
+    BINDINGS = scroll_bindings("details")
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's keyword
         super().__init__(id=id)

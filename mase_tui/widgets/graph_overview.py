@@ -13,11 +13,10 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual import work
-from textual.binding import Binding
 from textual.worker import get_current_worker
 
 from mase_tui.widgets.details import fmt_number
-from mase_tui.widgets.rich_lines import RichLinesView
+from mase_tui.widgets.rich_lines import RichLinesView, scroll_bindings
 
 MAX_GRAPH_LINES = 120
 
@@ -139,12 +138,7 @@ def overview_sections(data: dict[str, Any]) -> list[RenderableType]:
 
 class GraphOverview(RichLinesView):
     HELP_SCOPE = "Graph tab"
-    BINDINGS = [
-        Binding("down,j", "scroll_down", "Scroll down", show=False, id="graph.down"),
-        Binding("up,k", "scroll_up", "Scroll up", show=False, id="graph.up"),
-        Binding("home,g", "scroll_home", "Top", show=False, id="graph.top"),
-        Binding("end,G", "scroll_end", "Bottom", show=False, id="graph.bottom"),
-    ]
+    BINDINGS = scroll_bindings("graph")
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's keyword
         super().__init__(id=id)

@@ -15,12 +15,23 @@ from rich.console import Group, RenderableType
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.binding import Binding
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.selection import Selection
 from textual.strip import Strip
 
 CACHE_SIZE = 64  # rendered contents kept, so moving back to a node costs nothing
+
+
+def scroll_bindings(scope: str) -> list[Binding]:
+    """Arrow and vim scrolling for one view; ids carry the scope so each can be remapped."""
+    return [
+        Binding("down,j", "scroll_down", "Scroll down", show=False, id=f"{scope}.down"),
+        Binding("up,k", "scroll_up", "Scroll up", show=False, id=f"{scope}.up"),
+        Binding("home,g", "scroll_home", "Top", show=False, id=f"{scope}.top"),
+        Binding("end,G", "scroll_end", "Bottom", show=False, id=f"{scope}.bottom"),
+    ]
 
 
 class RichLinesView(ScrollView, can_focus=True):

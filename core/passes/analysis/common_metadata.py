@@ -299,15 +299,11 @@ def _apply_quant_precision(node: fx.Node, model, common: dict) -> None:
     config = _quant_config(node, model)
     if config is None or config.get("bypass"):
         return
-    from core.quant.config import OP_METADATA_ARGS, has_operand, precision
+    from core.quant.config import precision, quantized_metadata_entries
 
-    targets = [(operand, common["args"].get(arg)) for operand, arg in OP_METADATA_ARGS.get(common["mase_op"], ())]
-    if has_operand(config, "data_out"):
-        targets.append(("data_out", common["results"].get("data_out_0")))
-    for operand, entry in targets:
-        if isinstance(entry, dict) and has_operand(config, operand):
-            entry["type"] = config["name"]
-            entry["precision"] = precision(config, operand)
+    for _, entry, operand in quantized_metadata_entries(common, common["mase_op"], config):
+        entry["type"] = config["name"]
+        entry["precision"] = precision(config, operand)
 
 
 def _failing_node(interp: fx.Interpreter) -> str:

@@ -31,16 +31,16 @@ from core.ir.classify import classify_node
 from core.ir.common import MODULE_OPS, OP_TO_TYPE
 from core.quant import (
     FUNCTION_TO_OP,
-    OP_METADATA_ARGS,
     QUANTIZABLE_OPS,
     is_float_config,
     module_op,
     precision,
     quantize_module,
     quantized_function,
+    quantized_metadata_entries,
     validate_config,
 )
-from core.quant.config import has_operand, is_none
+from core.quant.config import is_none
 
 logger = logging.getLogger(__name__)
 
@@ -271,18 +271,11 @@ def _update_metadata(node: fx.Node, op: str, config: dict[str, Any], undo: list)
     meta = node.meta.get("mase")
     common = meta.parameters.get("common", {}) if meta is not None else {}
     written: dict[str, Any] = {}
-    targets = [(operand, ("args", arg)) for operand, arg in OP_METADATA_ARGS[op]]
-    if has_operand(config, "data_out"):
-        targets.append(("data_out", ("results", "data_out_0")))
-    for operand, (section, arg) in targets:
-        entry = (common.get(section) or {}).get(arg)
-        if not isinstance(entry, dict) or not has_operand(config, operand):
-            continue
+    for label, entry, operand in quantized_metadata_entries(common, op, config):
         undo.append(("meta", entry, entry.get("type"), entry.get("precision")))
         entry["type"] = config["name"]
         entry["precision"] = precision(config, operand)
-        written[arg if section == "args" else f"{section}.{arg}"] = {"type": entry["type"],
-                                                                     "precision": entry["precision"]}
+        written[label] = {"type": entry["type"], "precision": entry["precision"]}
     return written
 
 
