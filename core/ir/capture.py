@@ -64,7 +64,8 @@ def capture(model: torch.nn.Module, *, tracer: str = "auto", cf_args: dict[str, 
         export_error = explain_export_error(exc)
         name = type(model).__name__
         if fx_error is not None:
-            raise TraceError(f"cannot capture {name}: fx: {_short(fx_error)}; export: {export_error}",
+            fx_part = fx_error.removeprefix(f"cannot trace {name}").lstrip(": ")
+            raise TraceError(f"cannot trace {name}: fx: {_short(fx_part, 200)}; export: {export_error}",
                              hint="rewrite the data-dependent branch with torch.cond, or make it a leaf module") from exc
         raise TraceError(f"cannot export {name}: {export_error}",
                          hint="rewrite the data-dependent branch with torch.cond") from exc

@@ -8,8 +8,8 @@ from typing import Any, Callable, Iterable
 import torch
 import torch.fx as fx
 
-from core.ir.metadata import MaseGraphMetadata, MaseMetadata
 from core.ir.capture import capture, capture_info
+from core.ir.metadata import MaseGraphMetadata, MaseMetadata
 
 
 class MaseGraph:
