@@ -3,6 +3,25 @@
 The CLI and the app both drive one. Constructing a Session is cheap (no torch import);
 ``load()`` does the heavy work and reports progress through a callback, so a front end can run
 it in a worker.
+
+Published graphs are immutable
+------------------------------
+``original`` and ``current`` are *published*: front ends read them from other threads (the
+app's tree, details and cost worker) without a lock, so nothing mutates them in place.
+
+- Every pass run through ``run_pass`` works on a private copy of ``current``
+  (``MaseGraph.copy()``, which only reads its source). Passes that need the original graph get
+  ``original`` to read.
+- When the pass finishes, the Session publishes its result with one assignment to ``current``
+  (atomic for readers): always for a pass that changes the graph, and for an analysis pass
+  when it wrote metadata into its copy (``profile_statistics`` adds statistics, the metadata
+  passes rebuild ``common`` / ``software``). An analysis pass that only read leaves ``current``
+  as it was (same object, so caches keyed on it stay valid). Whether it wrote is decided by
+  ``MetadataFingerprint`` before and after, so a user's pass needs to declare nothing.
+- A pass that fails or is cancelled leaves ``current`` untouched; the history records it.
+- ``reset`` publishes a fresh copy of ``original``.
+- Readers take ``graph = session.current`` once and use that object throughout: a later swap
+  never changes the graph they hold.
 """
 
 from __future__ import annotations
@@ -15,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from core.errors import MaseError, PassError
+from core.ir.metadata import MetadataFingerprint
 from core.passes.registry import (
     NEEDS_DUMMY_IN,
     NEEDS_INPUT_GENERATOR,
@@ -260,6 +280,9 @@ class Session:
         return bool(getattr(self.datamodule, "synthetic", False))
 
     def input_generator(self, split: str = "train", names=None):
+        if self.datamodule is None:
+            raise PassError("this needs input data, but the session has no data set",
+                            hint="give one with --dataset NAME (see `mase-tui datasets`)")
         from core.data import InputGenerator
 
         names = tuple(names or (self.current or self.original).placeholder_names())
@@ -268,7 +291,14 @@ class Session:
     # ------------------------------------------------------------------ passes
     @property
     def is_transformed(self) -> bool:
-        return any(r.ok and r.changed_graph for r in self.history)
+        """A transform changed the graph since the load or the last reset."""
+        transformed = False
+        for run in self.history:
+            if run.name == "reset" and run.kind == "session":
+                transformed = False
+            elif run.ok and run.changed_graph:
+                transformed = True
+        return transformed
 
     def complete_args(self, name: str, args: dict[str, Any] | None, save_dir: str | None = None) -> dict[str, Any]:
         """The user's args plus what only the session can supply (MASE's CLI does the same)."""
@@ -301,19 +331,27 @@ class Session:
             raise PassError("the session has no model yet", hint="call load() first")
         spec = get_pass(name)
         run = PassRun(name=spec.name, kind=spec.kind, args=_user_args(args))
-        full = self.complete_args(spec.name, args, save_dir)
+        try:
+            full = self.complete_args(spec.name, args, save_dir)
+        except MaseError as exc:  # e.g. a pass that needs data in a session without any
+            run.ok, run.error = False, exc.one_line()
+            self.history.append(run)
+            logger.error("%s", run.error)
+            return run
         if progress is not None:
             full.setdefault("progress", progress)
         if cancel is not None:
             full.setdefault("cancel", cancel)
         start = time.perf_counter()
         with self._lock:
-            target = self.current.copy() if spec.kind == "transform" or spec.name.startswith("load_") else self.current
+            published = self.current
             try:
                 if NEEDS_INPUT_GENERATOR in spec.needs:  # runs real batches through the graph
                     from core.ir.device import require_real_weights
 
-                    require_real_weights(target, spec.name)
+                    require_real_weights(published, spec.name)
+                target = published.copy()  # private: readers keep seeing `published` (module docstring)
+                before = MetadataFingerprint(target)
                 graph, info = spec.fn(target, full)
             except MaseError as exc:
                 run.ok, run.error = False, exc.one_line()
@@ -325,6 +363,8 @@ class Session:
                 if graph is not None and (spec.kind == "transform" or spec.name.startswith("load_")):
                     self.current = graph
                     run.changed_graph = True
+                elif graph is not None and (graph is not target or MetadataFingerprint(graph) != before):
+                    self.current = graph  # an analysis pass added metadata: publish its copy whole
         run.seconds = time.perf_counter() - start
         self.history.append(run)
         if not run.ok:
