@@ -363,7 +363,13 @@ def _function_input_views(graph, node, config: dict[str, Any], inputs: dict[str,
     import torch
 
     from core.mx_names import is_mx
-    from core.quant.config import OP_METADATA_ARGS, canonical_name, has_operand, mx_axis, operand_kwargs
+    from core.quant.config import (
+        OP_METADATA_ARGS,
+        canonical_name,
+        has_operand,
+        mx_axis,
+        operand_kwargs,
+    )
     from core.quant.quantizers import quantize
 
     captured = _captured_inputs(graph, node, inputs)

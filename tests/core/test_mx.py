@@ -147,3 +147,25 @@ def test_mx_storage_and_bitops_bits(name, width):
     conv_w = dict(entry, shape=[4, 16, 3, 3], block_dims=[1, 2, 3])  # 144 = 4.5 blocks -> 5
     assert storage_bits(conv_w) == 576 * width + 4 * 5 * 8
     assert precision_label(entry) == f"{name}({width},32)"
+
+
+def test_compare_views_and_histogram_show_mx_layers():
+    from core.compare import quantised_views
+    from core.models import get_model
+    from core.passes import PASSES
+    from mase_tui.widgets.histogram import compare_histogram, quant_error
+    from tests.helpers import annotated
+
+    torch.manual_seed(0)
+    mg = annotated(get_model("jsc-toy").eval(), {"x": torch.randn(4, 16)})
+    mg, _ = PASSES["quantize_transform_pass"].fn(mg, {"by": "type", "linear": {"config": {"name": "mxfp4"}}})
+    views = {v.label: v for v in quantised_views(mg, "seq_blocks_2")}
+    w = mg.model.get_submodule("seq_blocks.2").weight.detach()
+    assert views["weight"].quantiser == "mxfp4" and torch.equal(views["weight"].quant_values,
+                                                               torchao_round_trip(w, "mxfp4_e2m1"))
+    lines = compare_histogram(views["weight"].float_values, views["weight"].quant_values, width=60)
+    assert lines[0].startswith("float") and lines[3].startswith("quantised")
+    # a NaN (an MX block holding one dequantises to NaN) is left off the axis and counted
+    q = mx_quantizer(T([math.nan, 1.0, 2.0, 3.0]), "mxint8")
+    assert compare_histogram(T([math.nan, 1.0, 2.0, 3.0]), q, width=40)[-1] == "5 NaN/inf value(s) not drawn"
+    assert quant_error(T([math.nan, 1.0]), T([1.0, 1.0])).count == 1
