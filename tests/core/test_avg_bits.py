@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core.errors import PassError
+from core.errors import ConfigError, PassError
 from core.models import get_model
 from core.passes import PASSES, get_pass
 from core.passes.registry import resolve_pass_name
@@ -61,5 +61,6 @@ def test_needs_metadata_and_known_arguments():
 
     with pytest.raises(PassError, match="no MASE metadata"):
         avg_bits(MaseGraph(get_model("jsc-toy")))
-    with pytest.raises(PassError, match="unknown argument"):
+    with pytest.raises(ConfigError, match="unknown argument") as err:
         avg_bits(graph(), sum_precision=True)
+    assert "did you mean 'mase_sum_precision'?" in err.value.hint

@@ -17,6 +17,7 @@ from typing import Any
 
 from core.cost.bits import arith_bits, is_tensor_entry, numel
 from core.errors import PassError
+from core.passes.schema import Arg, mase_pass
 
 logger = logging.getLogger(__name__)
 
@@ -31,15 +32,21 @@ def _bits(entry: dict[str, Any], mase_sum: bool) -> float:
     return float(arith_bits(entry)[0])
 
 
+@mase_pass(
+    "calculate_avg_bits_mg_analysis_pass",
+    kind="analysis",
+    doc="Average bit width of linear/conv inputs and weights, weighted by element count (MASE)",
+    args=[
+        Arg("mase_sum_precision", "bool", False,
+            "count bits as MASE does, the sum of the precision list (integer 8/4 -> 12)"),
+    ],
+    aliases=("calculate_avg_bits", "avg_bits"),
+)
 def calculate_avg_bits_mg_analysis_pass(graph, pass_args: dict[str, Any] | None = None):
     """Average input and weight bit widths; returns ``(graph, info)`` with ``data_avg_bit``
     and ``w_avg_bit`` (None when the graph has no linear or conv node)."""
     args = dict(pass_args or {})
-    unknown = set(args) - {"mase_sum_precision", "progress", "cancel"}
-    if unknown:
-        raise PassError(f"calculate_avg_bits: unknown argument(s) {', '.join(sorted(unknown))}",
-                        hint="accepted: mase_sum_precision")
-    mase_sum = bool(args.get("mase_sum_precision", False))
+    mase_sum = bool(args.get("mase_sum_precision") or False)
     totals = {"data_in_0": [0.0, 0], "weight": [0.0, 0]}
     nodes = []
     annotated = False
