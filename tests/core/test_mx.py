@@ -13,8 +13,9 @@ from torch import nn
 from torchao.prototype.mx_formats.constants import DTYPE_FP6_E2M3, DTYPE_FP6_E3M2
 from torchao.prototype.mx_formats.mx_tensor import to_dtype, to_mx
 
-from core.cost.bits import arith_bits, precision_label, storage_bits
+from core.cost.bits import arith_bits, storage_bits
 from core.errors import QuantError
+from core.ir.view import entry_label
 from core.quant import quantize_module, validate_config
 from core.quant.mx import mx_quantizer
 
@@ -146,7 +147,7 @@ def test_mx_storage_and_bitops_bits(name, width):
     assert storage_bits(entry) == 700 * width + 10 * 3 * 8
     conv_w = dict(entry, shape=[4, 16, 3, 3], block_dims=[1, 2, 3])  # 144 = 4.5 blocks -> 5
     assert storage_bits(conv_w) == 576 * width + 4 * 5 * 8
-    assert precision_label(entry) == f"{name}({width},32)"
+    assert entry_label(entry) == f"{name}[{width},32]"
 
 
 def test_compare_views_and_histogram_show_mx_layers():

@@ -22,7 +22,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from core.errors import PassError
 from core.mx_names import is_mx
 from core.passes.analysis.profile_statistics import draw_samples, placeholders, tap_inputs
 from core.passes.schema import Arg, mase_pass
