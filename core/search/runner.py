@@ -81,7 +81,9 @@ def run_search(search: SearchConfig, settings: dict[str, Any], options: SearchOp
 
     report_progress()
     reports: list[dict[str, Any]] = []
-    if options.workers <= 1:
+    if progress(study, n_trials, search.directions, started, names).complete >= n_trials:
+        stop = "budget"  # a finished study: nothing to trace or evaluate
+    elif options.workers <= 1:
         from core.search.evaluator import TrialEvaluator
 
         say("tracing the model and loading the evaluation samples")
