@@ -15,13 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from core.errors import MaseError, PassError
-from core.passes.registry import (
-    NEEDS_DUMMY_IN,
-    NEEDS_INPUT_GENERATOR,
-    NEEDS_ORIGINAL_GRAPH,
-    NEEDS_SAVE_DIR,
-    get_pass,
-)
+from core.passes.registry import NEEDS_INPUT_GENERATOR, get_pass
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +34,18 @@ class PassRun:
     changed_graph: bool = False
 
 
+def _user_frame(spec, exc: BaseException) -> str:
+    """` at my_passes.py:17` for a user pass: the innermost traceback frame in the user's file."""
+    if spec.builtin or not spec.file:
+        return ""
+    import os
+    import traceback
+
+    lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__)
+             if f.filename and os.path.abspath(f.filename) == os.path.abspath(spec.file)]
+    return f" at {spec.shown_file}:{lines[-1]}" if lines else ""
+
+
 def _user_args(args: dict[str, Any] | None) -> dict[str, Any]:
     """A deep copy of what the user gave, minus runtime objects that are not data."""
     return copy.deepcopy(dict(args or {}))
@@ -54,14 +60,26 @@ class Session:
         load_type: str | None = None,
         dataset: str | None = None,
         dataset_path: str | None = None,
-        batch_size: int = 8,
+        batch_size: int | None = 8,
         seed: int = 0,
         trust_checkpoint: bool = False,
         pretrained: bool = True,
-        device: str = "cpu",
+        device: str | None = "cpu",
         num_workers: int = 0,
         custom_leaf_modules: tuple = (),
+        tracer: str = "auto",
+        seq_len: int | None = None,
     ) -> None:
+        from core.models.registry import MODELS
+
+        spec = MODELS.get(model_name)
+        # batch_size / device None: the zoo entry's own (llama-7b: batch 1 on the meta device)
+        batch_size = batch_size or (spec.batch_size if spec else None) or 8
+        device = device or (spec.device if spec else None) or "cpu"
+        if device not in ("cpu", "meta"):
+            raise MaseError(f"unsupported device '{device}'", hint="use --device cpu or --device meta")
+        if tracer not in ("auto", "fx", "export"):
+            raise MaseError(f"unknown tracer '{tracer}'", hint="use --tracer auto, fx or export")
         self.model_name = model_name
         self.load_name = load
         self.load_type = load_type
@@ -74,6 +92,8 @@ class Session:
         self.device = device
         self.num_workers = num_workers
         self.custom_leaf_modules = custom_leaf_modules
+        self.tracer = tracer
+        self.seq_len = seq_len
         self.model = None
         self.original = None
         self.current = None
@@ -109,14 +129,16 @@ class Session:
             self.model = graph.model
             self.weights_source = f"saved graph {self.load_name}"
         else:
-            say(f"building model {self.model_name}")
-            self.model = get_model(self.model_name)
+            say(f"building model {self.model_name}" + (" on the meta device" if self.on_meta else ""))
+            self.model = self._build_model(get_model)
             self._load_weights(say)
             graph = None
         self._load_data(spec, say)
         say("tracing and adding metadata")
         if graph is None:
-            graph = MaseGraph(self.model, custom_leaf_modules=self.custom_leaf_modules)
+            example = next(iter(self.input_generator("train", ("x",))))["x"]  # for torch.export
+            graph = MaseGraph(self.model, custom_leaf_modules=self.custom_leaf_modules, tracer=self.tracer,
+                              example_inputs=(example,))
         self.model.eval() if hasattr(self.model, "eval") else None
         graph = self._annotate(graph, keep_metadata=self.load_type == "mz")
         self.original = graph
@@ -125,6 +147,19 @@ class Session:
         self.loaded = True
         say("ready")
         return self
+
+    @property
+    def on_meta(self) -> bool:
+        """Built on the meta device: shapes only, no weights, no real forward pass."""
+        return self.device == "meta"
+
+    def _build_model(self, get_model):
+        if not self.on_meta:
+            return get_model(self.model_name)
+        import torch
+
+        with torch.device("meta"):  # parameters get shapes and dtypes but no memory
+            return get_model(self.model_name)
 
     def _resolve_saved_graph_model(self) -> None:
         """`inspect DIR`: a saved graph directory given as the model. The transform that wrote it
@@ -149,6 +184,12 @@ class Session:
         self.model_name = model or self.model_name
 
     def _load_weights(self, say: Progress) -> None:
+        if self.on_meta:
+            if self.load_name:
+                raise MaseError("a checkpoint cannot be loaded on the meta device (it holds no weights)",
+                                hint="drop --device meta to load weights")
+            self.weights_source = "none (meta device)"
+            return
         if self.load_name:
             from core.checkpoint import load_model
 
@@ -178,6 +219,7 @@ class Session:
             )
         say(f"preparing data {dataset}")
         from core.data import get_datamodule
+        from core.models.hf import config_inputs
 
         self.datamodule = get_datamodule(
             dataset,
@@ -186,6 +228,8 @@ class Session:
             dataset_path=self.dataset_path,
             num_workers=self.num_workers,
             seed=self.seed,
+            seq_len=self.seq_len,
+            model_inputs=config_inputs(self.model),
         )
 
     def _annotate(self, graph, keep_metadata: bool = False):
@@ -232,21 +276,24 @@ class Session:
     def is_transformed(self) -> bool:
         return any(r.ok and r.changed_graph for r in self.history)
 
-    def complete_args(self, name: str, args: dict[str, Any] | None, save_dir: str | None = None) -> dict[str, Any]:
+    def complete_args(self, name: str, args: dict[str, Any] | None) -> dict[str, Any]:
         """The user's args plus what only the session can supply (MASE's CLI does the same)."""
         spec = get_pass(name)
         full = {**spec.defaults(), **_user_args(args)} if not spec.free_form else _user_args(args) or spec.defaults()
-        if NEEDS_INPUT_GENERATOR in spec.needs and full.get("input_generator") is None:
-            full["input_generator"] = self.input_generator("train")
-        if NEEDS_ORIGINAL_GRAPH in spec.needs and full.get("original_graph") is None:
-            full["original_graph"] = self.original
-        if NEEDS_DUMMY_IN in spec.needs and full.get("dummy_in") is None:
-            full["dummy_in"] = self.dummy_in
-        if NEEDS_SAVE_DIR in spec.needs and save_dir and not full.get("save_dir"):
-            full["save_dir"] = save_dir
-        if spec.name == "load_mase_graph_interface_pass" and "trust" not in (args or {}):
-            full["trust"] = self.trust_checkpoint
+        for arg in spec.args:
+            if arg.supplied and full.get(arg.name) is None:
+                full[arg.name] = self._supply(arg.supplied)
         return full
+
+    def _supply(self, what: str) -> Any:
+        """What a pass's declaration says the session supplies (core.passes.schema.SUPPLIES)."""
+        if what == "input_generator":
+            return self.input_generator("train")
+        if what == "original_graph":
+            return self.original
+        if what == "dummy_in":
+            return self.dummy_in
+        return self.trust_checkpoint  # "trust_checkpoint"
 
     def run_pass(
         self,
@@ -255,7 +302,6 @@ class Session:
         *,
         progress: Callable[..., None] | None = None,
         cancel: threading.Event | None = None,
-        save_dir: str | None = None,
     ) -> PassRun:
         """Run a registered pass on the current graph. A transform runs on a copy that replaces
         the current graph only when the pass finishes, so a failure or cancel changes nothing."""
@@ -263,26 +309,34 @@ class Session:
             raise PassError("the session has no model yet", hint="call load() first")
         spec = get_pass(name)
         run = PassRun(name=spec.name, kind=spec.kind, args=_user_args(args))
-        full = self.complete_args(spec.name, args, save_dir)
+        full = self.complete_args(spec.name, args)
         if progress is not None:
             full.setdefault("progress", progress)
         if cancel is not None:
             full.setdefault("cancel", cancel)
         start = time.perf_counter()
         with self._lock:
-            target = self.current.copy() if spec.kind == "transform" or spec.name.startswith("load_") else self.current
+            # The declaration says what the pass changes. A pass that changes the graph or its
+            # metadata, and any user pass, works on a private copy swapped in when it finishes,
+            # so a failure leaves the current graph exactly as it was.
+            swaps = spec.changes_graph or spec.writes_metadata
+            target = self.current.copy() if swaps or not spec.builtin else self.current
             try:
+                if NEEDS_INPUT_GENERATOR in spec.needs:  # runs real batches through the graph
+                    from core.ir.device import require_real_weights
+
+                    require_real_weights(target, spec.name)
                 graph, info = spec.fn(target, full)
             except MaseError as exc:
-                run.ok, run.error = False, exc.one_line()
+                run.ok, run.error = False, f"{exc.one_line()}{_user_frame(spec, exc)}"
             except Exception as exc:  # a bug or a torch error inside a pass: keep the session usable
                 logger.debug("pass %s failed", spec.name, exc_info=True)
-                run.ok, run.error = False, f"{spec.name} failed: {type(exc).__name__}: {exc}"
+                run.ok, run.error = False, f"{spec.name} failed{_user_frame(spec, exc)}: {type(exc).__name__}: {exc}"
             else:
                 run.info = info if isinstance(info, dict) else {"result": info}
-                if graph is not None and (spec.kind == "transform" or spec.name.startswith("load_")):
+                if graph is not None and swaps:
                     self.current = graph
-                    run.changed_graph = True
+                    run.changed_graph = spec.changes_graph
         run.seconds = time.perf_counter() - start
         self.history.append(run)
         if not run.ok:
@@ -307,9 +361,11 @@ class Session:
 
     def evaluate(self, which: str = "current", split: str = "test", max_batches: int | None = None,
                  progress: Callable[..., None] | None = None, cancel: threading.Event | None = None) -> dict[str, Any]:
+        from core.ir.device import require_real_weights
         from core.train import evaluate
 
         graph = self.current if which == "current" else self.original
+        require_real_weights(graph, "evaluating accuracy")
         loader = self.datamodule.dataloader(split, shuffle=False, batch_size=self.eval_batch_size())
         result = evaluate(graph.model, loader, max_batches=max_batches, progress=progress, cancel=cancel)
         result = dict(result)

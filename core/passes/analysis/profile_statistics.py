@@ -25,13 +25,9 @@ import torch.fx as fx
 
 from core.errors import ConfigError, PassError
 from core.passes.analysis.stats import Stat, create_stats, merged_export
+from core.passes.schema import Arg, mase_pass
 
 logger = logging.getLogger(__name__)
-
-ACCEPTED = ("by", "target_weight_nodes", "target_activation_nodes", "weight_statistics",
-            "activation_statistics", "input_generator", "num_samples", "profile_output_activation",
-            "progress", "cancel")
-
 
 # --------------------------------------------------------------------------- input taps
 def tap_inputs(gm: fx.GraphModule, sinks: dict[str, Callable[..., None]],
@@ -155,9 +151,6 @@ def _parse_args(pass_args: Any) -> dict[str, Any]:
     if pass_args is not None and not isinstance(pass_args, dict):
         raise ConfigError(f"profile_statistics: pass_args must be a dict, got {type(pass_args).__name__}")
     args = dict(pass_args or {})
-    unknown = sorted(set(args) - set(ACCEPTED))
-    if unknown:
-        raise ConfigError(f"profile_statistics: unknown argument '{unknown[0]}'", hint=f"accepted: {', '.join(ACCEPTED)}")
     by = args.get("by", "type")
     if by not in ("type", "name"):
         raise ConfigError(f"profile_statistics: unsupported by '{by}'", hint="use by = \"type\" (mase op) or \"name\" (node name)")
@@ -169,6 +162,26 @@ def _parse_args(pass_args: Any) -> dict[str, Any]:
             "target_activation_nodes": _targets(args.get("target_activation_nodes"), "target_activation_nodes")}
 
 
+@mase_pass(
+    "profile_statistics_analysis_pass",
+    kind="analysis",
+    doc="Weight and activation statistics over sample batches",
+    args=[
+        Arg("by", "str", "type", "match targets on mase op (type) or node name (name)", choices=("type", "name")),
+        Arg("target_weight_nodes", "list|str", ["linear"], "ops or names whose weights are profiled"),
+        Arg("target_activation_nodes", "list|str", ["relu"], "ops or names whose inputs are profiled"),
+        Arg("weight_statistics", "table", {"variance_precise": {"device": "cpu", "dims": "all"}},
+            "statistic name -> options, for weights"),
+        Arg("activation_statistics", "table",
+            {"range_quantile": {"device": "cpu", "dims": "all", "quantile": 0.97}},
+            "statistic name -> options, for activations"),
+        Arg("num_samples", "int", 32, "number of samples to profile"),
+        Arg("profile_output_activation", "bool", False, "accepted and ignored, as in MASE"),
+        Arg("input_generator", "object", None, "batches of model inputs", supplied="input_generator"),
+    ],
+    writes_metadata=True,
+    renderer="profile_statistics",
+)
 def profile_statistics_analysis_pass(graph, pass_args: dict[str, Any] | None = None):
     """Profile weights and node inputs; returns ``(graph, info)`` with the statistics."""
     args = _parse_args(pass_args)

@@ -24,6 +24,7 @@ from torch import Tensor
 
 from core.errors import PassError
 from core.passes.analysis.profile_statistics import draw_samples, placeholders, tap_inputs
+from core.passes.schema import Arg, mase_pass
 from core.quant import FUNCTION_TO_OP, QUANTIZED_MODULE_CLASSES, quantize
 from core.quant.config import canonical_name, has_operand, operand_kwargs
 from core.quant.quantizers import block_exponents
@@ -166,13 +167,19 @@ def _layer_output_check(module, x: Tensor) -> dict[str, Any]:
         return {"max_abs_diff": float((got.double() - ref.double()).abs().max()) if got.numel() else 0.0}
 
 
+@mase_pass(
+    "verify_quantization_analysis_pass",
+    kind="analysis",
+    doc="Show that quantised weights, biases and inputs lie on the quantiser's grid (error, SQNR)",
+    args=[
+        Arg("num_samples", "int", None, "samples to check inputs on (default: one batch)"),
+        Arg("input_generator", "object", None, "batches of model inputs", supplied="input_generator"),
+    ],
+    renderer="verify_quant",
+)
 def verify_quantization_analysis_pass(graph, pass_args: dict[str, Any] | None = None):
     """Check every quantised node's effective operands; returns ``(graph, info)``."""
     args = dict(pass_args or {})
-    unknown = set(args) - {"input_generator", "num_samples", "progress", "cancel"}
-    if unknown:
-        raise PassError(f"verify_quantization: unknown argument(s) {sorted(unknown)}",
-                        hint="accepted: input_generator, num_samples")
     nodes = _quantised_nodes(graph)
     captured: dict[str, tuple[tuple, dict]] = {}
     generator = args.get("input_generator")

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from core.errors import QuantError
 from core.ir.classify import classify_node
 from core.ir.common import MODULE_OPS, OP_TO_TYPE
+from core.passes.schema import Arg, mase_pass
 from core.quant import (
     FUNCTION_TO_OP,
     QUANTIZABLE_OPS,
@@ -303,6 +304,24 @@ def _rollback(graph, undo: list) -> None:
             entry["type"], entry["precision"] = typ, prec
 
 
+@mase_pass(
+    "quantize_transform_pass",
+    kind="transform",
+    doc="Replace ops by quantised ones (integer, minifloat, log, block_fp, ...)",
+    args=[
+        Arg("by", "str", "type", "match config keys on mase op (type), node name (name) or regex_name",
+            choices=("type", "name", "regex_name")),
+        Arg("default", "table", {"config": {"name": None}}, "config for nodes with no entry"),
+        Arg("linear", "table", {"config": {"name": "integer", "data_in_width": 8, "data_in_frac_width": 4,
+                                           "weight_width": 8, "weight_frac_width": 4,
+                                           "bias_width": 8, "bias_frac_width": 4}},
+            "an entry: one per op (by type) or node (by name), each {config = {name = ..., widths}}"),
+    ],
+    free_form=True,
+    changes_graph=True,
+    renderer="quantize",
+    validator="validate_pass_args",
+)
 def quantize_transform_pass(graph, pass_args: dict[str, Any] | None = None):
     """Quantise the graph as ``pass_args`` says; returns ``(graph, info)``."""
     if pass_args is not None and not isinstance(pass_args, dict):
