@@ -106,6 +106,7 @@ def test_two_worker_processes_share_one_sqlite_study(tmp_path):
     assert all(r["evaluated"] > 0 for r in outcome.reports)
 
 
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 def test_killed_worker_resumes_without_losing_or_repeating_a_trial(tmp_path):
     path = write_config(tmp_path, 14)
     cmd = [sys.executable, "-m", "mase_tui.cli", "search", "--config", str(path), "--project-dir",
