@@ -33,6 +33,8 @@ TASKS = ("classification", "cls", "translation", "tran", "language_modeling", "l
 LOAD_TYPES = ("pt", "pl", "mz")
 ACCELERATORS = ("auto", "cpu", "gpu", "mps")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+TRACERS = ("auto", "fx", "export")  # core.ir.capture.TRACERS (kept free of torch here)
+DEVICES = ("cpu", "meta")
 
 # Top-level keys and the type each must have. These are MASE's CLI option names (dest names);
 # keys that only MASE's trainer or hardware flow reads are accepted and left unused.
@@ -41,9 +43,11 @@ SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "batch_size": (int,), "seed": (int,), "num_workers": (int,), "accelerator": (str,),
     "project_dir": (str,), "project": (str,), "log_level": (str,), "to_debug": (bool,),
     "dataset_path": (str,), "trust_checkpoint": (bool,), "cf_args": (dict,),
+    "tracer": (str,), "device": (str,), "seq_len": (int,),
 }
 SETTING_CHOICES: dict[str, tuple[str, ...]] = {
     "task": TASKS, "load_type": LOAD_TYPES, "accelerator": ACCELERATORS, "log_level": LOG_LEVELS,
+    "tracer": TRACERS, "device": DEVICES,
 }
 MASE_UNUSED_SETTINGS = frozenset({
     "max_epochs", "max_steps", "learning_rate", "weight_decay", "log_every_n_steps",
@@ -179,8 +183,8 @@ def _check_setting(key: str, value: Any, source: str) -> Any:
         raise ConfigError(f"{source}: '{key}' must be {want}, got {value!r}")
     if key in SETTING_CHOICES and value not in SETTING_CHOICES[key]:
         raise ConfigError(f"{source}: '{key}' = {value!r} is not one of {', '.join(SETTING_CHOICES[key])}")
-    if key in ("batch_size",) and value < 1:
-        raise ConfigError(f"{source}: 'batch_size' must be at least 1, got {value}")
+    if key in ("batch_size", "seq_len") and value < 1:
+        raise ConfigError(f"{source}: '{key}' must be at least 1, got {value}")
     if key == "num_workers" and value < 0:
         raise ConfigError(f"{source}: 'num_workers' must be 0 or more, got {value}")
     return value

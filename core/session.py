@@ -54,14 +54,26 @@ class Session:
         load_type: str | None = None,
         dataset: str | None = None,
         dataset_path: str | None = None,
-        batch_size: int = 8,
+        batch_size: int | None = 8,
         seed: int = 0,
         trust_checkpoint: bool = False,
         pretrained: bool = True,
-        device: str = "cpu",
+        device: str | None = "cpu",
         num_workers: int = 0,
         custom_leaf_modules: tuple = (),
+        tracer: str = "auto",
+        seq_len: int | None = None,
     ) -> None:
+        from core.models.registry import MODELS
+
+        spec = MODELS.get(model_name)
+        # batch_size / device None: the zoo entry's own (llama-7b: batch 1 on the meta device)
+        batch_size = batch_size or (spec.batch_size if spec else None) or 8
+        device = device or (spec.device if spec else None) or "cpu"
+        if device not in ("cpu", "meta"):
+            raise MaseError(f"unsupported device '{device}'", hint="use --device cpu or --device meta")
+        if tracer not in ("auto", "fx", "export"):
+            raise MaseError(f"unknown tracer '{tracer}'", hint="use --tracer auto, fx or export")
         self.model_name = model_name
         self.load_name = load
         self.load_type = load_type
@@ -74,6 +86,8 @@ class Session:
         self.device = device
         self.num_workers = num_workers
         self.custom_leaf_modules = custom_leaf_modules
+        self.tracer = tracer
+        self.seq_len = seq_len
         self.model = None
         self.original = None
         self.current = None
@@ -109,14 +123,16 @@ class Session:
             self.model = graph.model
             self.weights_source = f"saved graph {self.load_name}"
         else:
-            say(f"building model {self.model_name}")
-            self.model = get_model(self.model_name)
+            say(f"building model {self.model_name}" + (" on the meta device" if self.on_meta else ""))
+            self.model = self._build_model(get_model)
             self._load_weights(say)
             graph = None
         self._load_data(spec, say)
         say("tracing and adding metadata")
         if graph is None:
-            graph = MaseGraph(self.model, custom_leaf_modules=self.custom_leaf_modules)
+            example = next(iter(self.input_generator("train", ("x",))))["x"]  # for torch.export
+            graph = MaseGraph(self.model, custom_leaf_modules=self.custom_leaf_modules, tracer=self.tracer,
+                              example_inputs=(example,))
         self.model.eval() if hasattr(self.model, "eval") else None
         graph = self._annotate(graph, keep_metadata=self.load_type == "mz")
         self.original = graph
@@ -125,6 +141,19 @@ class Session:
         self.loaded = True
         say("ready")
         return self
+
+    @property
+    def on_meta(self) -> bool:
+        """Built on the meta device: shapes only, no weights, no real forward pass."""
+        return self.device == "meta"
+
+    def _build_model(self, get_model):
+        if not self.on_meta:
+            return get_model(self.model_name)
+        import torch
+
+        with torch.device("meta"):  # parameters get shapes and dtypes but no memory
+            return get_model(self.model_name)
 
     def _resolve_saved_graph_model(self) -> None:
         """`inspect DIR`: a saved graph directory given as the model. The transform that wrote it
@@ -149,6 +178,12 @@ class Session:
         self.model_name = model or self.model_name
 
     def _load_weights(self, say: Progress) -> None:
+        if self.on_meta:
+            if self.load_name:
+                raise MaseError("a checkpoint cannot be loaded on the meta device (it holds no weights)",
+                                hint="drop --device meta to load weights")
+            self.weights_source = "none (meta device)"
+            return
         if self.load_name:
             from core.checkpoint import load_model
 
@@ -178,6 +213,7 @@ class Session:
             )
         say(f"preparing data {dataset}")
         from core.data import get_datamodule
+        from core.models.hf import config_inputs
 
         self.datamodule = get_datamodule(
             dataset,
@@ -186,6 +222,8 @@ class Session:
             dataset_path=self.dataset_path,
             num_workers=self.num_workers,
             seed=self.seed,
+            seq_len=self.seq_len,
+            model_inputs=config_inputs(self.model),
         )
 
     def _annotate(self, graph, keep_metadata: bool = False):
@@ -272,6 +310,10 @@ class Session:
         with self._lock:
             target = self.current.copy() if spec.kind == "transform" or spec.name.startswith("load_") else self.current
             try:
+                if NEEDS_INPUT_GENERATOR in spec.needs:  # runs real batches through the graph
+                    from core.ir.device import require_real_weights
+
+                    require_real_weights(target, spec.name)
                 graph, info = spec.fn(target, full)
             except MaseError as exc:
                 run.ok, run.error = False, exc.one_line()
@@ -307,9 +349,11 @@ class Session:
 
     def evaluate(self, which: str = "current", split: str = "test", max_batches: int | None = None,
                  progress: Callable[..., None] | None = None, cancel: threading.Event | None = None) -> dict[str, Any]:
+        from core.ir.device import require_real_weights
         from core.train import evaluate
 
         graph = self.current if which == "current" else self.original
+        require_real_weights(graph, "evaluating accuracy")
         loader = self.datamodule.dataloader(split, shuffle=False, batch_size=self.eval_batch_size())
         result = evaluate(graph.model, loader, max_batches=max_batches, progress=progress, cancel=cancel)
         result = dict(result)

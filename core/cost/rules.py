@@ -198,6 +198,8 @@ _ACTIVATIONS = (
 _BINARIES = (
     "add", "sub", "mul", "div", "truediv", "floordiv", "iadd", "isub", "imul", "gt", "lt", "le",
     "ge", "eq", "ne", "greater", "less", "where", "masked_fill", "masked_fill_", "not", "invert",
+    # aten operators of exported graphs (core/ir/aten_ops.py names them)
+    "and", "or", "xor", "diff", "rsub", "remainder", "fmod", "reciprocal", "sign", "isinf", "isnan",
 )
 _POOLS = (
     "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",

@@ -6,6 +6,7 @@ import re
 
 import torch.fx as fx
 
+from core.ir.aten_ops import classify_aten
 from core.ir.common import MODULE_OPS, OP_TO_TYPE, match_function_op, target_name
 
 UNKNOWN = "unknown"
@@ -29,6 +30,9 @@ def classify_node(node: fx.Node, model, user_leaf_modules: tuple[type, ...] = ()
         if isinstance(module, user_leaf_modules):
             return "module", "user_defined_module"
         return UNKNOWN, type(module).__name__.lower()
+    aten = classify_aten(node.target)  # exported graphs: aten operators
+    if aten is not None:
+        return aten
     name = target_name(node.target)
     op = match_function_op(name)
     if op is None:

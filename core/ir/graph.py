@@ -8,8 +8,8 @@ from typing import Any, Callable, Iterable
 import torch
 import torch.fx as fx
 
+from core.ir.capture import capture, capture_info
 from core.ir.metadata import MaseGraphMetadata, MaseMetadata
-from core.ir.tracer import trace_module
 
 
 class MaseGraph:
@@ -19,6 +19,9 @@ class MaseGraph:
         cf_args: dict[str, Any] | None = None,
         custom_leaf_modules: Iterable[type] = (),
         custom_leaf_functions: Iterable[Callable] = (),
+        *,
+        tracer: str = "auto",
+        example_inputs: tuple | None = None,
     ) -> None:
         self.cf_args = cf_args
         self.custom_leaf_modules = tuple(custom_leaf_modules)
@@ -26,8 +29,17 @@ class MaseGraph:
         if isinstance(model, fx.GraphModule):
             self.model = model
         else:
-            self.model = trace_module(model, cf_args, self.custom_leaf_modules, self.custom_leaf_functions)
+            # fx first; torch.export (given example inputs) when fx fails or is not wanted
+            self.model = capture(model, tracer=tracer, cf_args=cf_args,
+                                 custom_leaf_modules=self.custom_leaf_modules,
+                                 custom_leaf_functions=self.custom_leaf_functions,
+                                 example_inputs=example_inputs)
         self.meta: dict[str, MaseGraphMetadata] = {"mase": MaseGraphMetadata(model=self.model)}
+
+    @property
+    def capture(self) -> dict[str, Any]:
+        """Which tracer made the graph and why (``{"tracer": "export", "reason": ...}``)."""
+        return capture_info(self.model)
 
     @property
     def fx_graph(self) -> fx.Graph:
@@ -52,7 +64,9 @@ class MaseGraph:
 
     def recompile(self) -> None:
         """Rebuild the GraphModule after graph or module edits; metadata stays on the nodes."""
+        meta = dict(getattr(self.model, "meta", {}))
         self.model = fx.GraphModule(self.model, self.model.graph, self.model.__class__.__name__)
+        self.model.meta.update(meta)  # how it was captured survives a recompile
         self.rebind_metadata()
 
     def rebind_metadata(self) -> None:

@@ -12,6 +12,7 @@ from torch.fx.operator_schemas import normalize_function
 
 from core.errors import PassError
 from core.ir.classify import UNKNOWN, classify_node
+from core.ir.export_values import results_from_export
 from core.ir.leaves import LEAF_MODULE_CLASSES
 from core.ir.metadata import get_mase
 
@@ -108,7 +109,8 @@ def _bound_arguments(node: fx.Node, model, mase_op: str = "") -> list[tuple[str,
             normalized = normalize_function(node.target, node.args, node.kwargs, normalize_to_only_use_kwargs=True)
         except Exception:  # fx cannot always find a schema (overloads, C builtins)
             normalized = None
-        if normalized is not None and mase_op not in _POSITIONAL_NAMES:
+        # aten overloads have one schema, whose names (weight, bias, mat2 ...) are the right ones
+        if normalized is not None and (mase_op not in _POSITIONAL_NAMES or _is_overload(node.target)):
             return list(normalized.kwargs.items())
     elif node.op == "call_method":
         pairs = [("self", node.args[0])] if node.args else []
@@ -117,6 +119,10 @@ def _bound_arguments(node: fx.Node, model, mase_op: str = "") -> list[tuple[str,
     names = _POSITIONAL_NAMES.get(mase_op, ())
     pairs = [(names[i] if i < len(names) else f"arg_{i}", a) for i, a in enumerate(node.args)]
     return pairs + list(node.kwargs.items())
+
+
+def _is_overload(target) -> bool:
+    return isinstance(target, torch._ops.OpOverload)
 
 
 def _flatten_tensors(value, env):
@@ -231,22 +237,10 @@ def add_common_metadata_analysis_pass(graph, pass_args=None):
         elif isinstance(value, torch.Tensor):
             value = value.clone()  # an in-place first op must not rewrite the caller's dummy_in
         inputs.append(value)
-    interp = _MetaInterpreter(model, on_meta, keep_values=add_value)
-    modes = {m: m.training for m in model.modules()}  # restored one by one: model.train(flag)
-    model.eval()                                        # would reset a submodule left in train mode
-    try:
-        with torch.no_grad():
-            interp.run(*inputs)
-    except Exception as exc:
-        failing = _failing_node(interp)
-        raise PassError(
-            f"running the dummy input through the graph failed at node '{failing}': {type(exc).__name__}: {exc}",
-            hint="check the dummy input's shape and dtype against the model",
-        ) from exc
-    finally:
-        for m, flag in modes.items():
-            m.training = flag
-    env = {n.name: v for n, v in interp.results.items()}
+    # an exported graph carries every node's result (as a fake tensor): no forward run needed
+    env = None if add_value else results_from_export(graph, dummy_in)
+    if env is None:
+        env = _run_graph(model, inputs, on_meta, add_value)
 
     unknown: list[str] = []
     last_value = None
@@ -280,6 +274,26 @@ def add_common_metadata_analysis_pass(graph, pass_args=None):
     if unknown:
         logger.warning("no MASE op table knows %d node(s): %s", len(unknown), ", ".join(unknown))
     return graph, {"nodes": len(graph.fx_graph.nodes), "unknown_ops": unknown, "device": "meta" if on_meta else "real"}
+
+
+def _run_graph(model, inputs, on_meta: bool, add_value: bool) -> dict:
+    """Run the graph once and summarise every node's result."""
+    interp = _MetaInterpreter(model, on_meta, keep_values=add_value)
+    modes = {m: m.training for m in model.modules()}  # restored one by one: model.train(flag)
+    model.eval()                                        # would reset a submodule left in train mode
+    try:
+        with torch.no_grad():
+            interp.run(*inputs)
+    except Exception as exc:
+        failing = _failing_node(interp)
+        raise PassError(
+            f"running the dummy input through the graph failed at node '{failing}': {type(exc).__name__}: {exc}",
+            hint="check the dummy input's shape and dtype against the model",
+        ) from exc
+    finally:
+        for m, flag in modes.items():
+            m.training = flag
+    return {n.name: v for n, v in interp.results.items()}
 
 
 def _quant_config(node: fx.Node, model) -> dict | None:

@@ -88,8 +88,12 @@ def _add_parameters(graph, nodes, commons, rows: list[NodeCost]) -> None:
                     seen.add(ident)
                     row.params += numel(entry)
                     row.param_bits += storage_bits(entry)
-        elif node.op == "get_attr" and str(node.target) not in seen and _is_parameter(graph.model, str(node.target)):
-            seen.add(str(node.target))
+        elif node.op == "get_attr" and _is_parameter(graph.model, str(node.target)):
+            # tied weights (GPT-2's lm_head and wte) are one tensor under two names: count it once
+            ident = f"id:{id(graph.model.get_parameter(str(node.target)))}"
+            if ident in seen:
+                continue
+            seen.add(ident)
             result = (common.get("results") or {}).get("data_out_0")
             if not is_tensor_entry(result):
                 continue
