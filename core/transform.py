@@ -22,7 +22,8 @@ from typing import Any, Callable, Iterator
 
 from core.config import PassEntry, dumps_toml
 from core.errors import ConfigError, PassError
-from core.utils.tables import format_count, precision_label
+from core.ir.view import join_precisions
+from core.utils.tables import format_count
 
 logger = logging.getLogger(__name__)
 
@@ -186,7 +187,7 @@ def _md_ratio(value: Any) -> str:
 
 
 def _md_prec(precision: Any) -> str:
-    return precision_label(precision) or "-"
+    return join_precisions(precision) or "-"
 
 
 # --------------------------------------------------------------------------- accuracy

@@ -97,18 +97,3 @@ def storage_bits(entry: dict[str, Any]) -> int:
         if isinstance(shared, (int, float)) and shared > 0:
             bits += block_count(entry["shape"], block) * int(shared)
     return bits
-
-
-def precision_label(entry: dict[str, Any]) -> str:
-    """Short human label: float32, bfloat16, integer(8,4), block_fp(8,8,127,[1, 16])."""
-    kind = entry.get("type")
-    precision = entry.get("precision")
-    dtype = entry.get("torch_dtype")
-    if kind in ("float", "int", "bool") and dtype is not None:
-        return str(dtype).removeprefix("torch.")
-    if kind == "float":
-        width = precision[0] if isinstance(precision, (list, tuple)) and precision else "?"
-        return f"float{width}"
-    if isinstance(precision, (list, tuple)):
-        return f"{kind}({','.join(str(p) for p in precision)})"
-    return str(kind)

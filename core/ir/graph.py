@@ -9,7 +9,7 @@ import torch
 import torch.fx as fx
 
 from core.ir.capture import capture, capture_info
-from core.ir.metadata import MaseGraphMetadata, MaseMetadata
+from core.ir.metadata import MaseGraphMetadata, MaseMetadata, copy_value
 
 
 class MaseGraph:
@@ -78,26 +78,23 @@ class MaseGraph:
         self.meta["mase"].model = self.model
 
     def copy(self) -> "MaseGraph":
-        """An independent graph: its own modules, parameters and metadata."""
-        saved = {}
-        for node in self.model.graph.nodes:
-            saved[node.name] = node.meta.pop("mase", None)
-        try:
-            model = copy.deepcopy(self.model)
-        finally:
-            for node in self.model.graph.nodes:
-                if saved.get(node.name) is not None:
-                    node.meta["mase"] = saved[node.name]
+        """An independent graph: its own modules, parameters and metadata. Reads its source only
+        (readers on other threads may be looking at it). fx copies a node's ``meta`` dict
+        shallowly, so the copy's nodes get their own MASE metadata, copied structurally with the
+        model's memo: a parameter held in the metadata becomes the copy's parameter."""
+        memo: dict[int, Any] = {}
+        model = copy.deepcopy(self.model, memo)
+        sources = {node.name: node for node in self.model.graph.nodes}
         new = MaseGraph.__new__(MaseGraph)
-        new.cf_args = copy.deepcopy(self.cf_args)
+        new.cf_args = copy_value(self.cf_args, memo)
         new.custom_leaf_modules = self.custom_leaf_modules
         new.custom_leaf_functions = self.custom_leaf_functions
         new.model = model
         for node in model.graph.nodes:
-            meta = saved.get(node.name)
+            meta = sources[node.name].meta.get("mase")
             if meta is not None:
-                node.meta["mase"] = copy.deepcopy(meta)
-        new.meta = {"mase": copy.deepcopy(self.meta["mase"])}
+                node.meta["mase"] = copy_value(meta, memo)
+        new.meta = {"mase": copy_value(self.meta["mase"], memo)}
         new.rebind_metadata()
         return new
 

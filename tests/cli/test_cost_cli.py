@@ -53,7 +53,7 @@ def test_cost_table_output(capsys):
     out = capsys.readouterr().out
     assert "per sample" in out and "per batch of 8" in out
     assert "81,920" in out and "5,120" in out and "0.0625x" in out
-    assert "seq_blocks_2" in out and "fp32 -> int(8,4)" in out
+    assert "seq_blocks_2" in out and "fp32 -> int[8,4]" in out
 
 
 def test_errors_are_one_line_with_exit_2(capsys, tmp_path):
@@ -114,5 +114,5 @@ def test_render_cost_compare():
     text = text_of(render_cost_compare(compare_costs(before, after)))
     assert "original" in text and "quantised" in text
     assert "0.0625x" in text and "-76,800" in text
-    assert "fp32 -> int(8,4)" in text
+    assert "fp32 -> int[8,4]" in text
     assert "no node changed cost" in text_of(render_cost_compare(compare_costs(before, before)))

@@ -140,7 +140,7 @@ def test_bitops_8bit_with_metadata_set_as_the_quantize_pass_writes_it(name, w8a8
     # width, never width + frac
     linear = next(r for r in info["nodes"] if r["mase_op"] == "linear")
     assert linear["bits"] == {"data_in_0": 8, "weight": 8}
-    assert linear["precision"] == {"data_in_0": "integer(8,4)", "weight": "integer(8,4)"}
+    assert linear["precision"] == {"data_in_0": "integer[8,4]", "weight": "integer[8,4]"}
 
 
 def test_jsc_toy_with_only_seq_blocks_2_quantised():
@@ -454,7 +454,7 @@ def test_compare_costs_by_hand():
     row = next(r for r in cmp["nodes"] if r["name"] == "seq_blocks_5")
     assert (row["bitops"]["a"], row["bitops"]["b"], row["bitops_ratio"]) == (64 * 1024, 64 * 64, 0.0625)
     assert row["storage_ratio"] == 0.25
-    assert row["precision_b"] == {"data_in_0": "integer(8,4)", "weight": "integer(8,4)"}
+    assert row["precision_b"] == {"data_in_0": "integer[8,4]", "weight": "integer[8,4]"}
     relu = next(r for r in cmp["nodes"] if r["name"] == "seq_blocks_4")
     assert relu["status"] == "unchanged" and relu["bitops_ratio"] is None  # 0 BitOPs: no ratio
 

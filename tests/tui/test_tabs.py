@@ -171,8 +171,8 @@ async def test_lab_quantize_shows_three_changed_linears_and_bitops_drop(session)
         # the detail: precision before/after and the weight histogram with its error
         detail = plain(app, "#compare-detail-body")
         assert "module: Linear -> LinearInteger" in detail
-        assert re.search(r"~\s+weight\s+float \[32\]\s+integer \[8, 4\]", detail)
-        assert re.search(r" \s+data_out_0\s+float \[32\]\s+float \[32\]", detail)
+        assert re.search(r"~\s+weight\s+float32\s+integer\[8,4\]", detail)
+        assert re.search(r" \s+data_out_0\s+float32\s+float32", detail)
         w = session.current.model.get_submodule("seq_blocks.8").weight.detach()
         q = torch.clamp(torch.round(w * 16), -128, 127) / 16
         max_err = float((w - q).abs().max())
