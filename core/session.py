@@ -15,13 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from core.errors import MaseError, PassError
-from core.passes.registry import (
-    NEEDS_DUMMY_IN,
-    NEEDS_INPUT_GENERATOR,
-    NEEDS_ORIGINAL_GRAPH,
-    NEEDS_SAVE_DIR,
-    get_pass,
-)
+from core.passes.registry import NEEDS_INPUT_GENERATOR, get_pass
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +32,18 @@ class PassRun:
     ok: bool = True
     error: str | None = None
     changed_graph: bool = False
+
+
+def _user_frame(spec, exc: BaseException) -> str:
+    """` at my_passes.py:17` for a user pass: the innermost traceback frame in the user's file."""
+    if spec.builtin or not spec.file:
+        return ""
+    import os
+    import traceback
+
+    lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__)
+             if f.filename and os.path.abspath(f.filename) == os.path.abspath(spec.file)]
+    return f" at {spec.shown_file}:{lines[-1]}" if lines else ""
 
 
 def _user_args(args: dict[str, Any] | None) -> dict[str, Any]:
@@ -270,21 +276,24 @@ class Session:
     def is_transformed(self) -> bool:
         return any(r.ok and r.changed_graph for r in self.history)
 
-    def complete_args(self, name: str, args: dict[str, Any] | None, save_dir: str | None = None) -> dict[str, Any]:
+    def complete_args(self, name: str, args: dict[str, Any] | None) -> dict[str, Any]:
         """The user's args plus what only the session can supply (MASE's CLI does the same)."""
         spec = get_pass(name)
         full = {**spec.defaults(), **_user_args(args)} if not spec.free_form else _user_args(args) or spec.defaults()
-        if NEEDS_INPUT_GENERATOR in spec.needs and full.get("input_generator") is None:
-            full["input_generator"] = self.input_generator("train")
-        if NEEDS_ORIGINAL_GRAPH in spec.needs and full.get("original_graph") is None:
-            full["original_graph"] = self.original
-        if NEEDS_DUMMY_IN in spec.needs and full.get("dummy_in") is None:
-            full["dummy_in"] = self.dummy_in
-        if NEEDS_SAVE_DIR in spec.needs and save_dir and not full.get("save_dir"):
-            full["save_dir"] = save_dir
-        if spec.name == "load_mase_graph_interface_pass" and "trust" not in (args or {}):
-            full["trust"] = self.trust_checkpoint
+        for arg in spec.args:
+            if arg.supplied and full.get(arg.name) is None:
+                full[arg.name] = self._supply(arg.supplied)
         return full
+
+    def _supply(self, what: str) -> Any:
+        """What a pass's declaration says the session supplies (core.passes.schema.SUPPLIES)."""
+        if what == "input_generator":
+            return self.input_generator("train")
+        if what == "original_graph":
+            return self.original
+        if what == "dummy_in":
+            return self.dummy_in
+        return self.trust_checkpoint  # "trust_checkpoint"
 
     def run_pass(
         self,
@@ -293,7 +302,6 @@ class Session:
         *,
         progress: Callable[..., None] | None = None,
         cancel: threading.Event | None = None,
-        save_dir: str | None = None,
     ) -> PassRun:
         """Run a registered pass on the current graph. A transform runs on a copy that replaces
         the current graph only when the pass finishes, so a failure or cancel changes nothing."""
@@ -301,14 +309,18 @@ class Session:
             raise PassError("the session has no model yet", hint="call load() first")
         spec = get_pass(name)
         run = PassRun(name=spec.name, kind=spec.kind, args=_user_args(args))
-        full = self.complete_args(spec.name, args, save_dir)
+        full = self.complete_args(spec.name, args)
         if progress is not None:
             full.setdefault("progress", progress)
         if cancel is not None:
             full.setdefault("cancel", cancel)
         start = time.perf_counter()
         with self._lock:
-            target = self.current.copy() if spec.kind == "transform" or spec.name.startswith("load_") else self.current
+            # The declaration says what the pass changes. A pass that changes the graph or its
+            # metadata, and any user pass, works on a private copy swapped in when it finishes,
+            # so a failure leaves the current graph exactly as it was.
+            swaps = spec.changes_graph or spec.writes_metadata
+            target = self.current.copy() if swaps or not spec.builtin else self.current
             try:
                 if NEEDS_INPUT_GENERATOR in spec.needs:  # runs real batches through the graph
                     from core.ir.device import require_real_weights
@@ -316,15 +328,15 @@ class Session:
                     require_real_weights(target, spec.name)
                 graph, info = spec.fn(target, full)
             except MaseError as exc:
-                run.ok, run.error = False, exc.one_line()
+                run.ok, run.error = False, f"{exc.one_line()}{_user_frame(spec, exc)}"
             except Exception as exc:  # a bug or a torch error inside a pass: keep the session usable
                 logger.debug("pass %s failed", spec.name, exc_info=True)
-                run.ok, run.error = False, f"{spec.name} failed: {type(exc).__name__}: {exc}"
+                run.ok, run.error = False, f"{spec.name} failed{_user_frame(spec, exc)}: {type(exc).__name__}: {exc}"
             else:
                 run.info = info if isinstance(info, dict) else {"result": info}
-                if graph is not None and (spec.kind == "transform" or spec.name.startswith("load_")):
+                if graph is not None and swaps:
                     self.current = graph
-                    run.changed_graph = True
+                    run.changed_graph = spec.changes_graph
         run.seconds = time.perf_counter() - start
         self.history.append(run)
         if not run.ok:

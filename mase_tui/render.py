@@ -255,20 +255,33 @@ def render_verify_quant(info: dict[str, Any]) -> RenderableType:
     return table
 
 
+# Renderer names a pass's declaration may give (``renderer="cost"``, see core.passes.schema).
 RENDERERS: dict[str, Callable[[dict[str, Any]], RenderableType]] = {
-    "report_graph_analysis_pass": render_report_graph,
-    "report_node_type_analysis_pass": render_node_type,
-    "verify_common_metadata_analysis_pass": render_verify_metadata,
-    "cost_analysis_pass": render_cost,
-    "quantize_transform_pass": render_quantize,
-    "summarize_quantization_analysis_pass": render_quant_summary,
-    "profile_statistics_analysis_pass": render_profile_statistics,
-    "verify_quantization_analysis_pass": render_verify_quant,
+    "generic": render_generic,
+    "report_graph": render_report_graph,
+    "node_type": render_node_type,
+    "verify_metadata": render_verify_metadata,
+    "cost": render_cost,
+    "quantize": render_quantize,
+    "quant_summary": render_quant_summary,
+    "profile_statistics": render_profile_statistics,
+    "verify_quant": render_verify_quant,
 }
 
 
+def renderer_for(name: str) -> Callable[[dict[str, Any]], RenderableType]:
+    """The renderer the pass declares (a name in RENDERERS or a user pass's own callable)."""
+    from core.passes.registry import PASSES
+
+    spec = PASSES.get(name)
+    declared = spec.renderer if spec is not None else "generic"
+    if callable(declared):
+        return declared
+    return RENDERERS.get(declared, render_generic)
+
+
 def render_pass_result(name: str, info: dict[str, Any]) -> RenderableType:
-    renderer = RENDERERS.get(name, render_generic)
+    renderer = renderer_for(name)
     try:
         return renderer(info)
     except (KeyError, TypeError):

@@ -74,7 +74,7 @@ def test_passes_lists_the_registry(capsys, monkeypatch):
     out = capsys.readouterr().out
     for name in PASSES:
         assert name in out
-    assert "dummy_in (required)" in out
+    assert "dummy_in (supplied: dummy_in)" in out and "load_dir (required)" in out
     assert "[passes.quantize]" in out
 
 

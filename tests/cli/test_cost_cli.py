@@ -9,7 +9,13 @@ from pathlib import Path
 from rich.console import Console
 
 from mase_tui.cli import main
-from mase_tui.render import RENDERERS, render_cost, render_cost_compare, render_pass_result
+from mase_tui.render import (
+    RENDERERS,
+    render_cost,
+    render_cost_compare,
+    render_pass_result,
+    renderer_for,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 LAB_CONFIG = REPO / "configs" / "examples" / "jsc_toy_by_type.toml"
@@ -94,7 +100,7 @@ def _info(graph=None, **args) -> dict:
 
 
 def test_render_cost_registered_and_labelled():
-    assert RENDERERS["cost_analysis_pass"] is render_cost
+    assert RENDERERS["cost"] is render_cost and renderer_for("cost_analysis_pass") is render_cost
     text = text_of(render_pass_result("cost_analysis_pass", _info(uniq=True, batch_size=16)))
     assert "per batch of 16" in text and "dummy batch of 8" in text
     assert "BitOPs UNIQ" in text and "87,360" in text and "1,397,760" in text  # 87,360 x 16

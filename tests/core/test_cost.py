@@ -16,7 +16,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from core.cost import RULES, compare_costs
 from core.cost.bits import block_count, storage_bits
-from core.errors import PassError
+from core.errors import ConfigError, PassError
 from core.ir import MaseGraph
 from core.ir.metadata import get_mase
 from core.models import get_model_spec, list_models
@@ -479,7 +479,7 @@ def test_pass_contract():
     json.dumps(info)  # plain data
     assert get_pass("calculate_cost_analysis_pass").fn is cost_analysis_pass
     assert get_pass("flop_bitop_analysis_pass").fn is cost_analysis_pass
-    with pytest.raises(PassError, match="unknown argument"):
+    with pytest.raises(ConfigError, match="unknown argument.*batchsize.*did you mean 'batch_size'"):
         cost_analysis_pass(graph, {"batchsize": 4})
     with pytest.raises(PassError, match="batch_size"):
         cost_analysis_pass(graph, {"batch_size": 0})

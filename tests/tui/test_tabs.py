@@ -511,10 +511,10 @@ def test_pass_args_from_a_mase_config():
 
 def test_editor_defaults_round_trip_for_every_pass():
     from core.passes import PASSES
-    from mase_tui.widgets.pass_runner import args_to_toml, editable_defaults, parse_pass_args
+    from mase_tui.widgets.pass_runner import args_to_toml, parse_pass_args
 
     for name, spec in PASSES.items():
-        defaults = editable_defaults(spec)
+        defaults = spec.editable_defaults()
         assert "dummy_in" not in defaults and "input_generator" not in defaults
         assert parse_pass_args(spec, args_to_toml(spec, defaults)) == defaults, name
 

@@ -15,10 +15,10 @@ from core.ir.classify import UNKNOWN, classify_node
 from core.ir.export_values import results_from_export
 from core.ir.leaves import LEAF_MODULE_CLASSES
 from core.ir.metadata import get_mase
+from core.passes.schema import Arg, mase_pass
 
 logger = logging.getLogger(__name__)
 
-DEFAULTS = {"dummy_in": None, "add_value": False, "force_device_meta": False}
 # Functional ops whose tensor parameters keep their names (weight, bias, ...), as modules do.
 _NAMED_PARAM_OPS = {
     "linear", "conv1d", "conv2d", "conv_transpose2d", "layer_norm", "batch_norm", "group_norm",
@@ -210,21 +210,29 @@ class _MetaInterpreter(fx.Interpreter):
         return torch.func.functional_call(module, state, args, kwargs)
 
 
+@mase_pass(
+    "add_common_metadata_analysis_pass",
+    kind="analysis",
+    doc="MASE types and ops, shapes, dtypes and precisions of every node (runs the dummy input)",
+    args=[
+        Arg("dummy_in", "object", None, "dict of input tensors keyed by placeholder name", required=True,
+            supplied="dummy_in"),
+        Arg("add_value", "bool", False, "store tensor values in the metadata"),
+        Arg("force_device_meta", "bool", False, "run on the meta device (shapes only)"),
+    ],
+    writes_metadata=True,
+)
 def add_common_metadata_analysis_pass(graph, pass_args=None):
-    args = {**DEFAULTS, **(pass_args or {})}
-    unknown_keys = set(args) - set(DEFAULTS)
-    if unknown_keys:
-        raise PassError(f"add_common_metadata: unknown argument(s) {sorted(unknown_keys)}",
-                        hint=f"accepted: {', '.join(DEFAULTS)}")
-    dummy_in = args["dummy_in"]
+    args = dict(pass_args or {})
+    dummy_in = args.get("dummy_in")
     placeholders = [n.name for n in graph.fx_graph.nodes if n.op == "placeholder"]
     if not isinstance(dummy_in, dict) or any(p not in dummy_in for p in placeholders):
         raise PassError(
             "add_common_metadata needs dummy_in: a dict of input tensors keyed by placeholder name",
             hint=f"placeholders are {placeholders}",
         )
-    on_meta = bool(args["force_device_meta"])
-    add_value = bool(args["add_value"]) and not on_meta
+    on_meta = bool(args.get("force_device_meta"))
+    add_value = bool(args.get("add_value")) and not on_meta
     model = graph.model
     # leaves registered in a model's file (the CLI's only way) count as user modules too
     leaf_types = tuple(getattr(graph, "custom_leaf_modules", ())) + tuple(LEAF_MODULE_CLASSES)
@@ -313,11 +321,11 @@ def _apply_quant_precision(node: fx.Node, model, common: dict) -> None:
     config = _quant_config(node, model)
     if config is None or config.get("bypass"):
         return
-    from core.quant.config import precision, quantized_metadata_entries
+    from core.quant.config import quantized_metadata_entries, write_quantized_entry
 
-    for _, entry, operand in quantized_metadata_entries(common, common["mase_op"], config):
-        entry["type"] = config["name"]
-        entry["precision"] = precision(config, operand)
+    kind = "module" if node.op == "call_module" else "function"
+    for _, entry, operand in quantized_metadata_entries(common, common["mase_op"], config, kind):
+        write_quantized_entry(entry, config, common["mase_op"], operand)
 
 
 def _failing_node(interp: fx.Interpreter) -> str:

@@ -26,21 +26,15 @@ from core.cost.summary import (
 )
 from core.errors import PassError
 from core.ir.metadata import get_mase
+from core.passes.schema import Arg, mase_pass
 
 logger = logging.getLogger(__name__)
 
-DEFAULTS = {"batch_size": None, "uniq": False}
-# Supplied by the Session / app runner for long passes; this pass is fast and ignores them.
-_RUNTIME_KEYS = {"progress", "cancel"}
 
 
 def _validate(pass_args: dict[str, Any] | None) -> dict[str, Any]:
     given = dict(pass_args or {})
-    unknown = set(given) - set(DEFAULTS) - _RUNTIME_KEYS
-    if unknown:
-        raise PassError(f"cost_analysis: unknown argument(s) {sorted(unknown)}",
-                        hint=f"accepted: {', '.join(DEFAULTS)}")
-    args = {**DEFAULTS, **{k: v for k, v in given.items() if k in DEFAULTS}}
+    args = {"batch_size": given.get("batch_size"), "uniq": given.get("uniq") or False}
     batch = args["batch_size"]
     if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
         raise PassError(f"cost_analysis: batch_size must be a positive integer, got {batch!r}",
@@ -102,6 +96,17 @@ def _add_parameters(graph, nodes, commons, rows: list[NodeCost]) -> None:
             row.param_bits += max(storage_bits(e) for e in entries)
 
 
+@mase_pass(
+    "cost_analysis_pass",
+    kind="analysis",
+    doc="MACs, FLOPs, BitOPs, parameters, storage and activation memory",
+    args=[
+        Arg("batch_size", "int", None, "report per-batch totals for this batch (default: the dummy input's)"),
+        Arg("uniq", "bool", False, "also count accumulator-aware UNIQ/Hawks BitOPs"),
+    ],
+    aliases=("calculate_cost_analysis_pass", "flop_bitop_analysis_pass"),
+    renderer="cost",
+)
 def cost_analysis_pass(graph, pass_args=None):
     args = _validate(pass_args)
     nodes = list(graph.fx_graph.nodes)

@@ -11,6 +11,7 @@ import logging
 
 from core.ir.common import MASE_TYPES
 from core.ir.metadata import get_mase
+from core.passes.schema import mase_pass
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,12 @@ def _precision_problem(entry: dict) -> str | None:
     return None
 
 
+@mase_pass(
+    "verify_common_metadata_analysis_pass",
+    kind="analysis",
+    doc="Check shapes between producers and consumers, types and precisions",
+    renderer="verify_metadata",
+)
 def verify_common_metadata_analysis_pass(graph, pass_args=None):
     problems: list[dict] = []
     names = set()
