@@ -27,6 +27,7 @@ import torch.fx as fx
 import torch.nn.functional as F
 
 from core.errors import QuantError
+from core.ir.aten_ops import quantizable_aten_targets
 from core.ir.classify import classify_node
 from core.ir.common import MODULE_OPS, OP_TO_TYPE
 from core.passes.schema import Arg, mase_pass
@@ -59,6 +60,7 @@ FLOAT_FUNCTIONS: dict[Any, str] = {
     F.relu: "relu", torch.relu: "relu",
     F.linear: "linear", F.conv1d: "conv1d", F.conv2d: "conv2d",
 }
+FLOAT_FUNCTIONS.update(quantizable_aten_targets())  # the aten ops of exported graphs
 _KNOWN_OPS = set(OP_TO_TYPE) | {op for _, op, _ in MODULE_OPS}
 
 
