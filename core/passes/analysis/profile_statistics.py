@@ -147,6 +147,21 @@ def _weight_tensor(module: torch.nn.Module, entry: str) -> torch.Tensor | None:
     return None
 
 
+def _constant_operands(node: fx.Node) -> dict[str, str]:
+    """Metadata entry -> attribute path of a function call's parameter/buffer operands. The
+    software args list the node's tensor inputs in order (data_in_0, weight, bias, ...)."""
+    entries = list(_software_args(node))
+    return {entries[i]: source.target for i, source in enumerate(node.all_input_nodes)
+            if i < len(entries) and "data_in" not in entries[i] and source.op == "get_attr"}
+
+
+def _attr(root: torch.nn.Module, path: str) -> torch.Tensor | None:
+    value: Any = root
+    for part in path.split("."):
+        value = getattr(value, part, None)
+    return value if isinstance(value, torch.Tensor) else None
+
+
 def _parse_args(pass_args: Any) -> dict[str, Any]:
     if pass_args is not None and not isinstance(pass_args, dict):
         raise ConfigError(f"profile_statistics: pass_args must be a dict, got {type(pass_args).__name__}")
@@ -206,22 +221,29 @@ def profile_statistics_analysis_pass(graph, pass_args: dict[str, Any] | None = N
     a_nodes = select(args["target_activation_nodes"], "activation")
     weight: dict[tuple[str, str], list[Stat]] = {}
     act: dict[str, list[tuple[str | None, list[Stat]]]] = {}
+    weight_tensors: dict[tuple[str, str], torch.Tensor | None] = {}
     if w_spec:
         for node in w_nodes:
-            if node.op != "call_module":
-                warnings.append(f"weight target '{node.name}' is not a module call; its weights are not profiled")
-                continue
-            for entry in _software_args(node):
-                if "data_in" not in entry:
-                    weight[(node.name, entry)] = create_stats(w_spec, "weight_statistics")
+            if node.op == "call_module":
+                module = graph.model.get_submodule(node.target)
+                found = {e: _weight_tensor(module, e) for e in _software_args(node) if "data_in" not in e}
+            else:  # a function call (functional layer, torch.export graph): its constant operands
+                found = {e: _attr(graph.model, t) for e, t in _constant_operands(node).items()}
+                if not found:
+                    warnings.append(f"weight target '{node.name}' has no parameter or buffer operands")
+            for entry, tensor in found.items():
+                weight[(node.name, entry)] = create_stats(w_spec, "weight_statistics")
+                weight_tensors[(node.name, entry)] = tensor
     if a_spec:
         for node in a_nodes:
             entries = list(_software_args(node))
             slots = []
-            for i, _ in enumerate(node.all_input_nodes):
+            for i, source in enumerate(node.all_input_nodes):
                 entry = entries[i] if i < len(entries) else f"data_in_{i}"
-                taken = (node.name, entry) in weight
-                slots.append((None if taken else entry, [] if taken else create_stats(a_spec, "activation_statistics")))
+                # constants (parameters, buffers) are weights: profiled once as weight targets,
+                # not batch after batch as activations
+                skip = (node.name, entry) in weight or source.op == "get_attr"
+                slots.append((None if skip else entry, [] if skip else create_stats(a_spec, "activation_statistics")))
             if any(e is not None for e, _ in slots):
                 act[node.name] = slots
     if not weight and not act:
@@ -235,7 +257,7 @@ def profile_statistics_analysis_pass(graph, pass_args: dict[str, Any] | None = N
         for (name, entry), stats in weight.items():
             if cancel is not None and cancel.is_set():
                 raise PassError("cancelled")
-            tensor = _weight_tensor(graph.model.get_submodule(graph.node(name).target), entry)
+            tensor = weight_tensors[(name, entry)]
             if tensor is None:
                 warnings.append(f"node '{name}' has no parameter or buffer '{entry}'")
                 continue
