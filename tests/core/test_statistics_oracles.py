@@ -268,3 +268,19 @@ def test_torch_export_graph_function_calls_profile_weights_once_and_inputs():
     assert same(r["max"], torch.quantile(h.flatten(), 0.97)) and same(r["min"], torch.quantile(h.flatten(), 0.03))
     assert set(info["stats"]["linear"]) == {"data_in_0"}  # its weight and bias are constants, not activations
     assert info["stats"]["linear"]["data_in_0"]["range_quantile"]["count"] == flat_in.numel()
+
+
+def test_record_keeps_a_tensor_in_the_metadata_and_its_shape_in_the_info():
+    import json
+
+    from tests.core.test_profile_statistics import jsc_tiny, relu_inputs
+
+    model, data, mg = jsc_tiny()
+    mg, info = PASSES["profile_statistics_analysis_pass"].fn(mg, {
+        "by": "type", "target_activation_nodes": ["relu"], "num_samples": 20, "input_generator": Batches(data, 8),
+        "activation_statistics": {"record": {}}})
+    h1, _ = relu_inputs(model, data[:20])
+    stored = mg.node("seq_blocks_1").meta["mase"].parameters["software"]["args"]["data_in_0"]["stat"]["record"]
+    assert torch.equal(stored["data"], h1)
+    assert info["stats"]["seq_blocks_1"]["data_in_0"]["record"] == {"shape": [20, 16], "count": 20, "size_in_bytes": 20 * 16 * 4}
+    json.dumps(info, allow_nan=False)

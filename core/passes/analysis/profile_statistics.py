@@ -24,7 +24,7 @@ import torch
 import torch.fx as fx
 
 from core.errors import ConfigError, PassError
-from core.passes.analysis.stats import Stat, create_stats, merged_export
+from core.passes.analysis.stats import Stat, create_stats, merged_export, plain_view
 from core.passes.schema import Arg, mase_pass
 
 logger = logging.getLogger(__name__)
@@ -288,7 +288,9 @@ def profile_statistics_analysis_pass(graph, pass_args: dict[str, Any] | None = N
         logger.warning("profile_statistics: %s", w)
     info = {"by": by, "num_samples": samples, "num_batches": batches,
             "weight_nodes": sorted({n for n, _ in weight}), "activation_nodes": list(act),
-            "stats": results, "warnings": warnings}
+            "stats": {name: {entry: plain_view(stat) for entry, stat in entries.items()}
+                      for name, entries in results.items()},
+            "warnings": warnings}
     return graph, info
 
 
