@@ -250,6 +250,17 @@ def _plan(graph, pass_args: dict[str, Any]) -> _Plan:
     return plan
 
 
+def quantizable_nodes(graph) -> list[tuple[fx.Node, str, bool]]:
+    """(node, quantisable op, has a bias) for every node this pass can quantise, in graph order
+    (the search space and the precision editor offer exactly these)."""
+    out = []
+    for node in graph.fx_graph.nodes:
+        op, _ = _quantizable(graph, node)
+        if op is not None:
+            out.append((node, op, _has_bias(graph, node, op)))
+    return out
+
+
 def validate_pass_args(graph, pass_args: dict[str, Any] | None = None) -> None:
     """The pass's checks of a config against ``graph``, without changing anything: raises the
     QuantError the pass would raise (front ends call it before running the pass)."""
