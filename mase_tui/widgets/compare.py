@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -22,6 +21,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from core.compare import ADDED, CHANGED, REMOVED, GraphDiff, NodeDiff, NodeInfo, summary_line
+from mase_tui.markup import PlainTable as Table
 from mase_tui.messages import NodeFocused
 from mase_tui.widgets.histogram import compare_histogram, quant_error
 from mase_tui.widgets.session_pane import GraphPairPane

@@ -13,7 +13,6 @@ import threading
 import time
 from typing import Any
 
-from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -21,6 +20,7 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
+from mase_tui.markup import PlainTable as Table
 from mase_tui.panes import host
 from mase_tui.widgets.session_pane import GraphPairPane
 

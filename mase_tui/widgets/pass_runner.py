@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -29,6 +28,7 @@ from textual.widgets.option_list import Option
 from core.config import check_pass_args, dumps_toml, parse_toml, read_toml
 from core.errors import MaseError
 from core.passes.registry import PASSES, PassSpec
+from mase_tui.markup import PlainTable as Table
 from mase_tui.messages import GraphChanged, PassFinished
 from mase_tui.panes import host
 from mase_tui.widgets.config_picker import ConfigPicker, pass_args_from_config
