@@ -45,6 +45,7 @@ from mase_tui.messages import (
     SessionLoaded,
 )
 from mase_tui.node_index import NodeRow
+from mase_tui.pass_files import PassFileReload
 from mase_tui.widgets.details import NodeDetails
 from mase_tui.widgets.graph_overview import GraphOverview
 from mase_tui.widgets.node_tree import NodeTree
@@ -115,7 +116,7 @@ class FilterInput(Input):
         self.app.action_clear_filter()
 
 
-class MaseTuiApp(ReportActions, App):
+class MaseTuiApp(ReportActions, PassFileReload, App):
     CSS_PATH = "app.tcss"
     TITLE = "mase-tui"
     COMMANDS = App.COMMANDS | {_bindings_provider, _passes_provider}
@@ -139,6 +140,7 @@ class MaseTuiApp(ReportActions, App):
         Binding("t", "toggle_pane('hide-tree')", "Toggle tree", show=False, id="toggle.tree"),
         Binding("d", "toggle_pane('hide-details')", "Toggle details", show=False, id="toggle.details"),
         Binding("ctrl+p", "command_palette", "Palette", show=False, id="palette"),
+        *PassFileReload.PASS_FILE_BINDINGS,
     ]
 
     def __init__(self, session=None, *, config_path: str | None = None, theme: str | None = None) -> None:
@@ -235,6 +237,7 @@ class MaseTuiApp(ReportActions, App):
         self._stamp("first_frame")
         self._load()
         self.call_after_refresh(self._mount_tab_panes)
+        self.start_pass_file_watch()
 
     async def _mount_tab_panes(self) -> None:
         """Import and mount the Compare, Passes and Costs panes once the first frame is out: their

@@ -131,7 +131,7 @@ def _claim(spec: PassSpec, specs: dict[str, PassSpec], names: dict[str, str]) ->
             what = "built-in " if other.builtin else ""
             raise ConfigError(
                 f"{spec.where}: pass {spec.name} clashes with {what}pass {other.name} ({other.where}): "
-                f"both are called '{name}'", hint=f"rename {spec.name} (or its aliases)")
+                f"both are called '{name}'", hint=f"rename {spec.name} or its aliases")
     for name in own:
         names[name] = spec.name
 
