@@ -342,7 +342,14 @@ def _module_input_views(graph, node, module, inputs: dict[str, Any]) -> list[Qua
 def _function_input_views(graph, node, config: dict[str, Any], inputs: dict[str, Any]) -> list[QuantView]:
     import torch
 
-    from core.quant.config import OP_METADATA_ARGS, canonical_name, has_operand, operand_kwargs
+    from core.mx_names import is_mx
+    from core.quant.config import (
+        OP_METADATA_ARGS,
+        canonical_name,
+        has_operand,
+        mx_axis,
+        operand_kwargs,
+    )
     from core.quant.quantizers import quantize
 
     captured = _captured_inputs(graph, node, inputs)
@@ -357,6 +364,8 @@ def _function_input_views(graph, node, config: dict[str, Any], inputs: dict[str,
         if op == "relu" and quantiser == "integer":
             kwargs["is_signed"] = False  # a ReLU's fixed-point input is unsigned (MASE)
         x = captured[index].detach().float()
+        if is_mx(quantiser):
+            kwargs["axis"] = mx_axis(op, operand, x.ndim)  # MX blocks run along the reduction axis
         with torch.no_grad():
             views.append(QuantView(arg, quantiser, x.clone(), quantize(x, quantiser, **kwargs).clone()))
     return views

@@ -35,6 +35,7 @@ BUILTIN_MODULES = (
     "core.passes.analysis.quant_summary",
     "core.passes.analysis.verify_quant",
     "core.passes.analysis.cost",
+    "core.passes.analysis.avg_bits",
     "core.passes.interface.save_load",
 )
 

@@ -321,11 +321,11 @@ def _apply_quant_precision(node: fx.Node, model, common: dict) -> None:
     config = _quant_config(node, model)
     if config is None or config.get("bypass"):
         return
-    from core.quant.config import precision, quantized_metadata_entries
+    from core.quant.config import quantized_metadata_entries, write_quantized_entry
 
-    for _, entry, operand in quantized_metadata_entries(common, common["mase_op"], config):
-        entry["type"] = config["name"]
-        entry["precision"] = precision(config, operand)
+    kind = "module" if node.op == "call_module" else "function"
+    for _, entry, operand in quantized_metadata_entries(common, common["mase_op"], config, kind):
+        write_quantized_entry(entry, config, common["mase_op"], operand)
 
 
 def _failing_node(interp: fx.Interpreter) -> str:

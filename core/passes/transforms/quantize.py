@@ -35,13 +35,13 @@ from core.quant import (
     QUANTIZABLE_OPS,
     is_float_config,
     module_op,
-    precision,
     quantize_module,
     quantized_function,
     quantized_metadata_entries,
     validate_config,
 )
-from core.quant.config import is_none
+from core.quant.config import canonical_name, is_none, write_quantized_entry
+from core.quant.functional import QUANTIZED_FUNCTIONS
 
 logger = logging.getLogger(__name__)
 
@@ -175,8 +175,14 @@ def _plan(graph, pass_args: dict[str, Any]) -> _Plan:
                         raise QuantError(f"quantize: op '{key}' cannot be quantised",
                                          hint=f"quantisable ops: {', '.join(QUANTIZABLE_OPS)}; or set its name to \"NA\"")
                     continue
+                if key in names:
+                    # MASE ignores such a table (its ternary_scaled.toml has [seq_blocks_1]); say so once
+                    plan.warnings.append(f"entry '{key}' is a node name, which by = \"type\" ignores; "
+                                         f"use by = \"name\" to quantise node '{key}' on its own")
+                    continue
                 raise QuantError(f"quantize: unknown op '{key}' (by = \"type\" keys are MASE ops)",
-                                 hint=_suggest(key, QUANTIZABLE_OPS) or f"quantisable ops: {', '.join(QUANTIZABLE_OPS)}")
+                                 hint=_suggest(key, list(QUANTIZABLE_OPS) + names)
+                                 or f"quantisable ops: {', '.join(QUANTIZABLE_OPS)}")
             if key not in present:
                 plan.warnings.append(f"no '{key}' node in the graph; entry '{key}' is unused")
         for n in nodes:
@@ -229,6 +235,11 @@ def _plan(graph, pass_args: dict[str, Any]) -> _Plan:
             problems.append(exc)
             continue
         kind = "module" if n.op == "call_module" else "function"
+        if kind == "function" and (op, canonical_name(parsed["name"])) not in QUANTIZED_FUNCTIONS:
+            problems.append(QuantError(f"{where}: quantiser '{parsed['name']}' has no functional {op} "
+                                       f"(only quantised modules)",
+                                       hint="give this node another quantiser, or \"NA\" to leave it in float"))
+            continue
         plan.steps.append(_Step(n, op, kind, key, parsed))
     if problems:
         more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
@@ -268,14 +279,13 @@ def _set_module(root: torch.nn.Module, target: str, module: torch.nn.Module) -> 
     return old
 
 
-def _update_metadata(node: fx.Node, op: str, config: dict[str, Any], undo: list) -> dict[str, Any]:
+def _update_metadata(node: fx.Node, op: str, config: dict[str, Any], kind: str, undo: list) -> dict[str, Any]:
     meta = node.meta.get("mase")
     common = meta.parameters.get("common", {}) if meta is not None else {}
     written: dict[str, Any] = {}
-    for label, entry, operand in quantized_metadata_entries(common, op, config):
-        undo.append(("meta", entry, entry.get("type"), entry.get("precision")))
-        entry["type"] = config["name"]
-        entry["precision"] = precision(config, operand)
+    for label, entry, operand in quantized_metadata_entries(common, op, config, kind):
+        undo.append(("meta", entry, dict(entry)))
+        write_quantized_entry(entry, config, op, operand)
         written[label] = {"type": entry["type"], "precision": entry["precision"]}
     return written
 
@@ -289,8 +299,9 @@ def _rollback(graph, undo: list) -> None:
             _, node, target, kwargs = item
             node.target, node.kwargs = target, kwargs
         else:
-            _, entry, typ, prec = item
-            entry["type"], entry["precision"] = typ, prec
+            _, entry, saved = item
+            entry.clear()
+            entry.update(saved)
 
 
 @mase_pass(
@@ -337,7 +348,7 @@ def quantize_transform_pass(graph, pass_args: dict[str, Any] | None = None):
                 node.target = fn
                 node.kwargs = {**node.kwargs, "config": step.config}
                 after = fn.__name__
-            written = _update_metadata(node, step.op, step.config, undo)
+            written = _update_metadata(node, step.op, step.config, step.kind, undo)
             changed.append({"name": node.name, "op": step.op, "kind": step.kind, "entry": step.key,
                             "quantizer": step.config["name"], "before": before, "after": after,
                             "metadata": written})
