@@ -17,7 +17,12 @@ import pytest
 from core.config import load_config
 from core.errors import ConfigError
 from core.passes import PASSES, get_pass
-from core.passes.user_passes import UserPassError, load_pass_file, reload_pass_file, unload_pass_file
+from core.passes.user_passes import (
+    UserPassError,
+    load_pass_file,
+    reload_pass_file,
+    unload_pass_file,
+)
 from core.session import Session
 
 REPO = Path(__file__).resolve().parents[2]
