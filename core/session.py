@@ -3,6 +3,28 @@
 The CLI and the app both drive one. Constructing a Session is cheap (no torch import);
 ``load()`` does the heavy work and reports progress through a callback, so a front end can run
 it in a worker.
+
+Published graphs are immutable
+------------------------------
+``original`` and ``current`` are *published*: front ends read them from other threads (the
+app's tree, details and cost worker) without a lock, so nothing mutates them in place.
+
+- A pass's declaration (``core.passes.schema``) says whether it changes the graph
+  (``changes_graph``: a transform, a load) or writes metadata (``writes_metadata``:
+  ``profile_statistics`` adds statistics, the metadata passes rebuild ``common`` /
+  ``software``). Such a pass, and every user pass, works on a private copy of ``current``
+  (``MaseGraph.copy()``, which only reads its source); the Session publishes the result with
+  one assignment to ``current`` (atomic for readers) when the pass finishes. A built-in pass
+  declared read-only reads ``current`` itself and leaves it the same object (so caches keyed
+  on it stay valid); the schema test holds built-in passes to their declarations.
+- A user pass declared read-only that writes metadata anyway is caught by
+  ``MetadataFingerprint`` (before and after, on its copy) and its copy is published, so
+  nothing it wrote lands in a graph someone else is reading. Passes that need the original
+  graph get ``original`` to read.
+- A pass that fails or is cancelled leaves ``current`` untouched; the history records it.
+- ``reset`` publishes a fresh copy of ``original``.
+- Readers take ``graph = session.current`` once and use that object throughout: a later swap
+  never changes the graph they hold.
 """
 
 from __future__ import annotations
@@ -15,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from core.errors import MaseError, PassError
+from core.ir.metadata import MetadataFingerprint
 from core.passes.registry import NEEDS_INPUT_GENERATOR, get_pass
 
 logger = logging.getLogger(__name__)
@@ -60,11 +83,11 @@ class Session:
         load_type: str | None = None,
         dataset: str | None = None,
         dataset_path: str | None = None,
-        batch_size: int | None = 8,
+        batch_size: int | None = None,
         seed: int = 0,
         trust_checkpoint: bool = False,
         pretrained: bool = True,
-        device: str | None = "cpu",
+        device: str | None = None,
         num_workers: int = 0,
         custom_leaf_modules: tuple = (),
         tracer: str = "auto",
@@ -78,6 +101,10 @@ class Session:
         device = device or (spec.device if spec else None) or "cpu"
         if device not in ("cpu", "meta"):
             raise MaseError(f"unsupported device '{device}'", hint="use --device cpu or --device meta")
+        if spec is not None and spec.device == "meta" and device != "meta":
+            # random weights for 6.7B parameters are 27 GB in float32: the process would be killed
+            raise MaseError(f"{model_name} is built on the meta device only (its weights would not fit in memory)",
+                            hint="drop --device, or use --device meta")
         if tracer not in ("auto", "fx", "export"):
             raise MaseError(f"unknown tracer '{tracer}'", hint="use --tracer auto, fx or export")
         self.model_name = model_name
@@ -266,6 +293,9 @@ class Session:
         return bool(getattr(self.datamodule, "synthetic", False))
 
     def input_generator(self, split: str = "train", names=None):
+        if self.datamodule is None:
+            raise PassError("this needs input data, but the session has no data set",
+                            hint="give one with --dataset NAME (see `mase-tui datasets`)")
         from core.data import InputGenerator
 
         names = tuple(names or (self.current or self.original).placeholder_names())
@@ -274,7 +304,14 @@ class Session:
     # ------------------------------------------------------------------ passes
     @property
     def is_transformed(self) -> bool:
-        return any(r.ok and r.changed_graph for r in self.history)
+        """A transform changed the graph since the load or the last reset."""
+        transformed = False
+        for run in self.history:
+            if run.name == "reset" and run.kind == "session":
+                transformed = False
+            elif run.ok and run.changed_graph:
+                transformed = True
+        return transformed
 
     def complete_args(self, name: str, args: dict[str, Any] | None) -> dict[str, Any]:
         """The user's args plus what only the session can supply (MASE's CLI does the same)."""
@@ -303,29 +340,40 @@ class Session:
         progress: Callable[..., None] | None = None,
         cancel: threading.Event | None = None,
     ) -> PassRun:
-        """Run a registered pass on the current graph. A transform runs on a copy that replaces
-        the current graph only when the pass finishes, so a failure or cancel changes nothing."""
+        """Run a registered pass on the current graph. A pass that writes runs on a copy that
+        replaces the current graph only when the pass finishes, so a failure or cancel changes
+        nothing (module docstring); the history records every run, failed ones included."""
         if not self.loaded:
             raise PassError("the session has no model yet", hint="call load() first")
         spec = get_pass(name)
         run = PassRun(name=spec.name, kind=spec.kind, args=_user_args(args))
-        full = self.complete_args(spec.name, args)
+        try:
+            full = self.complete_args(spec.name, args)
+        except MaseError as exc:  # e.g. a pass that needs data in a session without any
+            run.ok, run.error = False, exc.one_line()
+            self.history.append(run)
+            logger.error("%s", run.error)
+            return run
         if progress is not None:
             full.setdefault("progress", progress)
         if cancel is not None:
             full.setdefault("cancel", cancel)
         start = time.perf_counter()
         with self._lock:
-            # The declaration says what the pass changes. A pass that changes the graph or its
-            # metadata, and any user pass, works on a private copy swapped in when it finishes,
-            # so a failure leaves the current graph exactly as it was.
+            # The declaration says what the pass changes (module docstring). A pass that changes
+            # the graph or its metadata, and any user pass, works on a private copy swapped in
+            # when it finishes, so a failure leaves the current graph exactly as it was.
+            published = self.current
             swaps = spec.changes_graph or spec.writes_metadata
-            target = self.current.copy() if swaps or not spec.builtin else self.current
+            private = swaps or not spec.builtin
             try:
                 if NEEDS_INPUT_GENERATOR in spec.needs:  # runs real batches through the graph
                     from core.ir.device import require_real_weights
 
-                    require_real_weights(target, spec.name)
+                    require_real_weights(published, spec.name)
+                target = published.copy() if private else published
+                # a user's pass declared read-only but writing metadata anyway: caught below
+                before = MetadataFingerprint(target) if private and not swaps else None
                 graph, info = spec.fn(target, full)
             except MaseError as exc:
                 run.ok, run.error = False, f"{exc.one_line()}{_user_frame(spec, exc)}"
@@ -337,6 +385,9 @@ class Session:
                 if graph is not None and swaps:
                     self.current = graph
                     run.changed_graph = spec.changes_graph
+                elif graph is not None and before is not None and (
+                        graph is not target or MetadataFingerprint(graph) != before):
+                    self.current = graph  # it wrote metadata after all: publish its copy whole
         run.seconds = time.perf_counter() - start
         self.history.append(run)
         if not run.ok:

@@ -79,13 +79,15 @@ class PassFileReload:
         self.call_from_thread(self._pass_files_reloaded, done, errors)
 
     def _pass_files_reloaded(self, done: list[str], errors: list[str]) -> None:
-        runners = self.main.query("#pass-runner")
+        from mase_tui.widgets.pass_runner import PassRunner
+
+        runners = self.main.query(PassRunner)  # mounted after the first frame
         runner = runners.first() if runners else None
-        if runner is not None and hasattr(runner, "refresh_passes"):
+        if runner is not None:
             runner.refresh_passes()
         for message in errors:
-            if runner is not None and hasattr(runner, "show_error"):
-                runner.show_error(message)
+            if runner is not None:
+                runner.show_error(message)  # the status line and a notification that stays
             else:
                 self.notify(message, title="pass file not reloaded", severity="error", timeout=3600)
         if done:

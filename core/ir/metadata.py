@@ -123,6 +123,50 @@ class MaseGraphMetadata(MaseMetadata):
     """Graph-level metadata: ``common`` holds nodes_in / nodes_out / args / results."""
 
 
+def _fingerprint(value: Any, out: list) -> None:
+    """Containers by identity, size and contents; leaves by identity (any assignment into a
+    dict or list shows, without comparing tensors by value)."""
+    out.append(value)
+    if isinstance(value, dict):
+        out.append(len(value))
+        for k, v in value.items():
+            out.append(k)
+            _fingerprint(v, out)
+    elif isinstance(value, (list, tuple)):
+        out.append(len(value))
+        for v in value:
+            _fingerprint(v, out)
+
+
+class MetadataFingerprint:
+    """What a graph's MASE metadata is made of, object by object. It holds the objects (not
+    their ids, which a freed object's successor may reuse), so two fingerprints differ exactly
+    when something was written into the metadata in between (a record replaced, a key added,
+    a value assigned) or a node was added or removed. Used by the Session to tell an analysis
+    pass that wrote metadata from one that only read."""
+
+    def __init__(self, graph) -> None:
+        out: list = []
+        for node in graph.model.graph.nodes:
+            out.append(node)
+            meta = node.meta.get("mase")
+            out.append(meta)
+            if meta is not None:
+                _fingerprint(meta.parameters, out)
+        graph_meta = graph.meta.get("mase")
+        out.append(graph_meta)
+        if graph_meta is not None:
+            _fingerprint(graph_meta.parameters, out)
+        self.parts = out
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MetadataFingerprint) or len(self.parts) != len(other.parts):
+            return False
+        return all(a is b for a, b in zip(self.parts, other.parts, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 def get_mase(node) -> MaseMetadata:
     """The node's metadata, created empty when a pass has not set it yet."""
     meta = node.meta.get("mase")
@@ -138,3 +182,10 @@ def common(node) -> dict[str, Any]:
 
 def software(node) -> dict[str, Any]:
     return get_mase(node).parameters["software"]
+
+
+def read_mase(node) -> MaseMetadata:
+    """The node's metadata for reading: an empty, unattached record when it has none, so a
+    reader (a report, the cost pass) never writes into a graph other threads may be reading."""
+    meta = node.meta.get("mase")
+    return meta if meta is not None else MaseMetadata(node=node)

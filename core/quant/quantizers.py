@@ -33,6 +33,7 @@ __all__ = [
     "residual_sign_quantizer",
     "block_exponents",
     "block_fp_quantizer",
+    "integer_floor_quantizer",
     "integer_quantizer",
     "log_quantizer",
     "minifloat_denorm_quantizer",
@@ -110,6 +111,13 @@ def integer_quantizer(
         frac_width = width // 2
     return _ste(_integer_forward, x, width=int(width), frac_width=int(frac_width),
                 is_signed=bool(is_signed), floor=bool(floor))
+
+
+def integer_floor_quantizer(
+    x: Tensor, width: int, frac_width: int | None = None, is_signed: bool = True
+) -> Tensor:
+    """MASE's floor variant (config ``floor = true``): ``floor`` instead of round to even."""
+    return integer_quantizer(x, width, frac_width, is_signed, floor=True)
 
 
 # --------------------------------------------------------------------------- minifloat

@@ -16,6 +16,7 @@ from textual import work
 from textual.worker import get_current_worker
 
 from core.ir.view import node_views
+from mase_tui.panes import host
 from mase_tui.widgets.details import fmt_number
 from mase_tui.widgets.rich_lines import RichLinesView, scroll_bindings
 
@@ -148,11 +149,14 @@ class GraphOverview(RichLinesView):
         self.set_renderables([Text(text, style="italic")])
 
     def refresh_from_session(self) -> None:
-        session = getattr(self.app, "session", None)
-        if session is None or session.current is None:
+        app = host(self)
+        if app.session.current is None:
             return
-        cost = self.app.cost_info() if hasattr(self.app, "cost_info") else None
-        self._compute(session, cost)
+        self._compute(app.session, app.costs.info())
+
+    def cost_ready(self, graph) -> None:
+        if graph is host(self).session.current:
+            self.refresh_from_session()
 
     @work(thread=True, exclusive=True, group="graph-overview", exit_on_error=False)
     def _compute(self, session, cost) -> None:

@@ -3,7 +3,6 @@ the reference notes (cost-quant-jsc.md sections 1.2, 2.2 and 5), and hand-comput
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import math
@@ -24,7 +23,6 @@ from core.passes import PASSES, get_pass
 from core.passes.analysis.cost import cost_analysis_pass
 from tests.helpers import INT84
 
-HAS_QUANTIZE = importlib.util.find_spec("core.passes.transforms.quantize") is not None
 ZOO = [spec.name for spec in list_models() if not spec.extra]  # HF models: test_export_capture.py
 
 
@@ -168,7 +166,6 @@ def test_half_precision_counts_16_bits():
     assert node_row(info, "fc1")["precision"] == {"data_in_0": "bfloat16", "weight": "bfloat16"}
 
 
-@pytest.mark.skipif(not HAS_QUANTIZE, reason="quantize_transform_pass not in this build")
 @pytest.mark.parametrize("name, config, bitops, param_bits", [
     ("jsc-tiny", {"by": "type", "default": {"config": {"name": None}}, "linear": {"config": INT84}},
      5_120, 32 * 32 + 85 * 8),
@@ -191,7 +188,6 @@ def test_bitops_after_the_real_quantize_pass(name, config, bitops, param_bits):
     assert set(cmp["changed_nodes"]) == {r["name"] for r in after["nodes"] if r["bits"].get("weight") == 8}
 
 
-@pytest.mark.skipif(not HAS_QUANTIZE, reason="quantize_transform_pass not in this build")
 def test_block_fp_storage_adds_the_shared_exponent_per_block():
     block = {"name": "block_fp", **{f"{op}_{k}": v for op in ("data_in", "weight", "bias") for k, v in
                                     (("width", 8), ("exponent_width", 8), ("exponent_bias", None), ("block_size", [16]))}}

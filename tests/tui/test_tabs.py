@@ -7,19 +7,17 @@ import re
 from pathlib import Path
 
 import pytest
+import torch
+from textual.widgets import DataTable, OptionList, TextArea
+from textual.worker import WorkerCancelled
 
-torch = pytest.importorskip("torch")
-
-from textual.widgets import DataTable, OptionList, TextArea  # noqa: E402
-from textual.worker import WorkerCancelled  # noqa: E402
-
-import mase_tui.app  # noqa: E402
-from core.config import dumps_toml  # noqa: E402
-from core.session import Session  # noqa: E402
-from mase_tui.app import MaseTuiApp  # noqa: E402
-from mase_tui.widgets.compare import CompareView  # noqa: E402
-from mase_tui.widgets.costs import CostsView  # noqa: E402
-from mase_tui.widgets.pass_runner import PassRunner  # noqa: E402
+import mase_tui.app
+from core.config import dumps_toml
+from core.session import Session
+from mase_tui.app import MaseTuiApp
+from mase_tui.widgets.compare import CompareView
+from mase_tui.widgets.costs import CostsView
+from mase_tui.widgets.pass_runner import PassRunner
 
 SIZE = (120, 36)
 LAB_CONFIG = {

@@ -25,7 +25,7 @@ from core.cost.summary import (
     row_plain,
 )
 from core.errors import PassError
-from core.ir.metadata import get_mase
+from core.ir.metadata import read_mase
 from core.passes.schema import Arg, mase_pass
 
 logger = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ def _add_parameters(graph, nodes, commons, rows: list[NodeCost]) -> None:
 def cost_analysis_pass(graph, pass_args=None):
     args = _validate(pass_args)
     nodes = list(graph.fx_graph.nodes)
-    commons = [get_mase(n).parameters.get("common") or {} for n in nodes]
+    commons = [read_mase(n).parameters.get("common") or {} for n in nodes]
     if not any(c.get("mase_op") for c in commons):
         raise PassError("cost_analysis needs node metadata",
                         hint="run init_metadata and add_common_metadata_analysis_pass first")

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from core.errors import PassError
-from core.ir.metadata import get_mase
+from core.ir.metadata import read_mase
 from core.passes.schema import Arg, mase_pass
 from core.utils.atomic import atomic_write_text
 from core.utils.plain import to_plain
@@ -51,7 +51,7 @@ def report_node_type_analysis_pass(graph, pass_args=None):
     headers = ["Node name", "Fx Node op", "Mase type", "Mase op", "Value type"]
     rows = []
     for node in graph.fx_graph.nodes:
-        common = get_mase(node).parameters["common"]
+        common = read_mase(node).parameters["common"]
         value_type = common.get("args", {}).get("data_in_0", {})
         value_type = value_type.get("type", "NA") if isinstance(value_type, dict) else "NA"
         rows.append([node.name, node.op, common.get("mase_type"), common.get("mase_op"), value_type])
@@ -72,7 +72,7 @@ def report_node_shape_analysis_pass(graph, pass_args=None):
     rows = []
     blocks = []
     for node in graph.fx_graph.nodes:
-        common = get_mase(node).parameters["common"]
+        common = read_mase(node).parameters["common"]
         ins = {}
         for name, entry in common.get("args", {}).items():
             ins[name] = entry.get("shape") if isinstance(entry, dict) and "shape" in entry else entry
@@ -107,7 +107,7 @@ def report_node_meta_param_analysis_pass(graph, pass_args=None):
     headers = ["Node name", "Fx Node op", "Mase type", "Mase op"] + [f"{w.capitalize()} Param" for w in show]
     rows, data = [], []
     for node in graph.fx_graph.nodes:
-        params = get_mase(node).parameters
+        params = read_mase(node).parameters
         common = params["common"]
         row = [node.name, node.op, common.get("mase_type"), common.get("mase_op")]
         entry = {"name": node.name, "op": node.op, "mase_type": common.get("mase_type"), "mase_op": common.get("mase_op")}
