@@ -33,7 +33,11 @@ def render_report_graph(info: dict[str, Any]) -> RenderableType:
     layers.add_column("layer", overflow="fold")
     for layer in info["layer_types"]:
         layers.add_row(layer)
-    return Group(Syntax(info["graph_text"], "text", word_wrap=False), overview, layers)
+    parts = [Syntax(info["graph_text"], "text", word_wrap=False), overview, layers]
+    capture = info.get("capture") or {}
+    if capture:
+        parts.append(Text(f"Captured with: {capture.get('reason', capture.get('tracer'))}"))
+    return Group(*parts)
 
 
 def render_node_type(info: dict[str, Any]) -> RenderableType:

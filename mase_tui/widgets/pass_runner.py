@@ -30,6 +30,7 @@ from core.config import check_pass_args, dumps_toml, parse_toml, read_toml
 from core.errors import MaseError
 from core.passes.registry import PASSES, PassSpec
 from mase_tui.messages import GraphChanged, PassFinished
+from mase_tui.panes import host
 from mase_tui.widgets.config_picker import ConfigPicker, pass_args_from_config
 
 CANCELLED = "cancelled"
@@ -64,8 +65,10 @@ class PassList(OptionList):
     """The registered passes. A click picks a pass; a click on the picked one (or enter) runs it,
     so choosing with the mouse never starts a transform by accident."""
 
-    async def _on_click(self, event) -> None:
-        event.prevent_default()  # OptionList's own handler would select (run) on every click
+    def on_click(self, event) -> None:
+        # prevent_default: OptionList's own click handler (a base class's) would select, and so
+        # run, on every click
+        event.prevent_default()
         clicked = event.style.meta.get("option")
         if clicked is None or self.get_option_at_index(clicked).disabled:
             return
@@ -166,7 +169,7 @@ class PassRunner(Widget):
 
     @property
     def session(self):
-        return getattr(self.app, "session", None)
+        return host(self).session
 
     # ------------------------------------------------------------------ choosing a pass
     def select_pass(self, name: str) -> None:
