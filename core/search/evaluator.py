@@ -26,8 +26,6 @@ from core.search.config import SearchConfig
 
 logger = logging.getLogger(__name__)
 
-# layers whose weights the average bit width counts (MASE counts quantised nn.Linear only)
-WEIGHTED_OPS = ("linear", "conv1d", "conv2d")
 # rows per forward: one batch for the usual num_samples, bounded for big inputs
 _MAX_EVAL_ROWS = 4096
 
@@ -108,26 +106,19 @@ class TrialEvaluator:
 
 
 def cost_metrics(graph, compare_to: float = 32.0) -> dict[str, float]:
-    """BitOPs and FLOPs per sample, parameter storage bits and the average weight width, all
-    from the quantised graph's metadata (the cost pass's own numbers; no forward)."""
-    from core.cost.bits import arith_bits, is_tensor_entry, numel
-    from core.ir.metadata import get_mase
+    """The runners' cost metrics from two analysis passes on the quantised graph's metadata (no
+    forward): cost_analysis_pass (BitOPs and FLOPs per sample, parameter storage bits) and
+    calculate_avg_bits_mg_analysis_pass (the weight bit width averaged over every Linear/Conv
+    weight element, float = 32; MASE's runner counts only its quantised nn.Linear layers)."""
+    from core.passes.analysis.avg_bits import calculate_avg_bits_mg_analysis_pass
     from core.passes.analysis.cost import cost_analysis_pass
 
     _, info = cost_analysis_pass(graph, {})
-    per_sample = info["totals_per_sample"]
-    weight_bits = weights = 0
-    for node in graph.fx_graph.nodes:
-        common = get_mase(node).parameters.get("common") or {}
-        entry = (common.get("args") or {}).get("weight")
-        if common.get("mase_op") in WEIGHTED_OPS and is_tensor_entry(entry):
-            n = numel(entry)
-            weights += n
-            weight_bits += n * arith_bits(entry)[0]
-    average = weight_bits / weights if weights else 32.0
+    _, bits = calculate_avg_bits_mg_analysis_pass(graph, {})
+    average = bits["w_avg_bit"] if bits["w_avg_bit"] is not None else 32.0
     return {
-        "bitops": per_sample["bitops"],
-        "flops": per_sample["flops_total"],
+        "bitops": info["totals_per_sample"]["bitops"],
+        "flops": info["totals_per_sample"]["flops_total"],
         "param_bits": info["totals_model"]["param_bits"],
         "average_bitwidth": average,
         "memory_density": compare_to / average if average else math.inf,
