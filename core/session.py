@@ -273,7 +273,9 @@ class Session:
                 graph, _ = PASSES["add_software_metadata_analysis_pass"].fn(graph, None)
             return graph
         graph, _ = PASSES["init_metadata_analysis_pass"].fn(graph, None)
-        graph, _ = PASSES["add_common_metadata_analysis_pass"].fn(graph, {"dummy_in": self.dummy_in})
+        # a meta-device model runs the dummy input as meta tensors too (shapes only)
+        graph, _ = PASSES["add_common_metadata_analysis_pass"].fn(graph, {"dummy_in": self.dummy_in,
+                                                                          "force_device_meta": self.on_meta})
         graph, _ = PASSES["add_software_metadata_analysis_pass"].fn(graph, None)
         return graph
 

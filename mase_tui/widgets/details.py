@@ -204,7 +204,7 @@ def group_sections(graph, entry, module_cost: dict | None = None, source_model=N
     elif isinstance(entry, Chunk):
         title, note = entry.label, f"rows {entry.label} of a long list"
     else:
-        title, note = entry.path, "module"
+        title, note = entry.path, f"module {_class_name(source_model, entry.path) or ''}".rstrip()
     table = columns([[(str(count), ""), (op, "")] for op, count in sorted(ops.items(), key=lambda kv: (-kv[1], kv[0]))],
                     right=(0,))
     sections: list[RenderableType] = [Text(title, style="bold reverse"), Text(note, style="dim"),

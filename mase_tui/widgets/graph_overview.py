@@ -40,6 +40,8 @@ def overview_data(session, cost_info: dict | None = None) -> dict[str, Any]:
         "synthetic": session.synthetic,
         "batch_size": session.batch_size,
         "graph_state": graph_state(session),
+        "capture": report.get("capture") or {},
+        "device": getattr(session, "device", "cpu"),
         "nodes": len(graph.fx_graph.nodes),
         "parameters": params,
         "buffers": buffers,
@@ -70,6 +72,15 @@ def graph_state(session) -> str:
     return state
 
 
+def capture_text(capture: dict[str, Any], device: str) -> str:
+    """'export: fx failed: ... (eval mode; meta device: shapes only)'."""
+    text = str(capture.get("reason") or capture.get("tracer") or "fx")
+    notes = [f"{capture['mode']} mode"] if capture.get("mode") else []
+    if device == "meta":
+        notes.append("meta device: shapes only, no weights")
+    return f"{text} ({'; '.join(notes)})" if notes else text
+
+
 def _kv_table(rows: list[tuple[str, str]]) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
@@ -88,6 +99,7 @@ def overview_sections(data: dict[str, Any]) -> list[RenderableType]:
         ("weights", str(data["weights"])),
         ("data", f"{data_text}, batch {data['batch_size']}"),
         ("graph", f"{data['graph_state']}, {fmt_number(data['nodes'])} nodes"),
+        ("captured", capture_text(data.get("capture") or {}, data.get("device", "cpu"))),
         ("parameters", f"{fmt_number(data['parameters'])} (+ {fmt_number(data['buffers'])} buffer values)"),
     ])
     opcodes = _kv_table([(op, str(count)) for op, count in data["overview"].items()])

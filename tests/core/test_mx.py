@@ -221,3 +221,31 @@ def test_new_quantised_layers_save_and_load(tmp_path, name):
     loaded = load_mase_graph(str(tmp_path / "g"))
     assert type(loaded.model.get_submodule("seq_blocks.2")) is type(mg.model.get_submodule("seq_blocks.2"))
     assert torch.equal(loaded.model(x), mg.model(x))
+
+
+def ocp_mxint8(values: list[float], block: int = 32) -> list[float]:
+    """MXINT8 per the OCP MX v1.0 definition, in plain Python: per block X = 2^(floor(log2
+    amax) - 0), elements k/64 with k = round-half-even(x / X * 64) saturated to [-127, 127]."""
+    out = []
+    for i in range(0, len(values), block):
+        chunk = values[i:i + block]
+        amax = max(abs(v) for v in chunk)
+        e = math.frexp(amax)[1] - 1 if amax >= 2.0**-126 else -127
+        s = min(max(e, -127), 128)
+        divisor = 2.0 ** max(s, -126)
+        for v in chunk:
+            k = min(max(round(v / divisor * 64), -127), 127)
+            out.append(k / 64 * 2.0**s)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_mxint8_matches_the_ocp_rederivation(seed):
+    gen = torch.Generator().manual_seed(seed + 100)
+    shape = SHAPES[seed % len(SHAPES)]
+    x = torch.randn(*shape, generator=gen) * 10.0 ** torch.randint(-20, 20, (1,), generator=gen).item()
+    if x.numel() > 6:
+        x.view(-1)[2:6] = T([0.0, 1e-39, -0.0, 2.0 ** -100])
+    rows = x.reshape(-1, shape[-1]).tolist()
+    expected = T([v for row in rows for v in ocp_mxint8(row)], dtype=torch.float64).reshape(shape).float()
+    assert torch.equal(mx_quantizer(x, "mxint8"), expected)
