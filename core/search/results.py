@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from core.search.study import SPEC_ATTR
-from core.search.worker import SKIP_ATTR
 
 TABLE_METRICS = ("accuracy", "bitops", "average_bitwidth")
 _OPERAND_SHORT = (("data_in", "in"), ("weight", "w"), ("bias", "b"), ("data_out", "out"))
@@ -206,7 +205,3 @@ def objective_names(spec: dict[str, Any], count: int) -> list[str]:
         return ["sum_scaled_metrics"]
     names = [m[0] for m in spec.get("metrics") or []]
     return names if len(names) == count else [f"objective_{i}" for i in range(count)]
-
-
-def skipped_reason(trial) -> str | None:
-    return trial.user_attrs.get(SKIP_ATTR)

@@ -190,3 +190,17 @@ def test_gpt2_conv1d_projections_become_linear():
                   and list(n.meta["nn_module_stack"].values())[-1][0] == "transformer.h.0.attn.c_attn")
     # Conv1D stores its weight as [in, out] = [64, 192]; the linear reads it transposed
     assert c_attn.meta["mase"].parameters["common"]["args"]["weight"]["shape"] == [192, 64]
+
+
+def test_verify_and_profile_statistics_on_an_exported_graph(sessions):
+    session = sessions["llama-tiny"]
+    verify = session.run_pass("verify_common_metadata_analysis_pass")
+    assert verify.ok and verify.info["problems"] == []
+    run = session.run_pass("profile_statistics_analysis_pass",
+                           {"target_weight_nodes": ["linear"], "target_activation_nodes": ["linear"], "num_samples": 4})
+    assert run.ok, run.error
+    weight = session.model.get_parameter("model.layers.0.self_attn.q_proj.weight").detach()  # node linear
+    stat = run.info["stats"]["linear"]["weight"]["variance_precise"]
+    assert stat["count"] == weight.numel() == 64 * 64
+    assert stat["mean"] == pytest.approx(float(weight.mean()), rel=1e-6)
+    assert stat["variance"] == pytest.approx(float(weight.var()), rel=1e-6)
