@@ -192,6 +192,10 @@ class CostsView(GraphPairPane, Widget):
         yield DataTable(id="costs-table", cursor_type="row")
 
     # ------------------------------------------------------------------ app contract
+    def show_load_failure(self, error: str, retry: str) -> None:
+        """No model: say why and what to do instead of waiting for it."""
+        self.query_one("#costs-totals", Static).update(Text.assemble((error, "bold red"), "\n", (retry, "dim")))
+
     def refresh_from_session(self) -> None:
         pair = self.new_graph_pair()
         if pair is None:
@@ -239,6 +243,14 @@ class CostsView(GraphPairPane, Widget):
         self._shown_current = current
         self.query_one("#costs-totals", Static).update(totals_table(info_a, info_b))
         self._fill_table()
+
+    def export_report(self):
+        """``e`` on this tab: what it shows (both graphs, deltas, accuracy), not only the current graph."""
+        from mase_tui.export import comparison_report
+
+        if self.comparison is None:
+            return None
+        return comparison_report(self.session, self.comparison, self.accuracy or None)
 
     # ------------------------------------------------------------------ table
     def current_rows(self) -> list[dict[str, Any]]:

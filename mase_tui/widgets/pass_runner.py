@@ -239,7 +239,8 @@ class PassRunner(Widget):
         if name != self.selected:
             self.select_pass(name)
         self.set_args_text(f"# from {path.name} {note}\n" + args_to_toml(PASSES[name], args))
-        self._status(f"loaded {path.name} {note}")
+        # what was loaded, and into which pass (not what the file lacks)
+        self._status(f"loaded {note} of {path.name} into {PASSES[name].short_name} · ctrl+r runs it")
         return True
 
     # ------------------------------------------------------------------ running

@@ -350,7 +350,7 @@ ERROR_CASES = {
     "bad pass argument type": ('model = "jsc-tiny"\n[passes.profile_statistics]\nnum_samples = "all"\n',
                                ["--config", "c.toml"], "error: c.toml: [passes.profile_statistics]: 'num_samples' must be an integer"),
     "bad quantize config": (BAD_QUANT, ["--config", "c.toml"],
-                            "error: c.toml: [passes.quantize] entry 'linear': 'data_in_width' must be"),
+                            "error: c.toml: [passes.quantize] entry 'linear': missing key 'data_in_frac_width'"),
     "unknown model": (GOOD.replace("jsc-tiny", "jsc-huge"), ["--config", "c.toml"], "error: unknown model 'jsc-huge'"),
     "unknown dataset": (GOOD.replace("jsc-synthetic", "mnist"), ["--config", "c.toml"], "error: unknown dataset 'mnist'"),
     "missing checkpoint": (GOOD, ["--config", "c.toml", "--load", "runs/best.ckpt"],
