@@ -53,6 +53,7 @@ from mase_tui.panes import (
     FollowsNode,
     FollowsPasses,
     OpensConfig,
+    ReplacesSession,
     SessionView,
     ShowsLoadFailure,
 )
@@ -134,6 +135,7 @@ class MaseTuiApp(ReportActions, PassFileReload, App):
                 id="compare.previous-difference"),
         Binding("ctrl+k", "dismiss_notifications", "Dismiss messages", show=False, id="notifications.dismiss"),
         Binding("i", "explain", "Explain", id="explain"),
+        Binding("ctrl+o", "open_model", "Open model", show=False, id="open-model"),
         Binding("t", "toggle_pane('hide-tree')", "Toggle tree", show=False, id="toggle.tree"),
         Binding("less_than_sign", "resize_tree(-1)", "Narrower tree", key_display="<", show=False,
                 id="layout.tree-narrower"),
@@ -168,6 +170,7 @@ class MaseTuiApp(ReportActions, PassFileReload, App):
         self._details_auto_hidden = False  # hidden by the narrow layout, not by the user (d)
         self.tree_width = 0
         self._tabs_mounted = False
+        self.pending_session = None  # ctrl+o: loading while the current session stays on screen
 
     @classmethod
     def from_args(cls, args) -> "MaseTuiApp":
@@ -281,9 +284,10 @@ class MaseTuiApp(ReportActions, PassFileReload, App):
         from mase_tui.widgets.explain_screen import ExplainScreen
         from mase_tui.widgets.export_dialog import ExportDialog
         from mase_tui.widgets.help_screen import HelpScreen
+        from mase_tui.widgets.open_model import OpenModelScreen
 
         classes = [type(self), NodeTree, NodeDetails, GraphOverview, FilterInput, HelpScreen, ExportDialog,
-                   ExplainScreen]
+                   ExplainScreen, OpenModelScreen]
         for module, *_ in TAB_PANES:  # the panes and their dialogs (ConfirmReset, ConfigPicker, ...)
             loaded = sys.modules[f"mase_tui.widgets.{module}"]
             classes += [c for c in vars(loaded).values()
@@ -311,6 +315,36 @@ class MaseTuiApp(ReportActions, PassFileReload, App):
         self.notify(message.text, severity="warning", timeout=10)
 
     # ------------------------------------------------------------------ session loading
+    # ------------------------------------------------------------------ ctrl+o: another model
+    def action_open_model(self) -> None:
+        from mase_tui.widgets.open_model import OpenModelScreen
+
+        self.push_screen(OpenModelScreen(), self._open_model_chosen)
+
+    def _open_model_chosen(self, choice) -> None:
+        if not choice:
+            return
+        from core.session import Session
+
+        model, dataset = choice
+        self.pending_session = Session(model, dataset=dataset)
+        self.notify(f"loading {model}; {self.session.model_name} stays until it is ready", timeout=6)
+        start_loading(self, self.pending_session)
+
+    def _switch_to(self, session) -> None:
+        """The new session is loaded: every pane follows it from a clean state."""
+        from mase_tui.widgets.open_model import remember
+
+        remember(session.model_name, session.dataset)
+        self.pending_session = None
+        self.session = session
+        self.costs = CostService(self, session, self._cost_ready)
+        self.load_error = None
+        self.current_node = None
+        for pane in self.panes_with(ReplacesSession):
+            pane.session_replaced()
+        self.clear_notifications()
+
     @_while_open
     def on_load_progress(self, message: LoadProgress) -> None:
         if message.session is not self.session:
@@ -321,6 +355,11 @@ class MaseTuiApp(ReportActions, PassFileReload, App):
 
     @_while_open
     def on_session_failed(self, message: SessionFailed) -> None:
+        if message.session is self.pending_session and message.session is not None:
+            self.pending_session = None  # the current session stays
+            self.notify_error(f"{message.error}; still showing {self.session.model_name}",
+                              title=f"could not open {message.session.model_name}")
+            return
         if message.session is not self.session:
             return
         self.load_error = message.error
@@ -339,6 +378,8 @@ class MaseTuiApp(ReportActions, PassFileReload, App):
 
     @_while_open
     def on_session_loaded(self, message: SessionLoaded) -> None:
+        if message.session is self.pending_session and message.session is not None:
+            self._switch_to(message.session)
         if message.session is not self.session:
             return
         self.ready = True

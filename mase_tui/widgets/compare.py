@@ -139,6 +139,9 @@ class CompareView(GraphPairPane, Widget):
             yield Static(id="compare-detail-body")
 
     # ------------------------------------------------------------------ app contract
+    def session_replaced(self) -> None:
+        self._graphs, self.diff, self.current_name = None, None, None
+
     def show_load_failure(self, error: str, retry: str) -> None:
         """No model: say why and what to do instead of waiting for it."""
         self.query_one("#compare-summary", Static).update(Text.assemble((error, "bold red"), "\n", (retry, "dim")))

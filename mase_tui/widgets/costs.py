@@ -192,6 +192,11 @@ class CostsView(GraphPairPane, Widget):
         yield DataTable(id="costs-table", cursor_type="row")
 
     # ------------------------------------------------------------------ app contract
+    def session_replaced(self) -> None:
+        self._graphs, self._compared, self._error_shown, self._shown_current = None, None, None, None
+        self.info_a = self.info_b = self.comparison = None
+        self.accuracy = {}
+
     def show_load_failure(self, error: str, retry: str) -> None:
         """No model: say why and what to do instead of waiting for it."""
         self.query_one("#costs-totals", Static).update(Text.assemble((error, "bold red"), "\n", (retry, "dim")))
@@ -402,6 +407,6 @@ class CostsView(GraphPairPane, Widget):
         where = f" on {first.get('data', '?')} {first.get('split', '')}".rstrip()
         samples = first.get("samples")
         parts.append(where + (f", {samples} samples" if samples else ""))
-        if session is not None and getattr(session, "synthetic", False):
+        if session.synthetic and "synthetic" not in where:  # said once, not "(synthetic) ... (synthetic data)"
             parts.append((" (synthetic data)", "yellow"))
         widget.update(Text.assemble(*parts))

@@ -81,7 +81,8 @@ class PassList(OptionList):
 class ConfirmReset(ModalScreen[bool]):
     DEFAULT_CSS = """
     ConfirmReset { align: center middle; }
-    ConfirmReset > Vertical { width: 60; height: auto; border: thick $warning; background: $surface; padding: 1 2; }
+    ConfirmReset > Vertical { width: 90%; max-width: 64; height: auto; border: thick $warning;
+                              background: $surface; padding: 1 2; }
     ConfirmReset Horizontal { height: auto; margin-top: 1; }
     ConfirmReset Button { margin-right: 2; }
     """

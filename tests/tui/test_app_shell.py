@@ -254,7 +254,7 @@ async def test_export_writes_csv_json_and_markdown(tmp_path, monkeypatch):
     assert data["meta"]["cost totals per sample"]["macs"] == 232
     md = (tmp_path / "mase-tui-jsc-toy-nodes.md").read_text()
     assert md.startswith("# Nodes of jsc-toy (original graph)")
-    assert "| seq_blocks_8 | call_module | module_related_func | linear | seq_blocks.8 | [8, 5] |" in md
+    assert "| seq_blocks_8 | call_module | module_related_func | linear | seq_blocks.8 | Linear | [8, 5] |" in md
 
 
 async def test_export_never_overwrites(tmp_path, monkeypatch):

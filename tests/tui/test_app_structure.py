@@ -387,3 +387,66 @@ async def test_exports_hold_what_the_screen_shows(tmp_path, monkeypatch):
     assert doc["meta"]["totals per sample"]["bitops"] == {"original": 237_568, "current": 14_848, "delta": -222_720}
     assert set(doc["meta"]["accuracy"]) == {"original", "current"}
     assert doc["meta"]["changed nodes"] == ["seq_blocks_2", "seq_blocks_5", "seq_blocks_8"]
+
+
+# ---------------------------------------------------------------------- item 13: cosmetics
+async def test_screenshot_draws_offline_and_reset_says_so(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    session = Session("jsc-toy")
+    app = MaseTuiApp(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        session.run_pass("quantize_transform_pass", LAB_ARGS)
+        session.reset()
+        from mase_tui.messages import GraphChanged
+
+        app.post_message(GraphChanged("reset"))
+        await settle(app, pilot)
+        assert "original (reset)" in str(app.query_one("#status").render())
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    svg = next(tmp_path.glob("mase-tui-jsc-toy-*-1.svg")).read_text()
+    assert 'src: local("FiraCode-Regular"), local("DejaVu Sans Mono")' in svg
+    assert oct(next(tmp_path.glob("*.svg")).stat().st_mode & 0o777) in ("0o644", oct(0o666 & ~_umask()))
+
+
+def _umask() -> int:
+    from core.utils.atomic import current_umask
+
+    return current_umask()
+
+
+# ---------------------------------------------------------------------- item 14: ctrl+o
+async def test_ctrl_o_opens_another_model_with_the_cli_checks_and_keeps_the_old_until_ready(tmp_path, monkeypatch):
+    from mase_tui.widgets.open_model import OpenModelScreen
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    app = MaseTuiApp(Session("jsc-toy"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        old = app.session
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        assert isinstance(app.screen, OpenModelScreen)
+        await pilot.press(*"resnet19", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, OpenModelScreen)  # the CLI's check, in place
+        assert "unknown model 'resnet19' (did you mean 'resnet18'?" in str(app.screen.query_one("#open-error").render())
+        app.screen.query_one("#open-model").value = ""
+        await pilot.press(*"jsc-tiny", "enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, OpenModelScreen)
+        assert app.session is old or app.session.model_name == "jsc-tiny"  # the old one stays until ready
+        await settle(app, pilot)
+        await settle(app, pilot)
+        assert app.session is not old and app.session.model_name == "jsc-tiny" and app.pending_session is None
+        assert "jsc-tiny" in str(app.query_one("#status").render())
+        names = [row.name for row in app.tree.rows]
+        assert "seq_blocks_2" in names and "seq_blocks_5" not in names  # jsc-tiny: BN, ReLU, Linear, ReLU
+        await pilot.press("4")
+        await settle(app, pilot)
+        # jsc-tiny: one Linear 16 -> 5, 80 MACs per sample, 80 x 32 x 32 BitOPs
+        assert app.query_one("#costs").comparison["totals_per_sample"]["bitops"]["a"] == 80 * 32 * 32
+    import json
+
+    assert json.loads((tmp_path / "mase-tui" / "recent.json").read_text())[0] == {"model": "jsc-tiny", "dataset": None}

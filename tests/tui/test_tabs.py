@@ -203,7 +203,9 @@ async def test_compare_follows_the_tree_and_posts_its_own_moves(session):
         await pilot.press("2")
         compare = app.query_one(CompareView)
         table = app.query_one("#compare-table", DataTable)
-        assert app.tree.has_focus
+        assert app.focused is table  # a tab's number focuses its main widget
+        app.tree.focus()  # back to the tree: Compare, shown, follows its cursor
+        await pilot.pause()
         moved = []
         for _ in range(4):  # the tree's cursor moves; Compare follows when a node is highlighted
             await pilot.press("j")
