@@ -41,6 +41,7 @@ SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "batch_size": (int,), "seed": (int,), "num_workers": (int,), "accelerator": (str,),
     "project_dir": (str,), "project": (str,), "log_level": (str,), "to_debug": (bool,),
     "dataset_path": (str,), "trust_checkpoint": (bool,), "cf_args": (dict,),
+    "train_graph": (bool,),
 }
 SETTING_CHOICES: dict[str, tuple[str, ...]] = {
     "task": TASKS, "load_type": LOAD_TYPES, "accelerator": ACCELERATORS, "log_level": LOG_LEVELS,

@@ -61,6 +61,8 @@ class Session:
         device: str = "cpu",
         num_workers: int = 0,
         custom_leaf_modules: tuple = (),
+        train_graph: bool = False,
+        cf_args: dict[str, Any] | None = None,
     ) -> None:
         self.model_name = model_name
         self.load_name = load
@@ -74,6 +76,11 @@ class Session:
         self.device = device
         self.num_workers = num_workers
         self.custom_leaf_modules = custom_leaf_modules
+        # Traced in eval mode unless asked (self.training branches freeze at trace time);
+        # cf_args: forward arguments traced as constants besides the defaults (core/ir/concrete.py)
+        self.train_graph = bool(train_graph)
+        self.cf_args = dict(cf_args or {})
+        self.concrete: dict[str, Any] = {}
         self.model = None
         self.original = None
         self.current = None
@@ -116,8 +123,14 @@ class Session:
         self._load_data(spec, say)
         say("tracing and adding metadata")
         if graph is None:
-            graph = MaseGraph(self.model, custom_leaf_modules=self.custom_leaf_modules)
-        self.model.eval() if hasattr(self.model, "eval") else None
+            from core.ir.concrete import concrete_arguments
+
+            traced, literal = concrete_arguments(self.model, self.cf_args)
+            self.concrete = {**traced, **literal}
+            graph = MaseGraph(self.model, cf_args=self.cf_args or None, custom_leaf_modules=self.custom_leaf_modules,
+                              training=self.train_graph)
+        elif not self.train_graph and hasattr(self.model, "eval"):
+            self.model.eval()
         graph = self._annotate(graph, keep_metadata=self.load_type == "mz")
         self.original = graph
         self.current = graph.copy()
@@ -209,6 +222,18 @@ class Session:
     def first_batch(self, names) -> dict[str, Any]:
         gen = self.input_generator("train", names)
         return next(iter(gen))
+
+    @property
+    def trace_note(self) -> str:
+        """How the graph was traced, for the Graph tab and `report`."""
+        graph = self.current or self.original
+        mode = graph.traced_mode if graph is not None else ("train" if self.train_graph else "eval")
+        note = "training graph (--train-graph)" if mode == "train" else "traced in eval mode"
+        if self.concrete:
+            from core.concrete_args import describe_concrete
+
+            note += f"; constant args {describe_concrete(self.concrete)}"
+        return note
 
     # ------------------------------------------------------------------ data
     @property

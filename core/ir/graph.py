@@ -19,6 +19,8 @@ class MaseGraph:
         cf_args: dict[str, Any] | None = None,
         custom_leaf_modules: Iterable[type] = (),
         custom_leaf_functions: Iterable[Callable] = (),
+        *,
+        training: bool = False,
     ) -> None:
         self.cf_args = cf_args
         self.custom_leaf_modules = tuple(custom_leaf_modules)
@@ -26,8 +28,16 @@ class MaseGraph:
         if isinstance(model, fx.GraphModule):
             self.model = model
         else:
-            self.model = trace_module(model, cf_args, self.custom_leaf_modules, self.custom_leaf_functions)
+            # eval mode unless the training graph is asked for (core/ir/tracer.py says why)
+            self.model = trace_module(model, cf_args, self.custom_leaf_modules, self.custom_leaf_functions,
+                                      training=training)
         self.meta: dict[str, MaseGraphMetadata] = {"mase": MaseGraphMetadata(model=self.model)}
+
+    @property
+    def traced_mode(self) -> str:
+        """"eval" or "train": the mode the graph was traced in (the GraphModule keeps the flag
+        through copies and recompiles)."""
+        return "train" if self.model.training else "eval"
 
     @property
     def fx_graph(self) -> fx.Graph:
