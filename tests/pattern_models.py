@@ -150,7 +150,7 @@ class SDPABlock(nn.Module):
         q, k, v = qkv.unbind(0)
         mask = None
         if self.masked:
-            mask = torch.ones(n, n, dtype=torch.bool, device=x.device).triu(1).logical_not()
+            mask = torch.ones((n, n), dtype=torch.bool, device=x.device).triu(1).logical_not()
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=self.causal)
         return self.proj(out.transpose(1, 2).reshape(b, n, c)), None
 
@@ -205,13 +205,13 @@ class SwinBlock(nn.Module):
         attn = q.matmul(k.transpose(-2, -1))
         bias = self.bias_table[self.rel_index].view(n, n, -1).permute(2, 0, 1).contiguous()
         attn = attn + bias.unsqueeze(0)
-        mask = x.new_zeros((ph, pw))
-        regions = ((0, -ws), (-ws, -sh), (-sh, None))
-        count = 0
-        for hs in regions:
-            for wsl in regions:
-                mask[hs[0]:hs[1], wsl[0]:wsl[1]] = count
-                count += 1
+        # region ids of the shifted layout (torchvision fills them by slices, inside its wrapped
+        # function; slice assignment does not trace, so the same ids come from comparisons)
+        rows = torch.arange(ph, device=x.device)
+        cols = torch.arange(pw, device=x.device)
+        region_h = (rows >= ph - ws).long() + (rows >= ph - sh).long()
+        region_w = (cols >= pw - ws).long() + (cols >= pw - sh).long()
+        mask = (region_h.unsqueeze(1) * 3 + region_w.unsqueeze(0)).to(x.dtype)
         mask = mask.view(ph // ws, ws, pw // ws, ws).permute(0, 2, 1, 3).reshape(-1, n)
         mask = mask.unsqueeze(1) - mask.unsqueeze(2)
         mask = mask.masked_fill(mask != 0, -100.0).masked_fill(mask == 0, 0.0)
@@ -267,8 +267,14 @@ class GroupedConvNet(nn.Module):
         return self.pw(self.up(y)).sum() + z.sum() + F.conv2d(x, torch.ones(6, 2, 3, 3), groups=3).sum()
 
 
+def dtype_info(dtype: torch.dtype) -> torch.finfo:
+    """``torch.finfo`` behind a function the tracer keeps as a node (register it as a leaf
+    function), as HF-style masking code computes its fill value."""
+    return torch.finfo(dtype)
+
+
 class FinfoNet(nn.Module):
-    """HF-style masking: ``torch.finfo(x.dtype).min``, a dtype, a device and a size as node results."""
+    """Nodes whose results are a ``torch.finfo``, a dtype, a device and a ``torch.Size``."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -277,7 +283,7 @@ class FinfoNet(nn.Module):
     def forward(self, x):
         h = self.fc(x)
         dtype, device, size = h.dtype, h.device, h.size()
-        fill = torch.finfo(dtype).min
+        fill = dtype_info(dtype).min
         mask = torch.zeros(size, dtype=dtype, device=device)
         return h + mask.masked_fill(h < -10.0, fill).clamp(min=-1.0)
 
