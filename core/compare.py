@@ -15,6 +15,8 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
+from core.ir.view import format_precision, node_view
+
 UNCHANGED = "unchanged"
 CHANGED = "changed"
 ADDED = "added"
@@ -35,6 +37,8 @@ class NodeInfo:
     mase_op: str | None = None
     # arg or result name -> (type, precision), e.g. "weight" -> ("integer", (8, 4))
     precisions: tuple[tuple[str, str | None, tuple | None], ...] = ()
+    # arg or result name -> its precision as format_precision spells it, e.g. "integer[8,4]"
+    labels: tuple[tuple[str, str], ...] = ()
 
     @property
     def kind(self) -> str:
@@ -46,6 +50,14 @@ class NodeInfo:
             if name == arg:
                 return typ, prec
         return None
+
+    def __post_init__(self) -> None:
+        if self.precisions and not self.labels:  # built by hand: label what it records
+            labels = tuple((name, format_precision(typ, prec)) for name, typ, prec in self.precisions)
+            object.__setattr__(self, "labels", labels)
+
+    def label_of(self, arg: str) -> str | None:
+        return next((label for name, label in self.labels if name == arg), None)
 
 
 @dataclass(frozen=True)
@@ -141,20 +153,13 @@ def node_changes(before: NodeInfo, after: NodeInfo) -> tuple[Change, ...]:
         changes.append(Change("module", before.module_class, after.module_class))
     if before.target != after.target:
         changes.append(Change("target", before.target, after.target))
-    names = [n for n, _, _ in before.precisions]
-    names += [n for n, _, _ in after.precisions if n not in names]
+    names = [n for n, _ in before.labels]
+    names += [n for n, _ in after.labels if n not in names]
     for arg in names:
-        old, new = before.precision_of(arg), after.precision_of(arg)
+        old, new = before.label_of(arg), after.label_of(arg)
         if old != new:
-            changes.append(Change("precision", _precision_label(old), _precision_label(new), arg))
+            changes.append(Change("precision", old, new, arg))
     return tuple(changes)
-
-
-def _precision_label(entry: tuple[str | None, tuple | None] | None) -> str | None:
-    if entry is None:
-        return None
-    typ, prec = entry
-    return f"{typ or '?'} {_show(prec)}" if prec is not None else (typ or "?")
 
 
 def _pair(original: NodeInfo, current: NodeInfo) -> NodeDiff:
@@ -210,42 +215,17 @@ def _merge_moved(rows: list[NodeDiff]) -> list[NodeDiff]:
 
 
 # ---------------------------------------------------------------------- from a MaseGraph
-def _target_label(node) -> str:
-    target = node.target
-    if isinstance(target, str):
-        return target
-    return getattr(target, "__name__", None) or str(target)
-
-
-def _precisions(common: dict[str, Any]) -> tuple[tuple[str, str | None, tuple | None], ...]:
-    out = []
-    for section in ("args", "results"):
-        for name, entry in (common.get(section) or {}).items():
-            if isinstance(entry, dict) and ("type" in entry or "precision" in entry):
-                prec = entry.get("precision")
-                out.append((name, entry.get("type"), tuple(prec) if isinstance(prec, (list, tuple)) else prec))
-    return tuple(out)
-
-
 def describe_node(node, model=None, modules: dict[str, Any] | None = None) -> NodeInfo:
-    module_class = None
-    if node.op == "call_module" and modules is not None:
-        module = modules.get(node.target)
-        module_class = None if module is None else type(module).__name__
-    elif node.op == "call_module" and model is not None:
-        try:
-            module_class = type(model.get_submodule(node.target)).__name__
-        except AttributeError:
-            module_class = None
-    meta = node.meta.get("mase")
-    common = meta.parameters.get("common", {}) if meta is not None else {}
+    view = node_view(node, modules, model)
+    values = [v for v in view.values if v.type or v.precision is not None]
     return NodeInfo(
         name=node.name,
         op=node.op,
-        target=_target_label(node),
-        module_class=module_class,
-        mase_op=common.get("mase_op"),
-        precisions=_precisions(common),
+        target=view.target,
+        module_class=view.module_class,
+        mase_op=view.mase_op,
+        precisions=tuple((v.name, v.type or None, v.precision) for v in values),
+        labels=tuple((v.name, v.label) for v in values),
     )
 
 
@@ -362,12 +342,18 @@ def _module_input_views(graph, node, module, inputs: dict[str, Any]) -> list[Qua
 def _function_input_views(graph, node, config: dict[str, Any], inputs: dict[str, Any]) -> list[QuantView]:
     import torch
 
-    from core.quant.config import OP_METADATA_ARGS, canonical_name, has_operand, operand_kwargs
+    from core.mx_names import is_mx
+    from core.quant.config import (
+        OP_METADATA_ARGS,
+        canonical_name,
+        has_operand,
+        mx_axis,
+        operand_kwargs,
+    )
     from core.quant.quantizers import quantize
 
     captured = _captured_inputs(graph, node, inputs)
-    meta = node.meta.get("mase")
-    op = meta.parameters.get("common", {}).get("mase_op") if meta is not None else None
+    op = node_view(node).mase_op
     quantiser = canonical_name(str(config["name"]))
     views = []
     for operand, arg in OP_METADATA_ARGS.get(op, ()):
@@ -378,6 +364,8 @@ def _function_input_views(graph, node, config: dict[str, Any], inputs: dict[str,
         if op == "relu" and quantiser == "integer":
             kwargs["is_signed"] = False  # a ReLU's fixed-point input is unsigned (MASE)
         x = captured[index].detach().float()
+        if is_mx(quantiser):
+            kwargs["axis"] = mx_axis(op, operand, x.ndim)  # MX blocks run along the reduction axis
         with torch.no_grad():
             views.append(QuantView(arg, quantiser, x.clone(), quantize(x, quantiser, **kwargs).clone()))
     return views

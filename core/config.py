@@ -33,6 +33,8 @@ TASKS = ("classification", "cls", "translation", "tran", "language_modeling", "l
 LOAD_TYPES = ("pt", "pl", "mz")
 ACCELERATORS = ("auto", "cpu", "gpu", "mps")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+TRACERS = ("auto", "fx", "export")  # core.ir.capture.TRACERS (kept free of torch here)
+DEVICES = ("cpu", "meta")
 
 # Top-level keys and the type each must have. These are MASE's CLI option names (dest names);
 # keys that only MASE's trainer or hardware flow reads are accepted and left unused.
@@ -40,11 +42,13 @@ SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "model": (str,), "dataset": (str,), "task": (str,), "load_name": (str,), "load_type": (str,),
     "batch_size": (int,), "seed": (int,), "num_workers": (int,), "accelerator": (str,),
     "project_dir": (str,), "project": (str,), "log_level": (str,), "to_debug": (bool,),
-    "dataset_path": (str,), "trust_checkpoint": (bool,), "cf_args": (dict,),
+    "dataset_path": (str,), "trust_checkpoint": (bool,), "cf_args": (dict,), "passes_files": (list,),
+    "tracer": (str,), "device": (str,), "seq_len": (int,),
     "train_graph": (bool,),
 }
 SETTING_CHOICES: dict[str, tuple[str, ...]] = {
     "task": TASKS, "load_type": LOAD_TYPES, "accelerator": ACCELERATORS, "log_level": LOG_LEVELS,
+    "tracer": TRACERS, "device": DEVICES,
 }
 MASE_UNUSED_SETTINGS = frozenset({
     "max_epochs", "max_steps", "learning_rate", "weight_decay", "log_every_n_steps",
@@ -165,9 +169,35 @@ def config_from_dict(data: dict[str, Any], path: Path | None = None) -> MaseConf
         logger.warning("%s: ignoring section(s) %s (used by other MASE actions, not by transform)",
                        source, ", ".join(f"[{s}]" for s in ignored))
     style = _check_transform_section(data.get("transform"), source)
+    if settings.get("passes_files"):
+        load_passes_files(settings["passes_files"], path, source)
     passes = validate_passes(data.get("passes", {}), source)
     return MaseConfig(path=path, settings=settings, passes=passes, style=style,
                       ignored_sections=ignored, unused_settings=unused, raw=data)
+
+
+def load_passes_files(files: list[Any], path: Path | None, source: str) -> None:
+    """``passes_files = [...]``: the user's pass files, relative to the config file. Loading one
+    runs its code (the user's own, like a model factory file)."""
+    from core.passes.user_passes import load_pass_file
+
+    base = path.parent if path is not None else Path.cwd()
+    for item in files:
+        if not isinstance(item, str) or not item:
+            raise ConfigError(f"{source}: passes_files must be a list of file paths, got {item!r}")
+        file = Path(item).expanduser()
+        file = file if file.is_absolute() else base / file
+        if not file.is_file():
+            raise ConfigError(f"{source}: passes_files: {item} not found (looked for {file})",
+                              hint="paths are relative to the config file's directory")
+        load_pass_file(file, shown_as=_shown(file))
+
+
+def _shown(file: Path) -> str:
+    try:
+        return str(file.relative_to(Path.cwd()))
+    except ValueError:
+        return str(file)
 
 
 def _check_setting(key: str, value: Any, source: str) -> Any:
@@ -180,8 +210,8 @@ def _check_setting(key: str, value: Any, source: str) -> Any:
         raise ConfigError(f"{source}: '{key}' must be {want}, got {value!r}")
     if key in SETTING_CHOICES and value not in SETTING_CHOICES[key]:
         raise ConfigError(f"{source}: '{key}' = {value!r} is not one of {', '.join(SETTING_CHOICES[key])}")
-    if key in ("batch_size",) and value < 1:
-        raise ConfigError(f"{source}: 'batch_size' must be at least 1, got {value}")
+    if key in ("batch_size", "seq_len") and value < 1:
+        raise ConfigError(f"{source}: '{key}' must be at least 1, got {value}")
     if key == "num_workers" and value < 0:
         raise ConfigError(f"{source}: 'num_workers' must be 0 or more, got {value}")
     return value
@@ -217,61 +247,14 @@ def validate_passes(table: Any, source: str = "the config") -> list[PassEntry]:
             args = {}
         if not isinstance(args, dict):
             raise ConfigError(f"{source}: [passes.{key}] must be a table of arguments, got {args!r}")
-        if not spec.free_form:
-            check_pass_args(spec, args, f"{source}: [passes.{key}]")
+        check_pass_args(spec, args, f"{source}: [passes.{key}]")
         entries.append(PassEntry(key=key, name=spec.name, args=args))
     return entries
 
 
 def check_pass_args(spec, args: dict[str, Any], where: str) -> None:
-    """Unknown keys and values whose type differs from the default's are errors."""
-    allowed = {a.name: a for a in spec.args}
-    allowed_needs = set(spec.needs)
-    unknown = [k for k in args if k not in allowed and k not in allowed_needs]
-    if unknown:
-        known = ", ".join(allowed) if allowed else "none"
-        close = difflib.get_close_matches(unknown[0], list(allowed), n=1)
-        hint = f"did you mean '{close[0]}'? " if close else ""
-        raise ConfigError(f"{where}: unknown argument(s) {', '.join(unknown)} for {spec.name}",
-                          hint=f"{hint}accepted: {known}")
-    for name, value in args.items():
-        arg = allowed.get(name)
-        if arg is None or arg.default is None or value is None:
-            continue
-        want = _kind(arg.default)
-        if want is not None and not _is_kind(value, want):
-            raise ConfigError(f"{where}: '{name}' must be {want}, got {value!r}",
-                              hint=f"the default is {arg.default!r}")
-
-
-def _kind(default: Any) -> str | None:
-    if isinstance(default, bool):
-        return "a boolean"
-    if isinstance(default, int):
-        return "an integer"
-    if isinstance(default, float):
-        return "a number"
-    if isinstance(default, str):
-        return "a string"
-    if isinstance(default, (list, tuple)):
-        return "a list"
-    if isinstance(default, dict):
-        return "a table"
-    return None
-
-
-def _is_kind(value: Any, kind: str) -> bool:
-    if kind == "a boolean":
-        return isinstance(value, bool)
-    if kind == "an integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == "a number":
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if kind == "a string":
-        return isinstance(value, str)
-    if kind == "a list":
-        return isinstance(value, (list, tuple))
-    return isinstance(value, dict)
+    """The pass's declaration decides: unknown keys (did-you-mean) and wrong types are errors."""
+    spec.check_args(args, where)
 
 
 # --------------------------------------------------------------------------- writing

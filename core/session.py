@@ -3,6 +3,28 @@
 The CLI and the app both drive one. Constructing a Session is cheap (no torch import);
 ``load()`` does the heavy work and reports progress through a callback, so a front end can run
 it in a worker.
+
+Published graphs are immutable
+------------------------------
+``original`` and ``current`` are *published*: front ends read them from other threads (the
+app's tree, details and cost worker) without a lock, so nothing mutates them in place.
+
+- A pass's declaration (``core.passes.schema``) says whether it changes the graph
+  (``changes_graph``: a transform, a load) or writes metadata (``writes_metadata``:
+  ``profile_statistics`` adds statistics, the metadata passes rebuild ``common`` /
+  ``software``). Such a pass, and every user pass, works on a private copy of ``current``
+  (``MaseGraph.copy()``, which only reads its source); the Session publishes the result with
+  one assignment to ``current`` (atomic for readers) when the pass finishes. A built-in pass
+  declared read-only reads ``current`` itself and leaves it the same object (so caches keyed
+  on it stay valid); the schema test holds built-in passes to their declarations.
+- A user pass declared read-only that writes metadata anyway is caught by
+  ``MetadataFingerprint`` (before and after, on its copy) and its copy is published, so
+  nothing it wrote lands in a graph someone else is reading. Passes that need the original
+  graph get ``original`` to read.
+- A pass that fails or is cancelled leaves ``current`` untouched; the history records it.
+- ``reset`` publishes a fresh copy of ``original``.
+- Readers take ``graph = session.current`` once and use that object throughout: a later swap
+  never changes the graph they hold.
 """
 
 from __future__ import annotations
@@ -15,13 +37,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from core.errors import MaseError, PassError
-from core.passes.registry import (
-    NEEDS_DUMMY_IN,
-    NEEDS_INPUT_GENERATOR,
-    NEEDS_ORIGINAL_GRAPH,
-    NEEDS_SAVE_DIR,
-    get_pass,
-)
+from core.ir.metadata import MetadataFingerprint
+from core.passes.registry import NEEDS_INPUT_GENERATOR, get_pass
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +57,18 @@ class PassRun:
     changed_graph: bool = False
 
 
+def _user_frame(spec, exc: BaseException) -> str:
+    """` at my_passes.py:17` for a user pass: the innermost traceback frame in the user's file."""
+    if spec.builtin or not spec.file:
+        return ""
+    import os
+    import traceback
+
+    lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__)
+             if f.filename and os.path.abspath(f.filename) == os.path.abspath(spec.file)]
+    return f" at {spec.shown_file}:{lines[-1]}" if lines else ""
+
+
 def _user_args(args: dict[str, Any] | None) -> dict[str, Any]:
     """A deep copy of what the user gave, minus runtime objects that are not data."""
     return copy.deepcopy(dict(args or {}))
@@ -54,16 +83,28 @@ class Session:
         load_type: str | None = None,
         dataset: str | None = None,
         dataset_path: str | None = None,
-        batch_size: int = 8,
+        batch_size: int | None = 8,
         seed: int = 0,
         trust_checkpoint: bool = False,
         pretrained: bool = True,
-        device: str = "cpu",
+        device: str | None = "cpu",
         num_workers: int = 0,
         custom_leaf_modules: tuple = (),
+        tracer: str = "auto",
+        seq_len: int | None = None,
         train_graph: bool = False,
         cf_args: dict[str, Any] | None = None,
     ) -> None:
+        from core.models.registry import MODELS
+
+        spec = MODELS.get(model_name)
+        # batch_size / device None: the zoo entry's own (llama-7b: batch 1 on the meta device)
+        batch_size = batch_size or (spec.batch_size if spec else None) or 8
+        device = device or (spec.device if spec else None) or "cpu"
+        if device not in ("cpu", "meta"):
+            raise MaseError(f"unsupported device '{device}'", hint="use --device cpu or --device meta")
+        if tracer not in ("auto", "fx", "export"):
+            raise MaseError(f"unknown tracer '{tracer}'", hint="use --tracer auto, fx or export")
         self.model_name = model_name
         self.load_name = load
         self.load_type = load_type
@@ -76,6 +117,8 @@ class Session:
         self.device = device
         self.num_workers = num_workers
         self.custom_leaf_modules = custom_leaf_modules
+        self.tracer = tracer
+        self.seq_len = seq_len
         # Traced in eval mode unless asked (self.training branches freeze at trace time);
         # cf_args: forward arguments traced as constants besides the defaults (core/ir/concrete.py)
         self.train_graph = bool(train_graph)
@@ -116,8 +159,8 @@ class Session:
             self.model = graph.model
             self.weights_source = f"saved graph {self.load_name}"
         else:
-            say(f"building model {self.model_name}")
-            self.model = get_model(self.model_name)
+            say(f"building model {self.model_name}" + (" on the meta device" if self.on_meta else ""))
+            self.model = self._build_model(get_model)
             self._load_weights(say)
             graph = None
         self._load_data(spec, say)
@@ -127,8 +170,9 @@ class Session:
 
             traced, literal = concrete_arguments(self.model, self.cf_args)
             self.concrete = {**traced, **literal}
+            example = next(iter(self.input_generator("train", ("x",))))["x"]  # for torch.export
             graph = MaseGraph(self.model, cf_args=self.cf_args or None, custom_leaf_modules=self.custom_leaf_modules,
-                              training=self.train_graph)
+                              tracer=self.tracer, example_inputs=(example,), training=self.train_graph)
         elif not self.train_graph and hasattr(self.model, "eval"):
             self.model.eval()
         graph = self._annotate(graph, keep_metadata=self.load_type == "mz")
@@ -138,6 +182,19 @@ class Session:
         self.loaded = True
         say("ready")
         return self
+
+    @property
+    def on_meta(self) -> bool:
+        """Built on the meta device: shapes only, no weights, no real forward pass."""
+        return self.device == "meta"
+
+    def _build_model(self, get_model):
+        if not self.on_meta:
+            return get_model(self.model_name)
+        import torch
+
+        with torch.device("meta"):  # parameters get shapes and dtypes but no memory
+            return get_model(self.model_name)
 
     def _resolve_saved_graph_model(self) -> None:
         """`inspect DIR`: a saved graph directory given as the model. The transform that wrote it
@@ -162,6 +219,12 @@ class Session:
         self.model_name = model or self.model_name
 
     def _load_weights(self, say: Progress) -> None:
+        if self.on_meta:
+            if self.load_name:
+                raise MaseError("a checkpoint cannot be loaded on the meta device (it holds no weights)",
+                                hint="drop --device meta to load weights")
+            self.weights_source = "none (meta device)"
+            return
         if self.load_name:
             from core.checkpoint import load_model
 
@@ -191,6 +254,7 @@ class Session:
             )
         say(f"preparing data {dataset}")
         from core.data import get_datamodule
+        from core.models.hf import config_inputs
 
         self.datamodule = get_datamodule(
             dataset,
@@ -199,6 +263,8 @@ class Session:
             dataset_path=self.dataset_path,
             num_workers=self.num_workers,
             seed=self.seed,
+            seq_len=self.seq_len,
+            model_inputs=config_inputs(self.model),
         )
 
     def _annotate(self, graph, keep_metadata: bool = False):
@@ -228,11 +294,15 @@ class Session:
         """How the graph was traced, for the Graph tab and `report`."""
         graph = self.current or self.original
         mode = graph.traced_mode if graph is not None else ("train" if self.train_graph else "eval")
-        note = "training graph (--train-graph)" if mode == "train" else "traced in eval mode"
-        if self.concrete:
+        exported = graph is not None and graph.capture.get("tracer") == "export"
+        verb = "exported (torch.export)" if exported else "traced"
+        note = f"training graph (--train-graph), {verb}" if mode == "train" else f"{verb} in eval mode"
+        if self.concrete and not exported:
             from core.concrete_args import describe_concrete
 
-            note += f"; constant args {describe_concrete(self.concrete)}"
+            shown = dict(list(self.concrete.items())[:4])
+            more = len(self.concrete) - len(shown)
+            note += f"; constant args {describe_concrete(shown)}" + (f" and {more} more" if more else "")
         return note
 
     # ------------------------------------------------------------------ data
@@ -247,6 +317,9 @@ class Session:
         return bool(getattr(self.datamodule, "synthetic", False))
 
     def input_generator(self, split: str = "train", names=None):
+        if self.datamodule is None:
+            raise PassError("this needs input data, but the session has no data set",
+                            hint="give one with --dataset NAME (see `mase-tui datasets`)")
         from core.data import InputGenerator
 
         names = tuple(names or (self.current or self.original).placeholder_names())
@@ -255,23 +328,33 @@ class Session:
     # ------------------------------------------------------------------ passes
     @property
     def is_transformed(self) -> bool:
-        return any(r.ok and r.changed_graph for r in self.history)
+        """A transform changed the graph since the load or the last reset."""
+        transformed = False
+        for run in self.history:
+            if run.name == "reset" and run.kind == "session":
+                transformed = False
+            elif run.ok and run.changed_graph:
+                transformed = True
+        return transformed
 
-    def complete_args(self, name: str, args: dict[str, Any] | None, save_dir: str | None = None) -> dict[str, Any]:
+    def complete_args(self, name: str, args: dict[str, Any] | None) -> dict[str, Any]:
         """The user's args plus what only the session can supply (MASE's CLI does the same)."""
         spec = get_pass(name)
         full = {**spec.defaults(), **_user_args(args)} if not spec.free_form else _user_args(args) or spec.defaults()
-        if NEEDS_INPUT_GENERATOR in spec.needs and full.get("input_generator") is None:
-            full["input_generator"] = self.input_generator("train")
-        if NEEDS_ORIGINAL_GRAPH in spec.needs and full.get("original_graph") is None:
-            full["original_graph"] = self.original
-        if NEEDS_DUMMY_IN in spec.needs and full.get("dummy_in") is None:
-            full["dummy_in"] = self.dummy_in
-        if NEEDS_SAVE_DIR in spec.needs and save_dir and not full.get("save_dir"):
-            full["save_dir"] = save_dir
-        if spec.name == "load_mase_graph_interface_pass" and "trust" not in (args or {}):
-            full["trust"] = self.trust_checkpoint
+        for arg in spec.args:
+            if arg.supplied and full.get(arg.name) is None:
+                full[arg.name] = self._supply(arg.supplied)
         return full
+
+    def _supply(self, what: str) -> Any:
+        """What a pass's declaration says the session supplies (core.passes.schema.SUPPLIES)."""
+        if what == "input_generator":
+            return self.input_generator("train")
+        if what == "original_graph":
+            return self.original
+        if what == "dummy_in":
+            return self.dummy_in
+        return self.trust_checkpoint  # "trust_checkpoint"
 
     def run_pass(
         self,
@@ -280,34 +363,55 @@ class Session:
         *,
         progress: Callable[..., None] | None = None,
         cancel: threading.Event | None = None,
-        save_dir: str | None = None,
     ) -> PassRun:
-        """Run a registered pass on the current graph. A transform runs on a copy that replaces
-        the current graph only when the pass finishes, so a failure or cancel changes nothing."""
+        """Run a registered pass on the current graph. A pass that writes runs on a copy that
+        replaces the current graph only when the pass finishes, so a failure or cancel changes
+        nothing (module docstring); the history records every run, failed ones included."""
         if not self.loaded:
             raise PassError("the session has no model yet", hint="call load() first")
         spec = get_pass(name)
         run = PassRun(name=spec.name, kind=spec.kind, args=_user_args(args))
-        full = self.complete_args(spec.name, args, save_dir)
+        try:
+            full = self.complete_args(spec.name, args)
+        except MaseError as exc:  # e.g. a pass that needs data in a session without any
+            run.ok, run.error = False, exc.one_line()
+            self.history.append(run)
+            logger.error("%s", run.error)
+            return run
         if progress is not None:
             full.setdefault("progress", progress)
         if cancel is not None:
             full.setdefault("cancel", cancel)
         start = time.perf_counter()
         with self._lock:
-            target = self.current.copy() if spec.kind == "transform" or spec.name.startswith("load_") else self.current
+            # The declaration says what the pass changes (module docstring). A pass that changes
+            # the graph or its metadata, and any user pass, works on a private copy swapped in
+            # when it finishes, so a failure leaves the current graph exactly as it was.
+            published = self.current
+            swaps = spec.changes_graph or spec.writes_metadata
+            private = swaps or not spec.builtin
             try:
+                if NEEDS_INPUT_GENERATOR in spec.needs:  # runs real batches through the graph
+                    from core.ir.device import require_real_weights
+
+                    require_real_weights(published, spec.name)
+                target = published.copy() if private else published
+                # a user's pass declared read-only but writing metadata anyway: caught below
+                before = MetadataFingerprint(target) if private and not swaps else None
                 graph, info = spec.fn(target, full)
             except MaseError as exc:
-                run.ok, run.error = False, exc.one_line()
+                run.ok, run.error = False, f"{exc.one_line()}{_user_frame(spec, exc)}"
             except Exception as exc:  # a bug or a torch error inside a pass: keep the session usable
                 logger.debug("pass %s failed", spec.name, exc_info=True)
-                run.ok, run.error = False, f"{spec.name} failed: {type(exc).__name__}: {exc}"
+                run.ok, run.error = False, f"{spec.name} failed{_user_frame(spec, exc)}: {type(exc).__name__}: {exc}"
             else:
                 run.info = info if isinstance(info, dict) else {"result": info}
-                if graph is not None and (spec.kind == "transform" or spec.name.startswith("load_")):
+                if graph is not None and swaps:
                     self.current = graph
-                    run.changed_graph = True
+                    run.changed_graph = spec.changes_graph
+                elif graph is not None and before is not None and (
+                        graph is not target or MetadataFingerprint(graph) != before):
+                    self.current = graph  # it wrote metadata after all: publish its copy whole
         run.seconds = time.perf_counter() - start
         self.history.append(run)
         if not run.ok:
@@ -332,9 +436,11 @@ class Session:
 
     def evaluate(self, which: str = "current", split: str = "test", max_batches: int | None = None,
                  progress: Callable[..., None] | None = None, cancel: threading.Event | None = None) -> dict[str, Any]:
+        from core.ir.device import require_real_weights
         from core.train import evaluate
 
         graph = self.current if which == "current" else self.original
+        require_real_weights(graph, "evaluating accuracy")
         loader = self.datamodule.dataloader(split, shuffle=False, batch_size=self.eval_batch_size())
         result = evaluate(graph.model, loader, max_batches=max_batches, progress=progress, cancel=cancel)
         result = dict(result)

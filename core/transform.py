@@ -22,7 +22,8 @@ from typing import Any, Callable, Iterator
 
 from core.config import PassEntry, dumps_toml
 from core.errors import ConfigError, PassError
-from core.utils.tables import format_count, precision_label
+from core.ir.view import join_precisions
+from core.utils.tables import format_count
 
 logger = logging.getLogger(__name__)
 
@@ -30,15 +31,6 @@ QUANTIZE = "quantize_transform_pass"
 SUMMARIZE = "summarize_quantization_analysis_pass"
 SAVE_GRAPH = "save_mase_graph_interface_pass"
 COST = "cost_analysis_pass"
-# pass -> (argument holding an output path, default path under the output directory)
-OUTPUT_ARGS: dict[str, tuple[str, str]] = {
-    "report_graph_analysis_pass": ("file_name", "report_graph.txt"),
-    "report_node_type_analysis_pass": ("save_path", "report/node_type.txt"),
-    "report_node_shape_analysis_pass": ("save_path", "report/node_shape.txt"),
-    "report_node_meta_param_analysis_pass": ("save_path", "report/node_meta_param.txt"),
-    SUMMARIZE: ("save_dir", "quantize"),
-    SAVE_GRAPH: ("save_dir", "saved_graph"),
-}
 
 
 @dataclass
@@ -104,9 +96,11 @@ def run_transform(
 
 # --------------------------------------------------------------------------- passes
 def _run_entry(session, entry: PassEntry, stage: Path, outcome: TransformOutcome, say) -> None:
+    from core.passes.registry import get_pass
+
     args = dict(entry.args)
-    if entry.name in OUTPUT_ARGS:
-        key, default = OUTPUT_ARGS[entry.name]
+    # output paths the pass declares default to files under the output directory
+    for key, default in get_pass(entry.name).output_args.items():
         args[key] = str(_inside(stage, args.get(key) or default))
     before = session.current
     run = _check(session.run_pass(entry.name, args), f"[passes.{entry.key}]")
@@ -186,7 +180,7 @@ def _md_ratio(value: Any) -> str:
 
 
 def _md_prec(precision: Any) -> str:
-    return precision_label(precision) or "-"
+    return join_precisions(precision) or "-"
 
 
 # --------------------------------------------------------------------------- accuracy

@@ -85,6 +85,13 @@ def _bindings_provider():
     return BindingsProvider
 
 
+def _passes_provider():
+    """Every registered pass as palette commands (run with defaults, or edit)."""
+    from mase_tui.commands_palette import PassesProvider
+
+    return PassesProvider
+
+
 def _pane_class(module: str, name: str) -> type[Widget] | None:
     """A tab's widget class from the tabs engineer's module, or None while it does not exist."""
     try:
@@ -111,7 +118,7 @@ class FilterInput(Input):
 class MaseTuiApp(ReportActions, App):
     CSS_PATH = "app.tcss"
     TITLE = "mase-tui"
-    COMMANDS = App.COMMANDS | {_bindings_provider}
+    COMMANDS = App.COMMANDS | {_bindings_provider, _passes_provider}
     BINDINGS = [
         Binding("q,ctrl+q", "quit", "Quit", key_display="q", id="quit"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),

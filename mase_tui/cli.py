@@ -34,10 +34,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument("--log-level", default=None, choices=["debug", "info", "warning", "error", "critical"])
     parser.add_argument("-V", "--version", action="store_true", help="print the version and exit")
+    parser.add_argument(*PASSES_FLAG, dest="passes_files", **PASSES_OPTION)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     for name in COMMANDS:
         importlib.import_module(f"mase_tui.commands.{name}").register(sub)
+    for command in sub.choices.values():  # the flag works after the command name too
+        command.add_argument(*PASSES_FLAG, dest="passes_files_after", **PASSES_OPTION)
     return parser
+
+
+PASSES_FLAG = ("--passes",)
+PASSES_OPTION = {
+    "action": "append", "default": None, "metavar": "FILE",
+    "help": "load the @mase_pass functions of a Python file (repeatable); this runs the file's code",
+}
+
+
+def load_user_passes(args) -> None:
+    """``--passes FILE`` (before or after the command): the user's pass files, in order."""
+    files = (getattr(args, "passes_files", None) or []) + (getattr(args, "passes_files_after", None) or [])
+    if files:
+        from core.passes.user_passes import load_pass_file
+
+        for file in files:
+            load_pass_file(file)
 
 
 def _setup_logging(level: str | None) -> None:
@@ -63,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     if func is None:
         func = importlib.import_module("mase_tui.commands.inspect").run_default
     try:
+        load_user_passes(args)
         return int(func(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -53,3 +53,63 @@ def run_binding(app, info: BindingInfo) -> None:
     if show is not None and node is not app:
         show(node)
     app.call_later(app.run_action, info.action, node)
+
+
+class PassesProvider(Provider):
+    """Two commands per registered pass, built-in or the user's: "Run pass: cost_analysis"
+    (with its declared defaults) and "Edit pass: cost_analysis" (opens it in the Passes tab)."""
+
+    def _commands(self) -> list[tuple[str, str, object]]:
+        from core.passes import PASSES
+
+        out = []
+        for name, spec in PASSES.items():
+            origin = "" if spec.builtin else f" · {spec.where}"
+            out.append((f"Run pass: {spec.short_name}", f"{spec.kind}, default arguments · {name}{origin}",
+                        partial(run_pass_with_defaults, self.app, name)))
+            out.append((f"Edit pass: {spec.short_name}", f"open in the Passes tab · {spec.description}",
+                        partial(edit_pass, self.app, name)))
+        return out
+
+    async def discover(self) -> Hits:
+        for title, help_text, command in self._commands():
+            yield DiscoveryHit(title, command, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, command in self._commands():
+            score = max(matcher.match(title), matcher.match(f"{title} {help_text}") * 0.8)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), command, help=help_text)
+
+
+def _pass_runner(app):
+    from mase_tui.widgets.pass_runner import PassRunner
+
+    runners = app.screen.query(PassRunner)
+    return runners.first() if runners else None
+
+
+def edit_pass(app, name: str) -> None:
+    def show() -> None:
+        runner = _pass_runner(app)
+        if runner is None:
+            app.notify("the Passes tab is not ready yet", severity="warning")
+            return
+        app.reveal_widget(runner)
+        runner.select_pass(name)
+        runner.query_one("#pass-args").focus()
+
+    app.call_later(show)
+
+
+def run_pass_with_defaults(app, name: str) -> None:
+    def run() -> None:
+        runner = _pass_runner(app)
+        if runner is None:
+            app.notify("the Passes tab is not ready yet", severity="warning")
+            return
+        app.reveal_widget(runner)
+        runner.run_with_defaults(name)
+
+    app.call_later(run)

@@ -126,7 +126,7 @@ def nodes_report(session, cost_info: dict | None = None) -> Report:
     table = []
     for row in rows:
         line = [row.name, row.op, row.mase_type, row.mase_op, row.target if row.op == "call_module" else "",
-                row.out_shape, row.value_type, row.precision]
+                row.out_shape, row.value_type, row.out_label]
         if costs:
             cost = costs.get(row.name, {})
             line += [cost.get(c) for c in COST_COLUMNS]

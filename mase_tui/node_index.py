@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Union
 
+from core.ir.view import NodeView, node_view
+
 CHUNK = 100  # at most this many children appear when one tree row is expanded
 
 _CALL_SUFFIX = re.compile(r"@\d+$")  # fx marks a module's second call as "relu@1"
@@ -36,7 +38,8 @@ class NodeRow:
     module_class: str | None
     chain: tuple[str, ...]  # module paths from outermost to the group the node sits in
     types: tuple[str, ...] = ()  # the type of every arg and result ("float", "integer", ...)
-    quant: str = ""  # first non-float arg/result precision, e.g. "integer[8,4]" after quantising
+    quant: str = ""  # first quantised arg/result precision, e.g. "integer[8,4]" after quantising
+    out_label: str = ""  # the first result's precision as format_precision spells it ("float32")
     parent: Any = field(default=None, repr=False, compare=False)
 
     @property
@@ -137,60 +140,36 @@ def _group_chain(node) -> tuple[str, ...]:
     return tuple(".".join(parts[: i + 1]) for i in range(len(parts)))
 
 
-def _target_name(node) -> str:
-    target = node.target
-    if isinstance(target, str):
-        return target
-    return getattr(target, "__name__", None) or str(target)
-
-
-def _fallback_op(node, module_class: str | None) -> str:
+def _fallback_op(node, view: NodeView) -> str:
     """An op name for graphs without metadata (never the node's own path, so blocks still fold)."""
     if node.op == "call_module":
-        return (module_class or "module").lower()
+        return (view.module_class or "module").lower()
     if node.op in ("placeholder", "output", "get_attr"):
         return node.op
-    return _target_name(node)
+    return view.target
 
 
 def node_row(node, modules: dict | None = None) -> NodeRow:
-    mase = node.meta.get("mase")
-    common = mase.parameters.get("common", {}) if mase is not None else {}
-    results = common.get("results") or {}
-    first = next(iter(results.values()), None) if results else None
-    shapes = []
-    types: list[str] = []
-    quant = ""
-    for group in (common.get("args") or {}, results):
-        for entry in group.values():
-            if not isinstance(entry, dict):
-                continue
-            if isinstance(entry.get("shape"), (list, tuple)):
-                shapes.append(list(entry["shape"]))
-            kind = entry.get("type")
-            if isinstance(kind, str):
-                if kind not in types:
-                    types.append(kind)
-                if not quant and kind not in ("float", "int") and entry.get("precision"):
-                    quant = f"{kind}[{','.join(str(p) for p in entry['precision'])}]"
-    module_class = None
-    if node.op == "call_module" and modules is not None:
-        module = modules.get(str(node.target))
-        module_class = type(module).__name__ if module is not None else None
+    view = node_view(node, modules)
+    first = view.output
+    shapes = [list(v.shape) for v in view.values if v.shape is not None]
+    types = tuple(dict.fromkeys(v.type for v in view.values if v.type))
+    quantised = view.first_quantised
     return NodeRow(
         name=node.name,
         op=node.op,
-        target=_target_name(node),
-        mase_type=str(common.get("mase_type") or node.op),
-        mase_op=str(common.get("mase_op") or _fallback_op(node, module_class)),
-        out_shape=list(first["shape"]) if isinstance(first, dict) and first.get("shape") is not None else None,
-        value_type=str(first.get("type", "")) if isinstance(first, dict) else "",
-        precision=list(first["precision"]) if isinstance(first, dict) and first.get("precision") else None,
+        target=view.target,
+        mase_type=view.mase_type or node.op,
+        mase_op=view.mase_op or _fallback_op(node, view),
+        out_shape=list(first.shape) if first is not None and first.shape is not None else None,
+        value_type=first.type if first is not None else "",
+        precision=list(first.precision) if first is not None and first.precision else None,
         shapes=shapes,
-        module_class=module_class,
+        module_class=view.module_class,
         chain=_group_chain(node),
-        types=tuple(types),
-        quant=quant,
+        types=types,
+        quant=quantised.label if quantised is not None else "",
+        out_label=first.label if first is not None else "",
     )
 
 

@@ -15,8 +15,9 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from core.ir.view import format_precision, join_precisions
 from core.utils.plain import to_plain
-from core.utils.tables import format_count, precision_label
+from core.utils.tables import format_count
 
 
 def _text_block(info: dict[str, Any]) -> RenderableType:
@@ -92,18 +93,8 @@ def _ratio(value: Any) -> str:
     return "-" if value is None else f"{value:.4g}x"
 
 
-_SHORT_PRECISION = (("float32", "fp32"), ("float16", "fp16"), ("bfloat16", "bf16"), ("float64", "fp64"),
-                    ("integer(", "int("))
-
-
-def _short_precision(label: str) -> str:
-    for long, short in _SHORT_PRECISION:
-        label = label.replace(long, short)
-    return label
-
-
 def _precisions(precision: dict[str, str]) -> str:
-    return precision_label(precision, _short_precision)
+    return join_precisions(precision, short=True)
 
 
 def _fit_table(title: str, headers: list[str], rows: list[tuple[list[str], str | None]],
@@ -202,7 +193,8 @@ def render_quantize(info: dict[str, Any]) -> RenderableType:
     for col in ("node", "op", "before", "after", "precision (args)"):
         table.add_column(col, overflow="fold")
     for row in info["quantized"]:
-        precisions = ", ".join(f"{arg} {m['type']}{m['precision']}" for arg, m in row.get("metadata", {}).items())
+        precisions = ", ".join(f"{arg} {format_precision(m['type'], m['precision'])}"
+                               for arg, m in row.get("metadata", {}).items())
         table.add_row(row["name"], row["op"], str(row["before"]), str(row["after"]), precisions)
     parts: list[RenderableType] = [table]
     if info.get("skipped"):
@@ -263,20 +255,33 @@ def render_verify_quant(info: dict[str, Any]) -> RenderableType:
     return table
 
 
+# Renderer names a pass's declaration may give (``renderer="cost"``, see core.passes.schema).
 RENDERERS: dict[str, Callable[[dict[str, Any]], RenderableType]] = {
-    "report_graph_analysis_pass": render_report_graph,
-    "report_node_type_analysis_pass": render_node_type,
-    "verify_common_metadata_analysis_pass": render_verify_metadata,
-    "cost_analysis_pass": render_cost,
-    "quantize_transform_pass": render_quantize,
-    "summarize_quantization_analysis_pass": render_quant_summary,
-    "profile_statistics_analysis_pass": render_profile_statistics,
-    "verify_quantization_analysis_pass": render_verify_quant,
+    "generic": render_generic,
+    "report_graph": render_report_graph,
+    "node_type": render_node_type,
+    "verify_metadata": render_verify_metadata,
+    "cost": render_cost,
+    "quantize": render_quantize,
+    "quant_summary": render_quant_summary,
+    "profile_statistics": render_profile_statistics,
+    "verify_quant": render_verify_quant,
 }
 
 
+def renderer_for(name: str) -> Callable[[dict[str, Any]], RenderableType]:
+    """The renderer the pass declares (a name in RENDERERS or a user pass's own callable)."""
+    from core.passes.registry import PASSES
+
+    spec = PASSES.get(name)
+    declared = spec.renderer if spec is not None else "generic"
+    if callable(declared):
+        return declared
+    return RENDERERS.get(declared, render_generic)
+
+
 def render_pass_result(name: str, info: dict[str, Any]) -> RenderableType:
-    renderer = RENDERERS.get(name, render_generic)
+    renderer = renderer_for(name)
     try:
         return renderer(info)
     except (KeyError, TypeError):

@@ -2,7 +2,8 @@
 
 An entry is one ``common["args"|"results"][name]`` dict: ``{"shape", "type", "precision", ...}``.
 The arithmetic width is ``precision[0]`` for every format MASE writes (float: 32/16; integer and
-fixed: width, never width + frac; minifloat, log, binary, ternary and the block formats: width).
+fixed: width, never width + frac; minifloat, log, binary, ternary and the block formats: width;
+OCP MX: the element width, 8/6/4, its precision being ``[width, block_size]``).
 Storage adds, for block formats, the shared exponent (or bias) bits once per block.
 """
 
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import math
 from typing import Any
+
+from core.mx_names import MX_DEFAULT_BLOCK_SIZE, MX_SCALE_BITS, is_mx
 
 # Block formats: (index of the shared per-block field in ``precision``, index of block_size).
 # Layouts follow MASE's QUANT_ARITH_TO_SUFFIXES:
@@ -82,14 +85,29 @@ def block_count(shape: list[int], block_size: Any) -> int:
     return math.prod(lead) * math.prod(math.ceil(d / b) for d, b in zip(tail, sizes, strict=True))
 
 
+def mx_block_count(shape: list[int], block_size: Any, block_dims: Any = None) -> int:
+    """MX blocks: ``block_size`` consecutive elements along the blocked axis (``block_dims``,
+    the dims flattened into it; default the last), a partial last block per row counting as one."""
+    dims = [int(d) for d in shape] or [1]
+    size = int(block_size) if isinstance(block_size, (int, float)) and block_size > 0 else MX_DEFAULT_BLOCK_SIZE
+    axes = sorted({int(d) % len(dims) for d in (block_dims or [-1])})
+    length = math.prod(dims[a] for a in axes)
+    rows = math.prod(dims) // length if length else 0
+    return rows * math.ceil(length / size)
+
+
 def storage_bits(entry: dict[str, Any]) -> int:
     """Bits to store the tensor: numel x width, plus, for block formats, the shared field once
-    per block (about exponent_width / block_size per element)."""
+    per block (about exponent_width / block_size per element; MX: one 8-bit E8M0 scale per
+    block, 8/32 bits per element at the default block size)."""
     n = numel(entry)
     width, _ = arith_bits(entry)
     bits = n * width
-    layout = _BLOCK_SHARED.get(str(entry.get("type")))
     precision = entry.get("precision")
+    if is_mx(entry.get("type")):
+        block = precision[1] if isinstance(precision, (list, tuple)) and len(precision) > 1 else None
+        return bits + MX_SCALE_BITS * mx_block_count(entry["shape"], block, entry.get("block_dims"))
+    layout = _BLOCK_SHARED.get(str(entry.get("type")))
     if layout is not None and isinstance(precision, (list, tuple)):
         shared_i, block_i = layout
         shared = precision[shared_i] if len(precision) > shared_i else 0
@@ -97,18 +115,3 @@ def storage_bits(entry: dict[str, Any]) -> int:
         if isinstance(shared, (int, float)) and shared > 0:
             bits += block_count(entry["shape"], block) * int(shared)
     return bits
-
-
-def precision_label(entry: dict[str, Any]) -> str:
-    """Short human label: float32, bfloat16, integer(8,4), block_fp(8,8,127,[1, 16])."""
-    kind = entry.get("type")
-    precision = entry.get("precision")
-    dtype = entry.get("torch_dtype")
-    if kind in ("float", "int", "bool") and dtype is not None:
-        return str(dtype).removeprefix("torch.")
-    if kind == "float":
-        width = precision[0] if isinstance(precision, (list, tuple)) and precision else "?"
-        return f"float{width}"
-    if isinstance(precision, (list, tuple)):
-        return f"{kind}({','.join(str(p) for p in precision)})"
-    return str(kind)

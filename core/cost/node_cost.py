@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.cost.bits import arith_bits, is_tensor_entry, precision_label, storage_bits
+from core.cost.bits import arith_bits, is_tensor_entry, storage_bits
 from core.cost.rules import (
     FLOPS_PER_MAC,
     IMPLICIT_RULE,
@@ -16,6 +16,7 @@ from core.cost.rules import (
     OpCost,
     rule_for,
 )
+from core.ir.view import entry_label
 
 UNRULED = "unruled"
 # Metrics that grow with the batch (reported per sample and per batch) and those that do not.
@@ -110,14 +111,14 @@ def cost_of_node(node, common: dict[str, Any]) -> NodeCost:
         ba = _operand_bits(node.name, args, part.a, row.warnings)
         bb = _operand_bits(node.name, args, part.b, row.warnings)
         row.bits[part.a], row.bits[part.b] = ba, bb
-        row.precision[part.a] = precision_label(args[part.a])
-        row.precision[part.b] = precision_label(args[part.b])
+        row.precision[part.a] = entry_label(args[part.a])
+        row.precision[part.b] = entry_label(args[part.b])
         row.macs += part.macs
         row.bitops += part.macs * ba * bb
         row.bitops_uniq += part.macs * (ba * bb + ba + bb + math.log2(max(1, part.fan_in)))
     row.flops_core = FLOPS_PER_MAC * row.macs
     if rule.bucket != MAC and is_tensor_entry(args.get("data_in_0")):
-        row.precision["data_in_0"] = precision_label(args["data_in_0"])
+        row.precision["data_in_0"] = entry_label(args["data_in_0"])
     if rule.allocates:
         row.act_bits = activation_bits(common)
     return row

@@ -202,6 +202,8 @@ _BINARIES = (
     "logical_or", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor", "and_", "or_", "xor",
     "lshift", "rshift", "xlogy", "hypot", "heaviside", "rsub", "true_divide", "floor_divide",
     "add_", "sub_", "mul_", "div_", "outer", "ger", "kron",
+    # aten operators of exported graphs (core/ir/aten_ops.py names them)
+    "and", "or", "xor", "diff", "rsub", "remainder", "fmod", "reciprocal", "sign", "isinf", "isnan",
 )
 _POOLS = (
     "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",

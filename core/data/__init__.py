@@ -30,11 +30,15 @@ def list_datasets() -> list[tuple[str, str]]:
 
 def get_datamodule(dataset: str, *, model_name: str | None = None, batch_size: int = 128,
                    dataset_path: str | None = None, num_workers: int = 0, seed: int = 42,
-                   use_cache: bool = True) -> DataModule:
+                   use_cache: bool = True, seq_len: int | None = None,
+                   model_inputs: dict | None = None) -> DataModule:
     """Build the named data set. ``jsc`` reads the user's file, or falls back to jsc-synthetic
     with a one-line warning. ``num_workers`` is accepted for MASE's CLI; data is in memory or
     generated per batch, so no worker processes are used. ``seed`` drives shuffling only: the
-    splits (seed 42, as MASE) and the synthetic data are fixed."""
+    splits (seed 42, as MASE) and the synthetic data are fixed. Generated token and image data
+    follow the model: ``model_inputs`` is what a Hugging Face config says (vocabulary size, image
+    shape; ``core.models.hf.config_inputs``) and ``seq_len`` the sequence length (128 by default
+    for Hugging Face language models)."""
     from core.data.catalog import GENERATED
     from core.data.datamodule import generated_datamodule, jsc_datamodule
 
@@ -50,7 +54,8 @@ def get_datamodule(dataset: str, *, model_name: str | None = None, batch_size: i
     if name == "jsc-synthetic":
         return jsc_datamodule(None, batch_size=batch_size, seed=seed)
     if name in GENERATED:
-        return generated_datamodule(name, model_name=model_name, batch_size=batch_size, seed=seed)
+        return generated_datamodule(name, model_name=model_name, batch_size=batch_size, seed=seed,
+                                    seq_len=seq_len, model_inputs=model_inputs)
     known = ", ".join(n for n, _ in list_datasets())
     raise DataError(f"unknown dataset '{dataset}'", hint=f"choose one of: {known}")
 

@@ -187,7 +187,11 @@ def _synthetic_splits():
 # --- generated image / token data ------------------------------------------------------------
 
 
-def generated_datamodule(name: str, *, model_name: str | None, batch_size: int, seed: int) -> DataModule:
+HF_DEFAULT_SEQ_LEN = 128
+
+
+def generated_datamodule(name: str, *, model_name: str | None, batch_size: int, seed: int,
+                         seq_len: int | None = None, model_inputs: dict | None = None) -> DataModule:
     from core.data.catalog import GENERATED
     from core.data.loaders import GeneratedBatchLoader
     from core.data.synthetic_inputs import ImageBatches, TokenBatches
@@ -200,6 +204,11 @@ def generated_datamodule(name: str, *, model_name: str | None, batch_size: int, 
         shape = tuple(model_spec.inputs[0].shape)
         num_classes = model_spec.num_classes
         vocab = model_spec.inputs[0].vocab_size or vocab
+    shape, vocab = _follow_model_config(spec.kind, shape, vocab, model_inputs or {}, model_spec is not None)
+    if seq_len is not None:
+        if spec.kind != "tokens":
+            raise DataError(f"--seq-len applies to token data, not to {name}", hint="drop --seq-len")
+        shape = (int(seq_len),)
     data_seed = sum(ord(c) for c in name) * 7919  # fixed per data set, like jsc-synthetic
     if spec.kind == "tokens":
         make = TokenBatches(shape[0], vocab, num_classes)
@@ -223,6 +232,18 @@ def generated_datamodule(name: str, *, model_name: str | None, batch_size: int, 
         loaders={s: factory(s) for s in sizes}, batch_size=batch_size, seed=seed,
         class_names=tuple(str(i) for i in range(num_classes)), input_kind=spec.kind, info=info,
     )
+
+
+def _follow_model_config(kind: str, shape: tuple, vocab: int, model_inputs: dict, zoo: bool) -> tuple[tuple, int]:
+    """Token ids drawn below the model's vocabulary size; images of the model's shape; a
+    Hugging Face language model outside the zoo reads 128 tokens by default."""
+    if kind == "tokens" and model_inputs.get("kind") == "tokens":
+        vocab = int(model_inputs["vocab_size"])
+        if not zoo:
+            shape = (HF_DEFAULT_SEQ_LEN,)
+    elif kind == "image" and model_inputs.get("kind") == "image":
+        shape = tuple(model_inputs["shape"])
+    return shape, vocab
 
 
 def _zoo_spec(model_name: str | None):

@@ -15,6 +15,7 @@ import re
 
 import torch.fx as fx
 
+from core.ir.aten_ops import classify_aten
 from core.ir.common import EXTRA_OP_TO_TYPE, MODULE_OPS, OP_TO_TYPE, match_function_op, target_name
 
 UNKNOWN = "unknown"
@@ -32,6 +33,9 @@ def classify_node(node: fx.Node, model, user_leaf_modules: tuple[type, ...] = ()
         return "get_attr", "constant"
     if node.op == "call_module":
         return _classify_module(model.get_submodule(node.target), user_leaf_modules)
+    aten = classify_aten(node.target)  # exported graphs: aten operators
+    if aten is not None:
+        return aten
     name = target_name(node.target)
     op = match_function_op(name)
     if op is not None:

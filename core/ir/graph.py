@@ -8,8 +8,8 @@ from typing import Any, Callable, Iterable
 import torch
 import torch.fx as fx
 
-from core.ir.metadata import MaseGraphMetadata, MaseMetadata
-from core.ir.tracer import trace_module
+from core.ir.capture import capture, capture_info
+from core.ir.metadata import MaseGraphMetadata, MaseMetadata, copy_value
 
 
 class MaseGraph:
@@ -20,6 +20,8 @@ class MaseGraph:
         custom_leaf_modules: Iterable[type] = (),
         custom_leaf_functions: Iterable[Callable] = (),
         *,
+        tracer: str = "auto",
+        example_inputs: tuple | None = None,
         training: bool = False,
     ) -> None:
         self.cf_args = cf_args
@@ -28,15 +30,26 @@ class MaseGraph:
         if isinstance(model, fx.GraphModule):
             self.model = model
         else:
-            # eval mode unless the training graph is asked for (core/ir/tracer.py says why)
-            self.model = trace_module(model, cf_args, self.custom_leaf_modules, self.custom_leaf_functions,
-                                      training=training)
+            # fx first; torch.export (given example inputs) when fx fails or is not wanted. Eval
+            # mode unless the training graph is asked for (core/ir/tracer.py says why).
+            self.model = capture(model, tracer=tracer, cf_args=cf_args,
+                                 custom_leaf_modules=self.custom_leaf_modules,
+                                 custom_leaf_functions=self.custom_leaf_functions,
+                                 example_inputs=example_inputs, train=training)
         self.meta: dict[str, MaseGraphMetadata] = {"mase": MaseGraphMetadata(model=self.model)}
 
     @property
+    def capture(self) -> dict[str, Any]:
+        """Which tracer made the graph and why (``{"tracer": "export", "reason": ...}``)."""
+        return capture_info(self.model)
+
+    @property
     def traced_mode(self) -> str:
-        """"eval" or "train": the mode the graph was traced in (the GraphModule keeps the flag
-        through copies and recompiles)."""
+        """"eval" or "train": the mode the graph was traced in (recorded at capture; graphs
+        given as GraphModules report their training flag)."""
+        mode = self.capture.get("mode")
+        if mode in ("eval", "train"):
+            return mode
         return "train" if self.model.training else "eval"
 
     @property
@@ -62,7 +75,9 @@ class MaseGraph:
 
     def recompile(self) -> None:
         """Rebuild the GraphModule after graph or module edits; metadata stays on the nodes."""
+        meta = dict(getattr(self.model, "meta", {}))
         self.model = fx.GraphModule(self.model, self.model.graph, self.model.__class__.__name__)
+        self.model.meta.update(meta)  # how it was captured survives a recompile
         self.rebind_metadata()
 
     def rebind_metadata(self) -> None:
@@ -74,26 +89,23 @@ class MaseGraph:
         self.meta["mase"].model = self.model
 
     def copy(self) -> "MaseGraph":
-        """An independent graph: its own modules, parameters and metadata."""
-        saved = {}
-        for node in self.model.graph.nodes:
-            saved[node.name] = node.meta.pop("mase", None)
-        try:
-            model = copy.deepcopy(self.model)
-        finally:
-            for node in self.model.graph.nodes:
-                if saved.get(node.name) is not None:
-                    node.meta["mase"] = saved[node.name]
+        """An independent graph: its own modules, parameters and metadata. Reads its source only
+        (readers on other threads may be looking at it). fx copies a node's ``meta`` dict
+        shallowly, so the copy's nodes get their own MASE metadata, copied structurally with the
+        model's memo: a parameter held in the metadata becomes the copy's parameter."""
+        memo: dict[int, Any] = {}
+        model = copy.deepcopy(self.model, memo)
+        sources = {node.name: node for node in self.model.graph.nodes}
         new = MaseGraph.__new__(MaseGraph)
-        new.cf_args = copy.deepcopy(self.cf_args)
+        new.cf_args = copy_value(self.cf_args, memo)
         new.custom_leaf_modules = self.custom_leaf_modules
         new.custom_leaf_functions = self.custom_leaf_functions
         new.model = model
         for node in model.graph.nodes:
-            meta = saved.get(node.name)
+            meta = sources[node.name].meta.get("mase")
             if meta is not None:
-                node.meta["mase"] = copy.deepcopy(meta)
-        new.meta = {"mase": copy.deepcopy(self.meta["mase"])}
+                node.meta["mase"] = copy_value(meta, memo)
+        new.meta = {"mase": copy_value(self.meta["mase"], memo)}
         new.rebind_metadata()
         return new
 

@@ -37,6 +37,9 @@ class ModelSpec:
     dataset: str
     num_classes: int
     kwargs: dict[str, Any] = field(default_factory=dict)
+    device: str = "cpu"  # "meta" for models too large to hold: built without weight memory
+    batch_size: int | None = None  # the dummy batch when the user gives none (None: the default 8)
+    extra: str = ""  # the optional dependency group the model needs ("hf": transformers)
 
     def build(self, **overrides: Any):
         module_name, _, attr = self.factory.partition(":")
@@ -61,6 +64,22 @@ class ModelSpec:
 
 _JSC_IN = (InputSpec("x", "features", (16,)),)
 
+_LM_TOKENS = (InputSpec("input_ids", "tokens", (128,), vocab_size=512),)
+# Hugging Face transformers (optional extra "hf"), random weights from configs; see core/models/hf.py
+_HF_MODELS = (
+    ModelSpec("bert-tiny", "core.models.hf:bert_tiny", "HF BertForSequenceClassification, hidden 64, 2 layers, 128 tokens (torch.export)",
+              _LM_TOKENS, "tokens-synthetic", 2, extra="hf"),
+    ModelSpec("gpt2-tiny", "core.models.hf:gpt2_tiny", "HF GPT2LMHeadModel, n_embd 64, 2 layers, 128 tokens (torch.export)",
+              _LM_TOKENS, "tokens-synthetic", 2, extra="hf"),
+    ModelSpec("vit-tiny", "core.models.hf:vit_tiny", "HF ViTForImageClassification, hidden 64, 2 layers, 3x32x32 (torch.export)",
+              (InputSpec("pixel_values", "image", (3, 32, 32)),), "cifar-synthetic", 10, extra="hf"),
+    ModelSpec("llama-tiny", "core.models.hf:llama_tiny", "HF LlamaForCausalLM, hidden 64, 2 layers, 4/2 heads, 128 tokens (torch.export)",
+              _LM_TOKENS, "tokens-synthetic", 2, extra="hf"),
+    ModelSpec("llama-7b", "core.models.hf:llama_7b", "HF LlamaForCausalLM, Llama-2-7B shape (6.74B params), 128 tokens, meta device",
+              (InputSpec("input_ids", "tokens", (128,), vocab_size=32000),), "tokens-synthetic", 2,
+              device="meta", batch_size=1, extra="hf"),
+)
+
 MODELS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in [
@@ -74,6 +93,7 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("resnet18", "core.models.resnet:ResNet18", "ResNet-18 (torchvision shapes), 3x224x224", (InputSpec("x", "image", (3, 224, 224)),), "imagenet-synthetic", 1000),
         ModelSpec("tiny-transformer", "core.models.transformer:TinyTransformer", "2-layer encoder, attention via bmm/matmul/softmax, 32 tokens", (InputSpec("input_ids", "tokens", (32,), vocab_size=256),), "tokens-synthetic", 2),
         ModelSpec("tiny-transformer-12", "core.models.transformer:TinyTransformer", "12-layer variant of tiny-transformer (benchmarks)", (InputSpec("input_ids", "tokens", (32,), vocab_size=256),), "tokens-synthetic", 2, {"num_layers": 12}),
+        *_HF_MODELS,
     ]
 }
 

@@ -1,157 +1,147 @@
-"""The pass registry: name -> function, kind, description and arguments with defaults.
+"""The pass registry: every pass by name, built-in and user-written.
 
-Front ends (CLI, config loader, the app's palette and pass runner) are built from this table,
-so adding a pass is one module plus one entry below. Functions are imported on first use, which
-keeps listing passes free of torch.
+``PASSES`` maps MASE's pass names to their declarations (``PassSpec``, see schema.py). Built-in
+declarations are read from the source of the modules in BUILTIN_MODULES on first use, without
+importing them, so listing passes never imports torch; a pass function is imported when it
+runs. User passes (``--passes FILE``, ``passes_files`` in a TOML config, the ``mase_tui.passes``
+entry-point group) are added by core.passes.user_passes. A new built-in pass is a decorated
+function in one of these modules (a new module is one more line in BUILTIN_MODULES).
 """
 
 from __future__ import annotations
 
 import difflib
-import importlib
-from dataclasses import dataclass
-from typing import Any, Callable
+import threading
+from collections.abc import Iterator, Mapping
 
 from core.errors import ConfigError
+from core.passes.schema import Arg, PassSpec
 
-# What a pass may need that only its caller (the Session, the CLI) can supply.
+# The Session supplies these (see schema.SUPPLIES); kept as names for callers.
 NEEDS_INPUT_GENERATOR = "input_generator"
 NEEDS_ORIGINAL_GRAPH = "original_graph"
 NEEDS_DUMMY_IN = "dummy_in"
-NEEDS_SAVE_DIR = "save_dir"
+
+# Modules holding built-in passes, in the order passes are listed (then source order within).
+BUILTIN_MODULES = (
+    "core.passes.analysis.init_metadata",
+    "core.passes.analysis.common_metadata",
+    "core.passes.analysis.software_metadata",
+    "core.passes.analysis.report_graph",
+    "core.passes.analysis.report_node",
+    "core.passes.analysis.verify_metadata",
+    "core.passes.analysis.profile_statistics",
+    "core.passes.transforms.quantize",
+    "core.passes.analysis.quant_summary",
+    "core.passes.analysis.verify_quant",
+    "core.passes.analysis.cost",
+    "core.passes.analysis.avg_bits",
+    "core.passes.interface.save_load",
+)
+
+ArgSpec = Arg  # the name older code used
 
 
-@dataclass(frozen=True)
-class ArgSpec:
-    name: str
-    default: Any = None
-    help: str = ""
-    required: bool = False
+class PassRegistry(Mapping):
+    """name -> PassSpec. Built-ins load on first access; user passes are added and removed by
+    where they came from (their origin), so a reloaded file replaces its own passes."""
+
+    def __init__(self, modules: tuple[str, ...]) -> None:
+        self._modules = modules
+        self._lock = threading.RLock()
+        self._specs: dict[str, PassSpec] | None = None
+        self._names: dict[str, str] = {}  # every accepted name (full, short, alias) -> full name
+        self.problems: list[str] = []  # entry points that could not be loaded, one line each
+
+    # ---------------------------------------------------------------- Mapping
+    def _all(self) -> dict[str, PassSpec]:
+        if self._specs is None:
+            with self._lock:
+                if self._specs is None:
+                    from core.passes.declarations import read_declarations
+
+                    specs: dict[str, PassSpec] = {}
+                    names: dict[str, str] = {}
+                    for module in self._modules:
+                        for spec in read_declarations(module):
+                            _claim(spec, specs, names)
+                            specs[spec.name] = spec
+                    self._names = names
+                    self._specs = specs
+                    self._load_entry_points()
+        return self._specs
+
+    def _load_entry_points(self) -> None:
+        """Installed packages' passes (the ``mase_tui.passes`` group). Reading entry points with
+        importlib.metadata costs a few hundred ms, so a scan for the group's name in the
+        installed distributions' entry_points.txt (about a ms) decides whether to."""
+        from core.passes import user_passes
+
+        if user_passes.entry_points_installed():
+            self.problems = user_passes.load_entry_points()
+
+    def __getitem__(self, name: str) -> PassSpec:
+        return self._all()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._all()))
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    # ---------------------------------------------------------------- names
+    def resolve(self, name: str) -> str:
+        specs = self._all()
+        if name in specs:
+            return name
+        if name in self._names:
+            return self._names[name]
+        close = difflib.get_close_matches(name, list(self._names), n=1)
+        hint = f"did you mean '{close[0]}'?" if close else "run `mase-tui passes` to list them"
+        raise ConfigError(f"unknown pass '{name}'", hint=hint)
+
+    # ---------------------------------------------------------------- user passes
+    def add(self, new: list[PassSpec], *, replacing_origin: str | None = None) -> None:
+        """Add passes (all or none). Passes from ``replacing_origin`` are replaced, so reloading
+        a file swaps its passes at once; any other clash of names is a ConfigError naming both."""
+        with self._lock:
+            specs = {n: s for n, s in self._all().items() if s.origin != replacing_origin or s.builtin}
+            names = {k: v for k, v in self._names.items() if v in specs}
+            for spec in new:
+                _claim(spec, specs, names)
+                specs[spec.name] = spec
+            self._specs, self._names = specs, names
+
+    def remove_origin(self, origin: str) -> None:
+        with self._lock:
+            specs = {n: s for n, s in self._all().items() if s.origin != origin or s.builtin}
+            self._names = {k: v for k, v in self._names.items() if v in specs}
+            self._specs = specs
+
+    def user_origins(self) -> list[str]:
+        return list(dict.fromkeys(s.origin for s in self._all().values() if not s.builtin))
 
 
-@dataclass(frozen=True)
-class PassSpec:
-    name: str
-    kind: str  # "analysis" | "transform" | "interface"
-    description: str
-    module: str
-    func: str
-    args: tuple[ArgSpec, ...] = ()
-    needs: tuple[str, ...] = ()
-    aliases: tuple[str, ...] = ()
-    # args that MASE's config passes for this pass that we must not treat as an error
-    free_form: bool = False
-
-    @property
-    def fn(self) -> Callable:
-        return getattr(importlib.import_module(self.module), self.func)
-
-    @property
-    def short_name(self) -> str:
-        for suffix in ("_analysis_pass", "_transform_pass", "_interface_pass", "_pass"):
-            if self.name.endswith(suffix):
-                return self.name[: -len(suffix)]
-        return self.name
-
-    def defaults(self) -> dict[str, Any]:
-        return {a.name: a.default for a in self.args}
-
-    def __call__(self, graph, pass_args=None, **kwargs):
-        return self.fn(graph, pass_args, **kwargs)
+def _claim(spec: PassSpec, specs: dict[str, PassSpec], names: dict[str, str]) -> None:
+    """Record the names of ``spec``; a name another pass already has is an error naming both."""
+    own = tuple(dict.fromkeys((spec.name, spec.short_name, *spec.aliases)))
+    for name in own:
+        owner = names.get(name)
+        if owner is not None:
+            other = specs[owner]
+            what = "built-in " if other.builtin else ""
+            raise ConfigError(
+                f"{spec.where}: pass {spec.name} clashes with {what}pass {other.name} ({other.where}): "
+                f"both are called '{name}'", hint=f"rename {spec.name} (or its aliases)")
+    for name in own:
+        names[name] = spec.name
 
 
-_A = "analysis"
-_T = "transform"
-_I = "interface"
-
-_SPECS: list[PassSpec] = [
-    PassSpec("init_metadata_analysis_pass", _A, "Give every node an empty MASE metadata record",
-             "core.passes.analysis.init_metadata", "init_metadata_analysis_pass"),
-    PassSpec("add_common_metadata_analysis_pass", _A,
-             "MASE types and ops, shapes, dtypes and precisions of every node (runs the dummy input)",
-             "core.passes.analysis.common_metadata", "add_common_metadata_analysis_pass",
-             (ArgSpec("dummy_in", None, "dict of input tensors keyed by placeholder name", True),
-              ArgSpec("add_value", False, "store tensor values in the metadata"),
-              ArgSpec("force_device_meta", False, "run on the meta device (shapes only)")),
-             needs=(NEEDS_DUMMY_IN,)),
-    PassSpec("add_software_metadata_analysis_pass", _A, "Empty statistic slots for every arg and result",
-             "core.passes.analysis.software_metadata", "add_software_metadata_analysis_pass"),
-    PassSpec("report_graph_analysis_pass", _A, "fx graph text, opcode counts and layer types",
-             "core.passes.analysis.report_graph", "report_graph_analysis_pass",
-             (ArgSpec("file_name", None, "also write the report to this file"),)),
-    PassSpec("report_node_type_analysis_pass", _A, "Table of node name, fx op, MASE type and op, value type",
-             "core.passes.analysis.report_node", "report_node_type_analysis_pass",
-             (ArgSpec("save_path", None, "also write the table to this file"),)),
-    PassSpec("report_node_shape_analysis_pass", _A, "Input and output shapes of every node",
-             "core.passes.analysis.report_node", "report_node_shape_analysis_pass",
-             (ArgSpec("save_path", None, "also write the report to this file"),)),
-    PassSpec("report_node_meta_param_analysis_pass", _A, "Table of each node's common/software/hardware metadata",
-             "core.passes.analysis.report_node", "report_node_meta_param_analysis_pass",
-             (ArgSpec("which", ["all"], "any of all, common, software, hardware"),
-              ArgSpec("save_path", None, "also write the table to this file"))),
-    PassSpec("verify_common_metadata_analysis_pass", _A,
-             "Check shapes between producers and consumers, types and precisions",
-             "core.passes.analysis.verify_metadata", "verify_common_metadata_analysis_pass"),
-    PassSpec("profile_statistics_analysis_pass", _A, "Weight and activation statistics over sample batches",
-             "core.passes.analysis.profile_statistics", "profile_statistics_analysis_pass",
-             (ArgSpec("by", "type", "match targets on mase op (type) or node name (name)"),
-              ArgSpec("target_weight_nodes", ["linear"], "ops or names whose weights are profiled"),
-              ArgSpec("target_activation_nodes", ["relu"], "ops or names whose inputs are profiled"),
-              ArgSpec("weight_statistics", {"variance_precise": {"device": "cpu", "dims": "all"}}),
-              ArgSpec("activation_statistics", {"range_quantile": {"device": "cpu", "dims": "all", "quantile": 0.97}}),
-              ArgSpec("num_samples", 32, "number of samples to profile")),
-             needs=(NEEDS_INPUT_GENERATOR,)),
-    PassSpec("quantize_transform_pass", _T, "Replace ops by quantised ones (integer, minifloat, log, block_fp, ...)",
-             "core.passes.transforms.quantize", "quantize_transform_pass",
-             (ArgSpec("by", "type", "match config keys on mase op (type), node name (name) or regex_name"),
-              ArgSpec("default", {"config": {"name": None}}, "config for nodes with no entry"),
-              ArgSpec("linear", {"config": {"name": "integer", "data_in_width": 8, "data_in_frac_width": 4,
-                                            "weight_width": 8, "weight_frac_width": 4,
-                                            "bias_width": 8, "bias_frac_width": 4}})),
-             free_form=True),
-    PassSpec("summarize_quantization_analysis_pass", _A,
-             "Per-node table and histogram of what quantisation changed (quantize_table.csv, quantize_histogram.csv)",
-             "core.passes.analysis.quant_summary", "summarize_quantization_analysis_pass",
-             (ArgSpec("save_dir", None, "directory for the CSV and JSON files"),),
-             needs=(NEEDS_ORIGINAL_GRAPH,)),
-    PassSpec("verify_quantization_analysis_pass", _A,
-             "Show that quantised weights, biases and inputs lie on the quantiser's grid (error, SQNR)",
-             "core.passes.analysis.verify_quant", "verify_quantization_analysis_pass",
-             needs=(NEEDS_INPUT_GENERATOR,)),
-    PassSpec("cost_analysis_pass", _A, "MACs, FLOPs, BitOPs, parameters, storage and activation memory",
-             "core.passes.analysis.cost", "cost_analysis_pass",
-             (ArgSpec("batch_size", None, "report per-batch totals for this batch (default: the dummy input's)"),
-              ArgSpec("uniq", False, "also count accumulator-aware UNIQ/Hawks BitOPs")),
-             aliases=("calculate_cost_analysis_pass", "flop_bitop_analysis_pass")),
-    PassSpec("save_mase_graph_interface_pass", _I, "Save graph, weights and metadata (no code is pickled)",
-             "core.passes.interface.save_load", "save_mase_graph_interface_pass",
-             (ArgSpec("save_dir", None, "directory to write", True),), needs=(NEEDS_SAVE_DIR,)),
-    PassSpec("load_mase_graph_interface_pass", _I, "Load a graph saved by save_mase_graph",
-             "core.passes.interface.save_load", "load_mase_graph_interface_pass",
-             (ArgSpec("load_dir", None, "directory to read", True),
-              ArgSpec("trust", False, "allow unpickling the modules the save could not describe (only for saves you trust)"))),
-]
-
-PASSES: dict[str, PassSpec] = {spec.name: spec for spec in _SPECS}
-
-_ALIASES: dict[str, str] = {}
-for _spec in _SPECS:
-    _ALIASES[_spec.short_name] = _spec.name
-    for _alias in _spec.aliases:
-        _ALIASES[_alias] = _spec.name
-# MASE config section names that differ from the short names
-_ALIASES.update({"cost": "cost_analysis_pass", "summarize_quantization": "summarize_quantization_analysis_pass"})
+PASSES = PassRegistry(BUILTIN_MODULES)
 
 
 def resolve_pass_name(name: str) -> str:
-    if name in PASSES:
-        return name
-    if name in _ALIASES:
-        return _ALIASES[name]
-    choices = list(PASSES) + list(_ALIASES)
-    close = difflib.get_close_matches(name, choices, n=1)
-    hint = f"did you mean '{close[0]}'?" if close else "run `mase-tui passes` to list them"
-    raise ConfigError(f"unknown pass '{name}'", hint=hint)
+    return PASSES.resolve(name)
 
 
 def get_pass(name: str) -> PassSpec:

@@ -13,6 +13,7 @@ import difflib
 from typing import Any
 
 from core.errors import QuantError
+from core.mx_names import MX_ALIASES, MX_DEFAULT_BLOCK_SIZE, MX_NAMES, MX_WIDTHS
 
 # The suffixes of each quantiser, in MASE's order (QUANT_ARITH_TO_SUFFIXES): metadata
 # ``precision`` is the list of these values.
@@ -23,28 +24,52 @@ QUANT_ARITH_SUFFIXES: dict[str, tuple[str, ...]] = {
     "minifloat_denorm": ("width", "exponent_width", "exponent_bias"),
     "log": ("width", "exponent_bias"),
     "block_fp": ("width", "exponent_width", "exponent_bias", "block_size"),
+    "block_minifloat": ("width", "exponent_width", "exponent_bias_width", "block_size"),
+    "block_log": ("width", "exponent_bias_width", "block_size"),
     "binary": ("width", "stochastic", "bipolar"),
+    "binary_residual": ("width", "stochastic", "bipolar"),
     "ternary": ("width", "scaling_factor", "mean", "median", "max"),
+    # OCP MX: element width (fixed by the format) and block size, both optional
+    **{name: ("width", "block_size") for name in MX_NAMES},
 }
 QUANTIZER_NAMES = tuple(QUANT_ARITH_SUFFIXES)
-ALIASES = {"fixed": "integer"}
-# MASE quantisers this project does not implement (named so the error can say so).
-UNSUPPORTED = ("block_minifloat", "block_log", "binary_residual", "lutnet", "logicnets",
-               "mxint", "mxfp", "mxint_hardware", "flexround", "scale_integer")
+ALIASES = {"fixed": "integer", **MX_ALIASES}
+# MASE quantisers this project does not implement, with the reason the error gives.
+UNSUPPORTED: dict[str, str] = {
+    "lutnet": "LUTNet layers are trained lookup tables (MASE builds them from a trained binary "
+              "baseline and its LUT trainer); post-training fake quantisation cannot produce them",
+    "logicnets": "LogicNets layers are truth tables enumerated from a trained sparse network and "
+                 "fused with its neighbouring layers (MASE's training-time structures); "
+                 "post-training fake quantisation cannot produce them",
+    "mxint": "use the OCP MX names: mxint8",
+    "mxfp": "use the OCP MX names: mxfp8_e4m3, mxfp8_e5m2, mxfp6_e3m2, mxfp6_e2m3, mxfp4",
+    "mxint_hardware": "MASE's hardware MXINT variant is not implemented; use mxint8",
+    "flexround": "FlexRound learns its rounding during training; not implemented",
+    "scale_integer": "not a graph quantiser in MASE either",
+}
 
 OPERANDS = ("data_in", "weight", "bias", "data_out")
+# Quantisers that exist only for some ops (module layers in MASE, no functional form).
+OP_RESTRICTED: dict[str, tuple[str, ...]] = {"binary_residual": ("linear", "conv2d")}
 # Suffixes whose value may be None / "NA" (a default applies).
 NULLABLE = {"frac_width", "exponent_bias", "mean", "median", "max"}
-# Options that are not per operand.
-GLOBAL_OPTIONS: dict[str, tuple[str, ...]] = {
-    "integer": ("floor",),
-    "fixed": ("floor",),
-    "binary": ("binary_training",),
+# Suffixes that may be left out altogether (their default applies).
+OPTIONAL_SUFFIXES: dict[str, tuple[str, ...]] = {name: ("width", "block_size") for name in MX_NAMES}
+# Options that are not per operand: name -> (option, kind, default)
+GLOBAL_OPTIONS: dict[str, tuple[tuple[str, str, Any], ...]] = {
+    "integer": (("floor", "bool", False),),
+    "fixed": (("floor", "bool", False),),
+    # MASE's binary.toml writes binary_training = "NA": absent / "NA" / None mean false
+    "binary": (("binary_training", "bool_or_none", None),),
+    "binary_residual": (("binary_training", "bool_or_none", None),
+                        ("data_in_levels", "levels", 2),
+                        ("data_in_residual_sign", "bool", True)),
 }
 # Keys MASE's own config files carry for these quantisers although nothing reads them
 # (e.g. configs/tests/quantize/ternary_scaled.toml has data_in_frac_width): accepted, ignored.
 TOLERATED_SUFFIXES: dict[str, tuple[str, ...]] = {
     "binary": ("frac_width",),
+    "binary_residual": ("frac_width",),
     "ternary": ("frac_width",),
 }
 
@@ -101,7 +126,7 @@ def is_float_config(config: Any) -> bool:
 
 def allowed_keys(name: str) -> set[str]:
     keys = {"name", "bypass"}
-    keys.update(GLOBAL_OPTIONS.get(name, ()))
+    keys.update(option for option, _, _ in GLOBAL_OPTIONS.get(name, ()))
     for operand in OPERANDS:
         for suffix in QUANT_ARITH_SUFFIXES[name] + TOLERATED_SUFFIXES.get(name, ()):
             keys.add(f"{operand}_{suffix}")
@@ -141,12 +166,57 @@ def _number_or_none(where: str, key: str, value: Any) -> float | None:
     return float(value)
 
 
+def _block_sizes(where: str, p: str, bs: Any) -> list[int]:
+    sizes = [bs] if isinstance(bs, int) and not isinstance(bs, bool) else bs
+    if not isinstance(sizes, (list, tuple)) or not sizes or any(
+        isinstance(b, bool) or not isinstance(b, int) or (b < 1 and b != -1) for b in sizes
+    ):
+        raise _fail(where, f"'{p}block_size' must be a positive integer or a list of them "
+                           f"(-1 = whole dim), got {bs!r}")
+    return [int(b) for b in sizes]
+
+
+def _option(where: str, key: str, kind: str, value: Any) -> Any:
+    if kind == "bool_or_none":
+        return None if is_none(value) else _bool(where, key, value)
+    if kind == "levels":
+        return _int(where, key, value, 1, 8)
+    return _bool(where, key, value)
+
+
 def _check_operand(name: str, operand: str, cfg: dict[str, Any], where: str) -> dict[str, Any]:
     """Validate and normalise one operand's keys; returns ``{key: value}`` with defaults resolved."""
     p = f"{operand}_"
     out: dict[str, Any] = {}
+    if name in MX_NAMES:
+        element = MX_WIDTHS[canonical_name(name)]
+        width = cfg.get(p + "width")
+        width = element if is_none(width) else _int(where, p + "width", width)
+        if width != element:
+            raise _fail(where, f"'{p}width' = {width}, but {name} elements are {element} bits",
+                        hint=f"use {p}width = {element} (or leave it out)")
+        bs = cfg.get(p + "block_size")
+        if isinstance(bs, (list, tuple)) and len(bs) == 1:
+            bs = bs[0]  # MASE writes block sizes as lists
+        bs = MX_DEFAULT_BLOCK_SIZE if is_none(bs) else _int(where, p + "block_size", bs, 1, 1 << 16)
+        out[p + "width"], out[p + "block_size"] = width, bs
+        return out
     width = _int(where, p + "width", cfg[p + "width"], 1, MAX_WIDTH)
     out[p + "width"] = width
+    if name in ("block_minifloat", "block_log"):
+        if name == "block_minifloat":
+            ew = _int(where, p + "exponent_width", cfg[p + "exponent_width"], 1, MAX_EXPONENT_WIDTH)
+            if width - ew - 1 < 0:
+                raise _fail(where, f"'{p}exponent_width' = {ew} leaves {width - ew - 1} mantissa bits "
+                                   f"in width {width}", hint=f"use exponent_width <= {width - 1}")
+            out[p + "exponent_width"] = ew
+        elif width < 2 or width - 1 > MAX_EXPONENT_WIDTH:
+            raise _fail(where, f"'{p}width' must be 2..{MAX_EXPONENT_WIDTH + 1} for block_log "
+                               f"(sign + exponent bits), got {width}")
+        out[p + "exponent_bias_width"] = _int(where, p + "exponent_bias_width",
+                                              cfg[p + "exponent_bias_width"], 1, MAX_EXPONENT_WIDTH)
+        out[p + "block_size"] = _block_sizes(where, p, cfg[p + "block_size"])
+        return out
     if name in ("integer", "fixed"):
         frac = cfg[p + "frac_width"]
         frac = width // 2 if is_none(frac) else _int(where, p + "frac_width", frac, *FRAC_RANGE)
@@ -166,14 +236,7 @@ def _check_operand(name: str, operand: str, cfg: dict[str, Any], where: str) -> 
         bias = cfg[p + "exponent_bias"]
         out[p + "exponent_bias"] = 2 ** (ew - 1) - 1 if is_none(bias) else _int(where, p + "exponent_bias", bias)
         if name == "block_fp":
-            bs = cfg[p + "block_size"]
-            sizes = [bs] if isinstance(bs, int) and not isinstance(bs, bool) else bs
-            if not isinstance(sizes, (list, tuple)) or not sizes or any(
-                isinstance(b, bool) or not isinstance(b, int) or (b < 1 and b != -1) for b in sizes
-            ):
-                raise _fail(where, f"'{p}block_size' must be a positive integer or a list of them "
-                                   f"(-1 = whole dim), got {bs!r}")
-            out[p + "block_size"] = [int(b) for b in sizes]
+            out[p + "block_size"] = _block_sizes(where, p, cfg[p + "block_size"])
     elif name == "log":
         if width < 2:
             raise _fail(where, f"'{p}width' must be >= 2 (sign + exponent bits), got {width}")
@@ -182,7 +245,7 @@ def _check_operand(name: str, operand: str, cfg: dict[str, Any], where: str) -> 
                                f"({MAX_EXPONENT_WIDTH} exponent bits), got {width}")
         bias = cfg[p + "exponent_bias"]
         out[p + "exponent_bias"] = 2 ** (width - 2) - 1 if is_none(bias) else _int(where, p + "exponent_bias", bias)
-    elif name == "binary":
+    elif name in ("binary", "binary_residual"):
         out[p + "stochastic"] = _bool(where, p + "stochastic", cfg[p + "stochastic"])
         out[p + "bipolar"] = _bool(where, p + "bipolar", cfg[p + "bipolar"])
     elif name == "ternary":
@@ -211,11 +274,17 @@ def validate_config(
                     hint=f"one of {', '.join(QUANTIZER_NAMES)}, or \"NA\" to leave it in float")
     if raw_name not in QUANT_ARITH_SUFFIXES:
         if raw_name in UNSUPPORTED:
-            raise _fail(where, f"quantiser '{raw_name}' is not supported by mase-tui",
-                        hint=f"supported: {', '.join(QUANTIZER_NAMES)}")
-        close = difflib.get_close_matches(raw_name, QUANTIZER_NAMES, n=1)
-        hint = f"did you mean '{close[0]}'?" if close else f"one of {', '.join(QUANTIZER_NAMES)}"
+            raise _fail(where, f"quantiser '{raw_name}' is not supported by mase-tui: "
+                               f"{UNSUPPORTED[raw_name]}")
+        variants = [n for n in QUANTIZER_NAMES if n.startswith(raw_name + "_")]  # mxfp8 -> its element types
+        close = variants or difflib.get_close_matches(raw_name, QUANTIZER_NAMES, n=1)
+        hint = (f"did you mean {' or '.join(repr(c) for c in close)}?" if close
+                else f"one of {', '.join(QUANTIZER_NAMES)}")
         raise _fail(where, f"unknown quantiser '{raw_name}'", hint=hint)
+    if raw_name in OP_RESTRICTED and op not in OP_RESTRICTED[raw_name]:
+        raise _fail(where, f"quantiser '{raw_name}' has no quantised {op} (MASE has it only for "
+                           f"{', '.join(OP_RESTRICTED[raw_name])} layers)",
+                    hint="give this op another quantiser, or \"NA\" to leave it in float")
     allowed = allowed_keys(raw_name)
     for key in config:
         if key not in allowed:
@@ -225,9 +294,11 @@ def validate_config(
     parsed: dict[str, Any] = {"name": raw_name}
     if "bypass" in config:
         parsed["bypass"] = _bool(where, "bypass", config["bypass"])
-    for option in GLOBAL_OPTIONS.get(raw_name, ()):
+    for option, kind, default in GLOBAL_OPTIONS.get(raw_name, ()):
         if option in config:
-            parsed[option] = _bool(where, option, config[option])
+            parsed[option] = _option(where, option, kind, config[option])
+        elif default is not None and default is not False:  # defaults that change behaviour
+            parsed[option] = default
     required, optional = OP_OPERANDS[op]
     operands = list(required)
     for operand in optional:
@@ -239,7 +310,7 @@ def validate_config(
     for operand in operands:
         for suffix in QUANT_ARITH_SUFFIXES[raw_name]:
             key = f"{operand}_{suffix}"
-            if key not in config:
+            if key not in config and suffix not in OPTIONAL_SUFFIXES.get(raw_name, ()):
                 nullable = " (\"NA\" for the default)" if suffix in NULLABLE else ""
                 raise _fail(where, f"missing key '{key}' for quantiser '{raw_name}' on op '{op}'",
                             hint=f"add {key} = <value>{nullable}")
@@ -263,13 +334,23 @@ def operand_kwargs(config: dict[str, Any], operand: str) -> dict[str, Any]:
         return {"width": config[p + "width"], "exponent_width": config[p + "exponent_width"],
                 "exponent_bias": config.get(p + "exponent_bias"), "block_size": config[p + "block_size"],
                 "skip_first_dim": operand in ("data_in", "data_out")}
-    if name == "binary":
+    if name in ("binary", "binary_residual"):
         return {"stochastic": bool(config.get(p + "stochastic", False)),
-                "bipolar": bool(config.get(p + "bipolar", True))}
+                "bipolar": bool(config.get(p + "bipolar", False))}
     if name == "ternary":
         return {"scaling_factor": bool(config.get(p + "scaling_factor", False)),
                 "mean": config.get(p + "mean"), "median": config.get(p + "median"),
-                "max": config.get(p + "max")}
+                "maximum": config.get(p + "max")}
+    if name == "block_minifloat":
+        return {"width": config[p + "width"], "exponent_width": config[p + "exponent_width"],
+                "exponent_bias_width": config[p + "exponent_bias_width"],
+                "block_size": config[p + "block_size"], "skip_first_dim": operand in ("data_in", "data_out")}
+    if name == "block_log":
+        return {"width": config[p + "width"], "exponent_bias_width": config[p + "exponent_bias_width"],
+                "block_size": config[p + "block_size"], "skip_first_dim": operand in ("data_in", "data_out")}
+    if name in MX_NAMES:
+        return {"width": config.get(p + "width"),
+                "block_size": config.get(p + "block_size") or MX_DEFAULT_BLOCK_SIZE}
     raise QuantError(f"unknown quantiser '{config['name']}'")
 
 
@@ -277,15 +358,63 @@ def has_operand(config: dict[str, Any], operand: str) -> bool:
     return f"{operand}_width" in config
 
 
-def quantized_metadata_entries(common: dict[str, Any], op: str, config: dict[str, Any]):
+# What each quantised module quantises, as MASE's classes do: the binary and ternary Linear,
+# Conv2d and ReLU modules quantise only the weight (their input and bias quantisers are
+# pass-throughs in MASE); the binary_residual layers keep a float bias. Conv1d modules and every
+# functional form quantise all configured operands.
+MODULE_SKIPPED_OPERANDS: dict[tuple[str, str], frozenset[str]] = {
+    **{(op, q): frozenset({"data_in", "bias"}) for op in ("linear", "conv2d", "relu") for q in ("binary", "ternary")},
+    ("linear", "binary_residual"): frozenset({"bias"}),
+    ("conv2d", "binary_residual"): frozenset({"bias"}),
+}
+
+# The axis (or flattened trailing dims) each operand's MX blocks run along: the reduction axis
+# where there is one (a Linear's in_features, a conv weight's C_in*k, a conv input's channels,
+# a matmul's second operand's rows), else the last dim.
+MX_BLOCK_AXES: dict[str, dict[str, Any]] = {
+    "conv1d": {"data_in": 1, "weight": (1, 2), "data_out": 1},
+    "conv2d": {"data_in": 1, "weight": (1, 2, 3), "data_out": 1},
+    "matmul": {"weight": -2},
+    "bmm": {"weight": -2},
+}
+
+
+def mx_axis(op: str, operand: str, ndim: int | None = None) -> Any:
+    axis = MX_BLOCK_AXES.get(op, {}).get(operand, -1)
+    if axis == -2 and ndim is not None and ndim < 2:
+        return -1  # a vector operand of matmul
+    return axis
+
+
+def skipped_operands(op: str, config: dict[str, Any], kind: str) -> frozenset[str]:
+    """Operands a quantised *module* leaves in float although the config has keys for them."""
+    if kind != "module":
+        return frozenset()
+    return MODULE_SKIPPED_OPERANDS.get((op, canonical_name(str(config.get("name")))), frozenset())
+
+
+def quantized_metadata_entries(common: dict[str, Any], op: str, config: dict[str, Any], kind: str = "function"):
     """(label, entry, operand) for each metadata entry a quantiser config governs: the op's
-    args (``weight``, ``data_in_0`` ...) and, with ``data_out_*``, ``results.data_out_0``."""
+    args (``weight``, ``data_in_0`` ...) and, with ``data_out_*``, ``results.data_out_0``.
+    ``kind="module"`` leaves out the operands MASE's module classes do not quantise."""
+    skipped = skipped_operands(op, config, kind)
     targets = [(arg, (common.get("args") or {}).get(arg), operand) for operand, arg in OP_METADATA_ARGS.get(op, ())]
     if has_operand(config, "data_out"):
         targets.append(("results.data_out_0", (common.get("results") or {}).get("data_out_0"), "data_out"))
     for label, entry, operand in targets:
-        if isinstance(entry, dict) and has_operand(config, operand):
+        if isinstance(entry, dict) and has_operand(config, operand) and operand not in skipped:
             yield label, entry, operand
+
+
+def write_quantized_entry(entry: dict[str, Any], config: dict[str, Any], op: str, operand: str) -> None:
+    """Set a metadata entry's ``type`` and ``precision`` (MASE's layout); MX entries also get
+    ``block_dims``, the dims their blocks run along (storage counts one scale per block)."""
+    entry["type"] = config["name"]
+    entry["precision"] = precision(config, operand)
+    if config["name"] in MX_NAMES:
+        shape = entry.get("shape")
+        axis = mx_axis(op, operand, len(shape) if isinstance(shape, (list, tuple)) else None)
+        entry["block_dims"] = list(axis) if isinstance(axis, tuple) else [axis]
 
 
 def precision(config: dict[str, Any], operand: str) -> list[Any]:

@@ -18,18 +18,24 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
+from core.mx_names import MX_WIDTHS, is_mx
 from core.quant.config import canonical_name, has_operand, operand_kwargs
 from core.quant.quantizers import quantize
 
-_QUANTIZER_NAMES = ("integer", "minifloat_ieee", "minifloat_denorm", "log", "block_fp", "binary", "ternary")
+_QUANTIZER_NAMES = ("integer", "minifloat_ieee", "minifloat_denorm", "log", "block_fp",
+                    "block_minifloat", "block_log", "binary", "ternary", *MX_WIDTHS)
 
 
-def _q(x: Any, config: dict | None, operand: str, quantizer: str, unsigned: bool = False) -> Any:
+def _q(x: Any, config: dict | None, operand: str, quantizer: str, unsigned: bool = False,
+       axis: Any = -1) -> Any:
+    """``axis``: where MX blocks run (the reduction axis of the operand; ignored otherwise)."""
     if config is None or config.get("bypass") or not has_operand(config, operand):
         return x
     kwargs = operand_kwargs(config, operand)
     if unsigned and quantizer == "integer":
         kwargs["is_signed"] = False
+    if is_mx(quantizer):
+        kwargs["axis"] = axis
     return quantize(x, quantizer, **kwargs)
 
 
@@ -64,12 +70,14 @@ def _make(op: str, quantizer: str) -> Callable:
 
     def matmul(input, other, *, config=None):  # noqa: A002
         q = _quantizer_of(config, quantizer)
-        out = torch.matmul(_q(input, config, "data_in", q), _q(other, config, "weight", q))
+        # MX: the second operand's blocks run down its rows (the reduction axis); a 1-D one is a vector
+        axis = -2 if isinstance(other, torch.Tensor) and other.ndim > 1 else -1
+        out = torch.matmul(_q(input, config, "data_in", q), _q(other, config, "weight", q, axis=axis))
         return _q(out, config, "data_out", q)
 
     def bmm(input, mat2, *, config=None):  # noqa: A002
         q = _quantizer_of(config, quantizer)
-        out = torch.bmm(_q(input, config, "data_in", q), _q(mat2, config, "weight", q))
+        out = torch.bmm(_q(input, config, "data_in", q), _q(mat2, config, "weight", q, axis=-2))
         return _q(out, config, "data_out", q)
 
     def linear(input, weight, bias=None, *, config=None):  # noqa: A002
@@ -80,15 +88,15 @@ def _make(op: str, quantizer: str) -> Callable:
 
     def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, config=None):  # noqa: A002
         q = _quantizer_of(config, quantizer)
-        out = F.conv1d(_q(input, config, "data_in", q), _q(weight, config, "weight", q),
+        out = F.conv1d(_q(input, config, "data_in", q, axis=1), _q(weight, config, "weight", q, axis=(1, 2)),
                        _q(bias, config, "bias", q), stride, padding, dilation, groups)
-        return _q(out, config, "data_out", q)
+        return _q(out, config, "data_out", q, axis=1)
 
     def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, config=None):  # noqa: A002
         q = _quantizer_of(config, quantizer)
-        out = F.conv2d(_q(input, config, "data_in", q), _q(weight, config, "weight", q),
+        out = F.conv2d(_q(input, config, "data_in", q, axis=1), _q(weight, config, "weight", q, axis=(1, 2, 3)),
                        _q(bias, config, "bias", q), stride, padding, dilation, groups)
-        return _q(out, config, "data_out", q)
+        return _q(out, config, "data_out", q, axis=1)
 
     fn = {"relu": relu, "add": add, "sub": sub, "mul": mul, "matmul": matmul, "bmm": bmm,
           "linear": linear, "conv1d": conv1d, "conv2d": conv2d}[op]

@@ -18,8 +18,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from core.quant.config import canonical_name, has_operand, operand_kwargs, validate_config
-from core.quant.quantizers import quantize
+from core.mx_names import is_mx
+from core.quant.config import (
+    canonical_name,
+    has_operand,
+    mx_axis,
+    operand_kwargs,
+    skipped_operands,
+    validate_config,
+)
+from core.quant.quantizers import quantize, residual_sign_quantizer
 
 CLASS_SUFFIX = {
     "integer": "Integer",
@@ -27,10 +35,17 @@ CLASS_SUFFIX = {
     "minifloat_denorm": "MinifloatDenorm",
     "log": "Log",
     "block_fp": "BlockFP",
+    "block_minifloat": "BlockMinifloat",
+    "block_log": "BlockLog",
     "binary": "Binary",
     "ternary": "Ternary",
+    "mxint8": "MXInt8",
+    "mxfp8_e4m3": "MXFP8E4M3",
+    "mxfp8_e5m2": "MXFP8E5M2",
+    "mxfp6_e3m2": "MXFP6E3M2",
+    "mxfp6_e2m3": "MXFP6E2M3",
+    "mxfp4_e2m1": "MXFP4E2M1",
 }
-
 
 class _QuantizedMixin:
     """Shared operand handling. Subclasses set ``op`` and ``quantizer``."""
@@ -51,10 +66,21 @@ class _QuantizedMixin:
     def quantize_operand(self, x: Any, operand: str) -> Any:
         if self.bypass or x is None or not has_operand(self.config, operand):
             return x
+        if operand in skipped_operands(self.op, self.config, "module"):
+            return x
         kwargs = operand_kwargs(self.config, operand)
         if self.op == "relu" and self.quantizer == "integer":
             kwargs["is_signed"] = False  # MASE: a ReLU's fixed-point input is unsigned
+        if is_mx(self.quantizer):
+            kwargs["axis"] = mx_axis(self.op, operand, x.ndim)
         return quantize(x, self.quantizer, **kwargs)
+
+    @classmethod
+    def quantised_operands(cls) -> tuple[str, ...]:
+        """The operands this class quantises when the config has keys for them."""
+        operands = ("data_in", "weight", "bias", "data_out") if cls.op != "relu" else ("data_in", "data_out")
+        skipped = skipped_operands(cls.op, {"name": cls.quantizer}, "module")
+        return tuple(o for o in operands if o not in skipped)
 
     def quantize_input(self, x: Tensor) -> Tensor:
         return self.quantize_operand(x, "data_in")
@@ -155,6 +181,53 @@ class QuantizedReLU(_QuantizedMixin, nn.ReLU):
         return new
 
 
+class _BinaryResidualMixin(_WeightedMixin):
+    """MASE's ``*BinaryResidualSign`` layers (ReBNet): the input becomes the sum of
+    ``data_in_levels`` residual binarisations with learnable ``means`` (initialised to
+    ``[L, L-1, ..., 1] / sum``), the weight is binarised when ``binary_training`` is true and
+    otherwise clamped to [-1, 1] (MASE clamps the stored weight in place; here the stored
+    weight is left alone), both scaled by a learnable ``|gamma|`` (initially 1). The bias
+    stays float."""
+
+    quantizer = "binary_residual"
+
+    def _init_residual(self) -> None:
+        levels = int(self.config.get("data_in_levels", 2))
+        ranks = torch.arange(levels, 0, -1, dtype=torch.float32)
+        self.gamma = nn.Parameter(torch.tensor(1.0, device=self.weight.device, dtype=self.weight.dtype))
+        self.means = (nn.Parameter((ranks / ranks.sum()).to(self.weight.device, self.weight.dtype))
+                      if self.config.get("data_in_residual_sign", True) else None)
+
+    def quantize_input(self, x: Tensor) -> Tensor:
+        if self.bypass or self.means is None:
+            return x
+        return residual_sign_quantizer(len(self.means), None, self.means, x).sum(dim=0)
+
+    def quantized_weight(self) -> Tensor:
+        w = self.quantize_operand(self.weight, "weight") if self.config.get("binary_training") else \
+            torch.clamp(self.weight, -1, 1)
+        return w * self.gamma.abs()
+
+    def quantized_bias(self) -> Tensor | None:
+        return self.bias
+
+    @classmethod
+    def quantised_operands(cls) -> tuple[str, ...]:
+        return ("data_in", "weight")
+
+
+class LinearBinaryResidualSign(_BinaryResidualMixin, QuantizedLinear):
+    def __init__(self, *args: Any, config: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(*args, config=config, **kwargs)
+        self._init_residual()
+
+
+class Conv2dBinaryResidualSign(_BinaryResidualMixin, QuantizedConv2d):
+    def __init__(self, *args: Any, config: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(*args, config=config, **kwargs)
+        self._init_residual()
+
+
 def _copy_parameters(src: nn.Module, dst: nn.Module, memo: dict | None) -> None:
     """Copy weight and bias values (MASE drops the conv bias), keep requires_grad and mode.
     ``memo`` maps id(old parameter) -> new parameter so tied weights stay tied."""
@@ -192,6 +265,8 @@ for _op, _base in _BASES.items():
         globals()[_name] = _cls
         QUANTIZED_MODULES[(_op, _q)] = _cls
 
+QUANTIZED_MODULES[("linear", "binary_residual")] = LinearBinaryResidualSign
+QUANTIZED_MODULES[("conv2d", "binary_residual")] = Conv2dBinaryResidualSign
 QUANTIZED_MODULE_CLASSES: tuple[type, ...] = tuple(QUANTIZED_MODULES.values())
 
 
@@ -208,5 +283,7 @@ def quantize_module(module: nn.Module, config: dict[str, Any], memo: dict | None
     op = module_op(module)
     if op is None:
         raise TypeError(f"cannot quantise a {type(module).__name__}")
-    cls = QUANTIZED_MODULES[(op, canonical_name(config["name"]))]
+    cls = QUANTIZED_MODULES.get((op, canonical_name(config["name"])))
+    if cls is None:
+        raise TypeError(f"no quantised {type(module).__name__} for '{config['name']}'")
     return cls.from_float(module, config, memo)

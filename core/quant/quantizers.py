@@ -27,6 +27,10 @@ from torch import Tensor
 __all__ = [
     "QUANTIZERS",
     "binary_quantizer",
+    "block_log_quantizer",
+    "block_minifloat_quantizer",
+    "mx_quantizer",
+    "residual_sign_quantizer",
     "block_exponents",
     "block_fp_quantizer",
     "integer_quantizer",
@@ -112,15 +116,22 @@ def integer_quantizer(
 
 
 def _minifloat_fields(
-    x: Tensor, width: int, exponent_width: int, exponent_bias: int, log2: Callable[[Tensor], Tensor]
-) -> tuple[int, int, Tensor, Tensor, Tensor]:
+    x: Tensor, width: int, exponent_width: int, exponent_bias: int | Tensor,
+    log2: Callable[[Tensor], Tensor],
+) -> tuple[int, Any, Tensor, Tensor, Tensor]:
     """(mantissa bits, lowest exponent, |x| in float64, x != 0, exponent of |x| by ``log2``
-    clamped to the representable range)."""
+    clamped to the representable range). ``exponent_bias`` may be a tensor broadcasting to
+    ``x`` (block minifloat: one bias per block)."""
     mant_bits = width - exponent_width - 1
-    e_min, e_max = -exponent_bias, 2**exponent_width - 1 - exponent_bias
     v = x.abs().to(torch.float64)
     nonzero = v > 0
-    e = torch.clamp(log2(torch.where(nonzero, v, torch.ones_like(v))), e_min, e_max)
+    e = log2(torch.where(nonzero, v, torch.ones_like(v)))
+    if isinstance(exponent_bias, Tensor):
+        e_min = (-exponent_bias.to(torch.float64)).expand_as(e)
+        e = torch.minimum(torch.maximum(e, e_min), 2.0**exponent_width - 1 + e_min)
+    else:
+        e_min = -exponent_bias
+        e = torch.clamp(e, e_min, 2**exponent_width - 1 - exponent_bias)
     return mant_bits, e_min, v, nonzero, e
 
 
@@ -174,13 +185,22 @@ def minifloat_ieee_quantizer(
 # --------------------------------------------------------------------------- log
 
 
-def _log_forward(x: Tensor, width: int, exponent_bias: int) -> Tensor:
+def _log_forward_biased(x: Tensor, width: int, exponent_bias: int | Tensor) -> Tensor:
+    """``exponent_bias`` an int or a tensor broadcasting to ``x`` (block log)."""
     exp_bits = width - 1
-    e_min, e_max = -exponent_bias, 2**exp_bits - 1 - exponent_bias
     v = x.abs().to(torch.float64)
-    safe = torch.where(v > 0, v, torch.full_like(v, 2.0**e_min))
-    e = torch.clamp(torch.round(torch.log2(safe)), e_min, e_max)
+    if isinstance(exponent_bias, Tensor):
+        e_min = (-exponent_bias.to(torch.float64)).expand_as(v)
+    else:
+        e_min = torch.full_like(v, float(-exponent_bias))
+    e_max = e_min + (2.0**exp_bits - 1)
+    safe = torch.where(v > 0, v, torch.exp2(e_min))
+    e = torch.minimum(torch.maximum(torch.round(torch.log2(safe)), e_min), e_max)
     return (_sign_no_zero(x) * torch.exp2(e)).to(x.dtype)
+
+
+def _log_forward(x: Tensor, width: int, exponent_bias: int) -> Tensor:
+    return _log_forward_biased(x, width, exponent_bias)
 
 
 def log_quantizer(x: Tensor, width: int, exponent_bias: int | None = None) -> Tensor:
@@ -203,14 +223,10 @@ def _block_shape(shape: Sequence[int], block_size: Sequence[int], skip_first_dim
     return [s if (b == -1 or b > s) else b for b, s in zip(sizes, shape, strict=True)]
 
 
-def block_exponents(
-    x: Tensor,
-    block_size: int | Sequence[int],
-    exponent_width: int,
-    exponent_bias: int | None = None,
-    skip_first_dim: bool = False,
-) -> Tensor:
-    """The shared exponent of every element's block (float64, same shape as ``x``)."""
+def block_max(x: Tensor, block_size: int | Sequence[int], skip_first_dim: bool = False) -> Tensor:
+    """max|x| over each element's block (float64, same shape as ``x``). Blocks tile the tensor
+    as MASE's ``block`` does: sizes right-aligned on the trailing dims, the last block of a dim
+    padded with zeros (which never change a maximum)."""
     sizes = [block_size] if isinstance(block_size, int) else list(block_size)
     flat = x.reshape(1) if x.ndim == 0 else x
     bshape = _block_shape(flat.shape, sizes, skip_first_dim)
@@ -224,14 +240,24 @@ def block_exponents(
     for s, b in zip(a.shape, bshape, strict=True):
         split += [s // b, b]
     blocks = a.reshape(split)
-    block_max = blocks.amax(dim=tuple(range(1, 2 * a.ndim, 2)), keepdim=True)
+    m = blocks.amax(dim=tuple(range(1, 2 * a.ndim, 2)), keepdim=True)
+    m = m.expand(split).reshape(a.shape)
+    return m[tuple(slice(0, s) for s in flat.shape)].reshape(x.shape)
+
+
+def block_exponents(
+    x: Tensor,
+    block_size: int | Sequence[int],
+    exponent_width: int,
+    exponent_bias: int | None = None,
+    skip_first_dim: bool = False,
+) -> Tensor:
+    """The shared exponent of every element's block (float64, same shape as ``x``)."""
+    m = block_max(x, block_size, skip_first_dim)
     bias = _default_bias(exponent_width) if _is_none(exponent_bias) else int(exponent_bias)
     e_min, e_max = -bias, 2**exponent_width - 1 - bias
-    safe = torch.where(block_max > 0, block_max, torch.ones_like(block_max))
-    e = torch.where(block_max > 0, torch.clamp(_ceil_log2(safe), e_min, e_max), float(e_min))
-    e = e.expand(split).reshape(a.shape)
-    e = e[tuple(slice(0, s) for s in flat.shape)]
-    return e.reshape(x.shape)
+    safe = torch.where(m > 0, m, torch.ones_like(m))
+    return torch.where(m > 0, torch.clamp(_ceil_log2(safe), e_min, e_max), float(e_min))
 
 
 def _block_fp_forward(x: Tensor, width: int, exponent_width: int, exponent_bias: int | None,
@@ -249,10 +275,11 @@ def block_fp_quantizer(
     exponent_width: int = 8,
     exponent_bias: int | None = None,
     block_size: int | Sequence[int] = (16,),
-    skip_first_dim: bool = False,
+    skip_first_dim: bool = True,
 ) -> Tensor:
     """MSFP-style block floating point: per block ``e = ceil(log2 max|x|)`` (clamped), then
-    ``sign * 2^e * k / 2^(w-1)`` with ``k <= 2^(w-1) - 1``."""
+    ``sign * 2^e * k / 2^(w-1)`` with ``k <= 2^(w-1) - 1``. MASE's signature and defaults
+    (``skip_first_dim=True``: the first dim, a batch, is never blocked across)."""
     sizes = [int(block_size)] if isinstance(block_size, int) else [int(b) for b in block_size]
     return _ste(_block_fp_forward, x, width=int(width), exponent_width=int(exponent_width),
                 exponent_bias=exponent_bias, block_size=sizes, skip_first_dim=bool(skip_first_dim))
@@ -261,68 +288,92 @@ def block_fp_quantizer(
 # --------------------------------------------------------------------------- binary / ternary
 
 
+def _slice_dims(x: Tensor) -> tuple[int, ...]:
+    return tuple(range(1, x.ndim))
+
+
 def _row_abs_mean(x: Tensor) -> Tensor:
     """Mean |x| per slice of the first dim (a sample, an output channel); whole tensor if 1-D."""
     if x.ndim <= 1:
         return x.abs().mean()
-    return x.abs().mean(dim=tuple(range(1, x.ndim)), keepdim=True)
+    return x.abs().mean(dim=_slice_dims(x), keepdim=True)
 
 
 def _binary_forward(x: Tensor, stochastic: bool, bipolar: bool) -> Tensor:
     if stochastic:
         prob = torch.clamp((x + 1) / 2, 0, 1)
-        on = prob >= torch.rand_like(prob)
-    else:
-        on = x >= 0 if bipolar else x > 0
+        if bipolar:
+            return torch.where(prob >= torch.rand_like(prob), 1.0, -1.0).to(x.dtype)
+        # MASE's stochastic zero-one mode draws the noise but compares the probability with 0,
+        # so it is deterministic: {0, mean(prob) per slice}.
+        return torch.where(prob > 0, _row_abs_mean(prob), torch.zeros((), dtype=x.dtype)).to(x.dtype)
     if bipolar:
-        return torch.where(on, 1.0, -1.0).to(x.dtype)
-    return torch.where(on, _row_abs_mean(x), torch.zeros((), dtype=x.dtype)).to(x.dtype)
+        return torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
+    return torch.where(x > 0, _row_abs_mean(x), torch.zeros((), dtype=x.dtype)).to(x.dtype)
 
 
-def binary_quantizer(x: Tensor, stochastic: bool = False, bipolar: bool = True) -> Tensor:
-    """Bipolar: ``x >= 0 -> +1`` else ``-1``. Otherwise ``x > 0 -> mean|x|`` (per first-dim
-    slice) else 0. Stochastic: on with probability ``clamp((x + 1) / 2, 0, 1)``."""
+def binary_quantizer(x: Tensor, stochastic: bool = False, bipolar: bool = False) -> Tensor:
+    """MASE's signature and default (``bipolar=False``). Bipolar: ``x >= 0 -> +1`` else ``-1``.
+    Zero-one: ``x > 0 -> mean|x|`` (per first-dim slice) else 0. Stochastic bipolar: +1 with
+    probability ``clamp((x + 1) / 2, 0, 1)``."""
     return _ste(_binary_forward, x, stochastic=bool(stochastic), bipolar=bool(bipolar))
 
 
 def ternary_threshold(
-    x: Tensor, threshold: float | None = None, mean: float | None = None,
-    median: float | None = None, max: float | None = None,  # noqa: A002 (MASE's key)
-) -> float:
-    """MASE's choice: 0.75 * mean, else 0.05 * max, else 0.75 * median; without any
-    statistic, 0.75 * mean|x| of the tensor itself (ternary weight networks)."""
+    x: Tensor | None = None, threshold: float | None = None, mean: float | None = None,
+    median: float | None = None, maximum: float | None = None,
+) -> float | None:
+    """The threshold from statistics, in MASE's order: 0.75 * mean, else 0.05 * max, else
+    0.75 * median (a zero statistic counts as absent, as in MASE). None when there is no
+    statistic: the quantiser then takes 0.75 * mean|x| of each first-dim slice."""
     if not _is_none(threshold):
         return float(threshold)
     if not _is_none(mean) and mean:
         return 0.75 * float(mean)
-    if not _is_none(max) and max:
-        return 0.05 * float(max)
+    if not _is_none(maximum) and maximum:
+        return 0.05 * float(maximum)
     if not _is_none(median) and median:
         return 0.75 * float(median)
-    return 0.75 * float(x.detach().abs().mean()) if x.numel() else 0.0
+    return None
 
 
-def _ternary_forward(x: Tensor, threshold: float, scaling_factor: bool) -> Tensor:
-    above = x.abs() > threshold
+def _ternary_forward(x: Tensor, threshold: float | None, scaling_factor: bool) -> Tensor:
+    a = x.abs()
+    per_slice = x.ndim > 1
+    dims = _slice_dims(x) if per_slice else tuple(range(x.ndim))
+    if threshold is None:
+        # MASE: delta = 0.75 * mean|x| of each first-dim slice (a sample or an output channel)
+        t = 0.75 * (a.mean(dim=dims, keepdim=True) if per_slice else a.mean())
+    else:
+        t = torch.tensor(threshold, dtype=x.dtype)
+    above = a > t
     levels = torch.where(above, torch.sign(x), torch.zeros((), dtype=x.dtype))
     if scaling_factor:
-        count = above.sum()
-        alpha = (x.abs() * above).sum() / count if int(count) > 0 else torch.zeros((), dtype=x.dtype)
+        # alpha = mean |x| of the kept elements of each slice (0, not MASE's NaN, when none is kept)
+        kept = (a * above).sum(dim=dims, keepdim=per_slice)
+        count = above.sum(dim=dims, keepdim=per_slice)
+        alpha = torch.where(count > 0, kept / count.clamp(min=1), torch.zeros((), dtype=x.dtype))
         levels = levels * alpha
     return levels.to(x.dtype)
 
 
 def ternary_quantizer(
     x: Tensor,
-    scaling_factor: bool = False,
-    mean: float | None = None,
-    median: float | None = None,
-    max: float | None = None,  # noqa: A002
     threshold: float | None = None,
+    maximum: float | None = None,
+    median: float | None = None,
+    mean: float | None = None,
+    scaling_factor: bool = False,
+    *,
+    max: float | None = None,  # noqa: A002 (the config's key, ``<operand>_max``)
 ) -> Tensor:
-    """``sign(x)`` where ``|x| > threshold`` else 0; scaled by the mean |x| of the kept
-    elements when ``scaling_factor``."""
-    t = ternary_threshold(x, threshold, mean, median, max)
+    """MASE's signature. ``sign(x)`` where ``|x| > threshold`` else 0, scaled by the mean |x|
+    of the kept elements of each first-dim slice when ``scaling_factor``. The threshold comes
+    from ``threshold`` or the statistics (see ``ternary_threshold``); without any, it is
+    0.75 * mean|x| per first-dim slice, as MASE computes it."""
+    if _is_none(maximum):
+        maximum = max
+    t = ternary_threshold(x, threshold, mean, median, maximum)
     return _ste(_ternary_forward, x, threshold=t, scaling_factor=bool(scaling_factor))
 
 
@@ -336,6 +387,7 @@ QUANTIZERS: dict[str, Callable[..., Tensor]] = {
     "log": log_quantizer,
     "block_fp": block_fp_quantizer,
     "binary": binary_quantizer,
+    "binary_residual": binary_quantizer,  # its weights; inputs: residual_sign_quantizer
     "ternary": ternary_quantizer,
 }
 
@@ -351,3 +403,34 @@ def quantize(x: Any, name: str, **kwargs: Any) -> Any:
     if isinstance(x, float) and not isinstance(x, bool) and math.isfinite(x):
         return float(QUANTIZERS[name](torch.tensor(x, dtype=torch.float64), **kwargs))
     return x
+
+
+def residual_sign_quantizer(levels: int, x_quantizer: Any, means: Tensor, x: Tensor) -> Tensor:
+    """MASE's residual binarisation (ReBNet), in its argument order: ``levels`` stacked terms
+    ``b_l = sign(clamp(r_l, -1, 1)) * |means[l]|`` with ``r_0 = x``, ``r_{l+1} = r_l - b_l``
+    (``sign(0) = 0``). Gradient: straight through the clamp inside [-1, 1] (as MASE's
+    ``binarize``); ``means`` learns. ``x_quantizer`` is accepted and ignored, as in MASE."""
+    del x_quantizer
+    resid, terms = x, []
+    for level in range(int(levels)):
+        clipped = torch.clamp(resid, -1, 1)
+        binarised = clipped + (torch.sign(clipped) - clipped).detach()
+        out = binarised * means[level].abs()
+        terms.append(out)
+        resid = resid - out
+    return torch.stack(terms, dim=0)
+
+
+# The block-shared-bias and MX quantisers live in their own modules and register themselves.
+from core.quant import block_quantizers as _block_quantizers  # noqa: E402
+from core.quant import mx as _mx  # noqa: E402
+
+QUANTIZERS.update({
+    "block_minifloat": _block_quantizers.block_minifloat_quantizer,
+    "block_log": _block_quantizers.block_log_quantizer,
+    **_mx.MX_QUANTIZERS,
+    **{alias: _mx.MX_QUANTIZERS[name] for alias, name in _mx.MX_ALIASES.items()},
+})
+block_minifloat_quantizer = _block_quantizers.block_minifloat_quantizer
+block_log_quantizer = _block_quantizers.block_log_quantizer
+mx_quantizer = _mx.mx_quantizer

@@ -6,7 +6,7 @@ Written here so that core needs neither tabulate nor pandas.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 
 def _is_number(value: Any) -> bool:
@@ -82,14 +82,3 @@ def format_count(value: Any, decimals: int = 2) -> str:
     if isinstance(value, float) and not value.is_integer():
         return f"{value:,.{decimals}f}"
     return f"{int(value):,}"
-
-
-def precision_label(precision: Any, rename: Callable[[str], str] = str) -> str:
-    """A node's precisions ({operand: label}) as one label when they agree, else as
-    "operand label" pairs; "" when there are none. ``rename`` shortens each label."""
-    if not precision:
-        return ""
-    if not isinstance(precision, dict):
-        return rename(str(precision))
-    labels = list(dict.fromkeys(rename(str(v)) for v in precision.values()))
-    return labels[0] if len(labels) == 1 else ", ".join(f"{k} {rename(str(v))}" for k, v in precision.items())

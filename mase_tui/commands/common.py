@@ -20,8 +20,20 @@ def add_model_options(p: argparse.ArgumentParser, *, model_required: bool = True
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--no-pretrained", dest="pretrained", action="store_false",
                    help="do not load the shipped weights of jsc-tiny / jsc-toy")
+    add_capture_options(p)
     add_trace_options(p)
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors")
+
+
+def add_capture_options(p: argparse.ArgumentParser, default=None) -> None:
+    """--tracer, --device and --seq-len (config keys tracer, device, seq_len)."""
+    p.add_argument("--tracer", choices=["auto", "fx", "export"], default=default or "auto",
+                   help="capture front end: fx symbolic_trace, torch.export, or auto (fx, then export when fx "
+                        "fails; default)")
+    p.add_argument("--device", choices=["cpu", "meta"], default=default,
+                   help="meta: build the model without weight memory (shapes only; the default for llama-7b)")
+    p.add_argument("--seq-len", dest="seq_len", type=int, default=default, metavar="N",
+                   help="tokens per sample for token data (default: the model's; 128 for Hugging Face LMs)")
 
 
 def add_trace_options(p: argparse.ArgumentParser, default=None) -> None:
@@ -44,13 +56,20 @@ def session_from_args(args, **overrides):
         load_type=getattr(args, "load_type", None),
         dataset=getattr(args, "dataset", None),
         dataset_path=getattr(args, "dataset_path", None),
-        batch_size=getattr(args, "batch_size", None) or 8,
+        batch_size=getattr(args, "batch_size", None),  # None: the model's own (8; llama-7b 1)
         seed=getattr(args, "seed", None) or 0,
         trust_checkpoint=getattr(args, "trust_checkpoint", False),
         pretrained=getattr(args, "pretrained", True),
+        tracer=getattr(args, "tracer", None) or "auto",
+        device=getattr(args, "device", None),
+        seq_len=getattr(args, "seq_len", None),
         train_graph=bool(getattr(args, "train_graph", False)),
         cf_args=concrete_from_args(args),
     )
+    if kwargs["seq_len"] is not None and kwargs["seq_len"] < 1:
+        from core.errors import ConfigError
+
+        raise ConfigError(f"--seq-len must be at least 1, got {kwargs['seq_len']}")
     kwargs.update(overrides)
     return Session(args.model, **kwargs)
 

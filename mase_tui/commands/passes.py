@@ -1,6 +1,8 @@
-"""`mase-tui passes`: the pass registry."""
+"""`mase-tui passes`: the pass registry, built-in and user passes, from their declarations."""
 
 from __future__ import annotations
+
+from typing import Any
 
 
 def register(sub) -> None:
@@ -10,6 +12,28 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def describe(spec) -> dict[str, Any]:
+    """A pass's declaration as plain data."""
+    return {
+        "name": spec.name, "short_name": spec.short_name, "kind": spec.kind, "description": spec.description,
+        "args": {a.name: a.default for a in spec.args},
+        "arguments": [{"name": a.name, "type": a.type, "default": a.default, "doc": a.doc, "required": a.required,
+                       "choices": list(a.choices), "supplied": a.supplied, "output": a.output} for a in spec.args],
+        "needs": list(spec.needs), "aliases": list(spec.aliases), "changes_graph": spec.changes_graph,
+        "writes_metadata": spec.writes_metadata, "free_form": spec.free_form,
+        "renderer": spec.renderer if isinstance(spec.renderer, str) else "custom", "origin": spec.origin,
+        "source": spec.where,
+    }
+
+
+def _arg_text(a) -> str:
+    if a.supplied:
+        return f"{a.name} (supplied: {a.supplied})"
+    if a.required:
+        return f"{a.name} (required)"
+    return f"{a.name}={a.default!r}"
+
+
 def run(args) -> int:
     from core.passes import PASSES, get_pass
 
@@ -17,13 +41,10 @@ def run(args) -> int:
     if args.json:
         import json
 
-        print(json.dumps([
-            {"name": s.name, "short_name": s.short_name, "kind": s.kind, "description": s.description,
-             "args": {a.name: a.default for a in s.args}, "needs": list(s.needs), "aliases": list(s.aliases)}
-            for s in specs
-        ], indent=2, default=str))
+        print(json.dumps([describe(s) for s in specs], indent=2, default=str))
         return 0
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="Passes", title_justify="left")
@@ -32,10 +53,8 @@ def run(args) -> int:
     table.add_column("description", overflow="fold")
     table.add_column("arguments (defaults)", overflow="fold")
     for s in specs:
-        arg_text = ", ".join(f"{a.name}={a.default!r}" if not a.required else f"{a.name} (required)" for a in s.args)
-        if s.needs:
-            arg_text += ("; " if arg_text else "") + "supplied: " + ", ".join(s.needs)
-        table.add_row(s.name, s.kind, s.description, arg_text or "-")
+        name = s.name if s.builtin else f"{s.name}\n[dim]{escape(s.where)}[/]"
+        table.add_row(name, s.kind, escape(s.description), escape(", ".join(_arg_text(a) for a in s.args) or "-"))
     Console().print(table)
     print("In a TOML config, [passes.<short name>] runs a pass, e.g. [passes.quantize], [passes.report_graph].")
     return 0

@@ -73,14 +73,14 @@ def _run(args, config, config_path: str, settings) -> int:
     from mase_tui.commands.transform_settings import resolve_device
 
     v = settings.values
-    device = resolve_device(v["accelerator"])
+    resolve_device(v["accelerator"])  # warns about a GPU request; the CPU (or meta) is used
     out = output_dir(settings)
     session = Session(
         v["model"], load=v["load_name"], load_type=v["load_type"], dataset=v["dataset"],
         dataset_path=v["dataset_path"], batch_size=v["batch_size"], seed=v["seed"],
         trust_checkpoint=bool(v["trust_checkpoint"]), pretrained=getattr(args, "pretrained", True),
-        device=device, num_workers=v["num_workers"], train_graph=bool(v["train_graph"]),
-        cf_args=concrete_from_args(args, config.settings.get("cf_args")),
+        device=v["device"], num_workers=v["num_workers"], tracer=v["tracer"], seq_len=v["seq_len"],
+        train_graph=bool(v["train_graph"]), cf_args=concrete_from_args(args, config.settings.get("cf_args")),
     )
     say = lambda msg: console.print(f"[dim]{msg}[/]")  # noqa: E731 - a one-line progress printer
     console.print(f"Initialising model '{v['model']}' and dataset '{v['dataset']}'...")

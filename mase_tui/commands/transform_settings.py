@@ -41,10 +41,13 @@ DEFAULTS: dict[str, Any] = {
     "to_debug": False,
     "dataset_path": None,
     "trust_checkpoint": False,
+    "tracer": "auto",
+    "device": None,
+    "seq_len": None,
     "train_graph": False,
 }
 # What an unset default means, for the table.
-DEFAULT_NOTES = {"dataset": "(model's)", "load_type": "(from path)", "project": "(generated)"}
+DEFAULT_NOTES = {"device": "(model's)", "seq_len": "(model's)", "dataset": "(model's)", "load_type": "(from path)", "project": "(generated)"}
 
 
 def add_transform_options(p: argparse.ArgumentParser) -> None:
@@ -75,8 +78,9 @@ def add_transform_options(p: argparse.ArgumentParser) -> None:
                    help="allow checkpoints that unpickle code (only for files you trust)")
     p.add_argument("--no-pretrained", dest="pretrained", action="store_false", default=S,
                    help="random init instead of the shipped weights of jsc-tiny / jsc-toy (MASE's behaviour)")
-    from mase_tui.commands.common import add_trace_options
+    from mase_tui.commands.common import add_capture_options, add_trace_options
 
+    add_capture_options(p, default=S)
     add_trace_options(p, default=S)
     p.add_argument("--eval-batches", dest="eval_batches", type=int, default=S, metavar="N",
                    help="evaluate accuracy on at most N test batches (default: the whole test split)")

@@ -59,16 +59,12 @@ def _precision_table(row: NodeDiff) -> Table:
     table.add_column("current")
     args: list[str] = []
     for info in (row.original, row.current):
-        for name, _, _ in (info.precisions if info else ()):
+        for name, _ in (info.labels if info else ()):
             if name not in args:
                 args.append(name)
 
     def show(info: NodeInfo | None, arg: str) -> str:
-        entry = info.precision_of(arg) if info else None
-        if entry is None:
-            return "-"
-        typ, prec = entry
-        return f"{typ} {list(prec) if prec is not None else ''}".strip()
+        return (info.label_of(arg) if info else None) or "-"
 
     for arg in args:
         before, after = show(row.original, arg), show(row.current, arg)

@@ -13,6 +13,7 @@ from rich.console import Console, Group, RenderableType
 from rich.pretty import Pretty
 from rich.text import Text
 
+from core.ir.view import ArgView, NodeView, node_view
 from mase_tui.node_index import Chunk, Fold, NodeRow, iter_rows, shape_text
 from mase_tui.widgets.rich_lines import RichLinesView, scroll_bindings
 
@@ -46,23 +47,6 @@ def _heading(text: str) -> Text:
     return Text(f"── {text}", style="bold")
 
 
-def _dtype(entry: dict) -> str:
-    dtype = entry.get("torch_dtype")
-    return "-" if dtype is None else str(dtype).replace("torch.", "")
-
-
-def _dtype_implied(entry: dict) -> bool:
-    """float32 says nothing more than float[32] (nor int64 than int[64]): skip it to save width."""
-    precision = entry.get("precision")
-    if not isinstance(precision, (list, tuple)) or len(precision) != 1:
-        return False
-    return _dtype(entry) == f"{entry.get('type')}{precision[0]}"
-
-
-def _is_tensor_entry(value: Any) -> bool:
-    return isinstance(value, dict) and "shape" in value
-
-
 Cell = tuple[str, str]  # (text, style)
 
 
@@ -88,27 +72,19 @@ def columns(rows: list[list[Cell]], gap: int = 2, right: tuple[int, ...] = ()) -
     return out
 
 
-def _precision(entry: dict) -> str:
-    precision = entry.get("precision")
-    if isinstance(precision, (list, tuple)):
-        precision = "[" + ", ".join(str(p) for p in precision) + "]"
-    return f"{entry.get('type', '-')}{precision if precision is not None else ''}"
-
-
-def _value_table(title: str, entries: dict[str, Any], with_from: bool) -> RenderableType:
-    """One line per tensor: name, shape, type and precision, dtype, producer (narrow-pane friendly)."""
+def _value_table(title: str, values: dict[str, ArgView], with_from: bool) -> RenderableType:
+    """One line per tensor: name, shape, precision, dtype (when it adds something), producer."""
     rows: list[list[Cell]] = []
     others = []
-    for name, entry in entries.items():
-        if _is_tensor_entry(entry):
-            rest = _dtype(entry) if not _dtype_implied(entry) else ""
+    for name, value in values.items():
+        if value.is_tensor:
+            rest = "" if value.dtype_implied else (value.dtype or "-")
             if with_from:
-                source = entry.get("from")
-                rest += f" <- {source}" if source else " (parameter)"
+                rest += f" <- {value.source}" if value.source else " (parameter)"
             rest = rest.strip()
-            rows.append([(name, "bold"), (shape_text(entry.get("shape")), ""), (_precision(entry), ""), (rest, "dim")])
+            rows.append([(name, "bold"), (shape_text(list(value.shape)), ""), (value.label or "-", ""), (rest, "dim")])
         else:
-            others.append(f"{name} = {entry!r}")
+            others.append(f"{name} = {value.raw!r}")
     if not rows and not others:
         return Text(f"{title}: none", style="dim")
     parts: list[RenderableType] = [Text(title, style="italic")]
@@ -119,17 +95,14 @@ def _value_table(title: str, entries: dict[str, Any], with_from: bool) -> Render
     return Group(*parts)
 
 
-def _stat_table(software: dict) -> RenderableType:
+def _stat_table(view: NodeView) -> RenderableType:
     rows = []
-    for group in ("args", "results"):
-        for name, entry in (software.get(group) or {}).items():
-            stats = entry.get("stat") if isinstance(entry, dict) else None
-            for stat_name, values in (stats or {}).items():
-                if isinstance(values, dict):
-                    shown = ", ".join(f"{k}={fmt_number(_scalar(v))}" for k, v in values.items())
-                else:
-                    shown = fmt_number(_scalar(values))
-                rows.append((name, stat_name, shown))
+    for (name, stat_name), values in view.statistics.items():
+        if isinstance(values, dict):
+            shown = ", ".join(f"{k}={fmt_number(_scalar(v))}" for k, v in values.items())
+        else:
+            shown = fmt_number(_scalar(values))
+        rows.append((name, stat_name, shown))
     if not rows:
         return Text("no statistics yet (run profile_statistics_analysis_pass in the Passes tab)", style="dim")
     return columns([[(a, "bold"), (b, ""), (c, "")] for a, b, c in rows])
@@ -187,25 +160,21 @@ def _module_block(module) -> RenderableType:
 def node_sections(graph, name: str, cost: dict | None = None, cost_state: str = "") -> list[RenderableType]:
     """The details of node ``name`` of ``graph``: header, common, software, hardware, cost, module."""
     node = graph.node(name)
-    mase = node.meta.get("mase")
-    params = mase.parameters if mase is not None else {}
-    common = params.get("common") or {}
-    target = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", str(node.target))
+    view = node_view(node)
     sections: list[RenderableType] = [
         Text(name, style="bold reverse"),
-        Text.assemble(("fx op ", "dim"), node.op, ("  target ", "dim"), str(target)),
-        Text.assemble(("mase type ", "dim"), str(common.get("mase_type", "-")), ("  mase op ", "dim"),
-                      str(common.get("mase_op", "-"))),
+        Text.assemble(("fx op ", "dim"), node.op, ("  target ", "dim"), view.target),
+        Text.assemble(("mase type ", "dim"), view.mase_type or "-", ("  mase op ", "dim"), view.mase_op or "-"),
         Text(""),
         _heading("Common"),
-        _value_table("args", common.get("args") or {}, with_from=True),
-        _value_table("results", common.get("results") or {}, with_from=False),
+        _value_table("args", view.args, with_from=True),
+        _value_table("results", view.results, with_from=False),
         Text(""),
         _heading("Software"),
-        _stat_table(params.get("software") or {}),
+        _stat_table(view),
         Text(""),
         _heading("Hardware"),
-        Pretty(params.get("hardware")) if params.get("hardware") else Text("none", style="dim"),
+        Pretty(view.hardware) if view.hardware else Text("none", style="dim"),
         Text(""),
         _heading("Cost (per sample)"),
         _cost_block(cost, cost_state),

@@ -15,6 +15,7 @@ from rich.text import Text
 from textual import work
 from textual.worker import get_current_worker
 
+from core.ir.view import node_views
 from mase_tui.widgets.details import fmt_number
 from mase_tui.widgets.rich_lines import RichLinesView, scroll_bindings
 
@@ -27,11 +28,7 @@ def overview_data(session, cost_info: dict | None = None) -> dict[str, Any]:
 
     graph = session.current
     report = graph_report(graph)
-    mase_ops = Counter()
-    for node in graph.fx_graph.nodes:
-        mase = node.meta.get("mase")
-        op = (mase.parameters.get("common") or {}).get("mase_op") if mase is not None else None
-        mase_ops[op or node.op] += 1
+    mase_ops = Counter(view.mase_op or view.op for view in node_views(graph))
     params = sum(p.numel() for p in graph.model.parameters())
     buffers = sum(b.numel() for b in graph.model.buffers())
     return {

@@ -42,6 +42,8 @@ def quant_error(float_values: Any, quant_values: Any) -> QuantError:
     x, q = _flat(float_values), _flat(quant_values)
     if x.shape != q.shape:
         raise ValueError(f"shapes differ: {x.shape} vs {q.shape}")
+    finite = np.isfinite(x) & np.isfinite(q)  # an MX block holding a NaN dequantises to NaN
+    x, q = x[finite], q[finite]
     if x.size == 0:
         return QuantError(0, 0.0, 0.0, math.inf)
     err = x - q
@@ -104,10 +106,14 @@ def compare_histogram(float_values: Any, quant_values: Any, *, width: int = 80,
     Each series is scaled to its own peak (quantised values pile up on the grid), and the peak
     count per bin is written after the label so the heights can be read as numbers.
     """
+    import numpy as np
+
     x, q = _flat(float_values), _flat(quant_values)
+    dropped = int((~np.isfinite(x)).sum() + (~np.isfinite(q)).sum())
+    x, q = x[np.isfinite(x)], q[np.isfinite(q)]  # NaN/inf have no place on the value axis
     both = [v for v in (x, q) if v.size]
     if not both:
-        return ["(no values)"]
+        return ["(no finite values)" if dropped else "(no values)"]
     lo = float(min(v.min() for v in both))
     hi = float(max(v.max() for v in both))
     bins = max(8, width - LABEL_WIDTH - 1)
@@ -120,4 +126,6 @@ def compare_histogram(float_values: Any, quant_values: Any, *, width: int = 80,
         for i, row in enumerate(rows):
             lines.append(f"{heads[i]:<{LABEL_WIDTH}}│{row}")
     lines.append(" " * LABEL_WIDTH + "└" + axis_line(lo, hi, bins))
+    if dropped:
+        lines.append(f"{dropped} NaN/inf value(s) not drawn")
     return lines

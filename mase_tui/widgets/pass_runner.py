@@ -1,8 +1,9 @@
 """The Passes tab: pick a registered pass, edit its arguments as TOML, run it in a worker.
 
-Every pass comes from ``core.passes.PASSES``; arguments start from the registry's defaults.
-The text is validated before anything runs (TOML syntax with the line, unknown keys for passes
-with fixed arguments, the quantiser config for quantize). A run happens in a thread worker with
+Every pass comes from ``core.passes.PASSES``; arguments start from the defaults its declaration
+gives (less what the session supplies). The text is validated before anything runs (TOML syntax
+with the line, the declaration's argument names and types, then the pass's own validator, such
+as the quantiser config for quantize). A run happens in a thread worker with
 a progress bar; ``x`` sets the cancel event the pass polls, and the session keeps the graph as
 it was. Results render with the CLI's renderers; the history lists every run of the session.
 """
@@ -27,23 +28,11 @@ from textual.widgets.option_list import Option
 
 from core.config import check_pass_args, dumps_toml, parse_toml, read_toml
 from core.errors import MaseError
-from core.passes.registry import (
-    NEEDS_DUMMY_IN,
-    NEEDS_INPUT_GENERATOR,
-    NEEDS_ORIGINAL_GRAPH,
-    PASSES,
-    PassSpec,
-)
+from core.passes.registry import PASSES, PassSpec
 from mase_tui.messages import GraphChanged, PassFinished
 from mase_tui.widgets.config_picker import ConfigPicker, pass_args_from_config
 
-# Arguments the session fills in; the user never types them.
-SESSION_SUPPLIED = {NEEDS_INPUT_GENERATOR, NEEDS_ORIGINAL_GRAPH, NEEDS_DUMMY_IN}
 CANCELLED = "cancelled"
-
-
-def editable_defaults(spec: PassSpec) -> dict[str, Any]:
-    return {a.name: a.default for a in spec.args if a.name not in SESSION_SUPPLIED}
 
 
 def args_to_toml(spec: PassSpec, args: dict[str, Any]) -> str:
@@ -52,8 +41,8 @@ def args_to_toml(spec: PassSpec, args: dict[str, Any]) -> str:
     if spec.free_form:
         lines.append("# free-form arguments (MASE's config format); NA means none")
     for arg in spec.args:
-        if arg.name in args and arg.help:
-            lines.append(f"# {arg.name}: {arg.help}")
+        if arg.name in args and arg.doc:
+            lines.append(f"# {arg.name}: {arg.doc}")
     body = dumps_toml(args) if args else ""
     return "\n".join(lines) + "\n" + body
 
@@ -61,25 +50,14 @@ def args_to_toml(spec: PassSpec, args: dict[str, Any]) -> str:
 def parse_pass_args(spec: PassSpec, text: str, graph: Any = None) -> dict[str, Any]:
     """The editor's text as pass arguments, or a ConfigError saying what is wrong and where."""
     args = parse_toml(text, source="the arguments")
-    if not spec.free_form:
-        check_pass_args(spec, args, f"{spec.short_name} arguments")
-    validate = _own_validator(spec)
+    check_pass_args(spec, args, f"{spec.short_name} arguments")
+    # The declaration may name a validator: the checks the pass makes before changing anything,
+    # without running it. Passes without one validate when they run (on a copy, for those that
+    # change the graph, so a rejected config leaves it as it was).
+    validate = spec.validate_fn()
     if validate is not None and graph is not None:
         validate(graph, args)
     return args
-
-
-def _own_validator(spec: PassSpec):
-    """A pass module may offer ``validate_pass_args(graph, pass_args)``: the checks the pass
-    makes before changing anything, without running it. Passes without one validate when they
-    run (a transform runs on a copy, so a rejected config leaves the graph as it was)."""
-    import importlib
-
-    try:
-        module = importlib.import_module(spec.module)
-    except ImportError:
-        return None
-    return getattr(module, "validate_pass_args", None)
 
 
 class PassList(OptionList):
@@ -198,7 +176,7 @@ class PassRunner(Widget):
             self.texts[self.selected] = editor.text
         spec = PASSES[name]
         self.selected = name
-        text = self.texts.get(name) or args_to_toml(spec, editable_defaults(spec))
+        text = self.texts.get(name) or args_to_toml(spec, spec.editable_defaults())
         editor.load_text(text)
         self.query_one("#pass-desc", Static).update(Text.assemble((spec.name, "bold"), f": {spec.description}"))
         options = self.query_one("#pass-list", OptionList)
@@ -243,6 +221,13 @@ class PassRunner(Widget):
         return True
 
     # ------------------------------------------------------------------ running
+    def run_with_defaults(self, name: str) -> None:
+        """Run ``name`` with its declared defaults (the palette's "Run pass"), whatever was edited."""
+        self.select_pass(name)
+        spec = PASSES[name]
+        self.set_args_text(args_to_toml(spec, spec.editable_defaults()))
+        self.action_run_pass()
+
     def action_run_pass(self) -> None:
         session = self.session
         if session is None or not getattr(session, "loaded", False):

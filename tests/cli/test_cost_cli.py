@@ -9,7 +9,13 @@ from pathlib import Path
 from rich.console import Console
 
 from mase_tui.cli import main
-from mase_tui.render import RENDERERS, render_cost, render_cost_compare, render_pass_result
+from mase_tui.render import (
+    RENDERERS,
+    render_cost,
+    render_cost_compare,
+    render_pass_result,
+    renderer_for,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 LAB_CONFIG = REPO / "configs" / "examples" / "jsc_toy_by_type.toml"
@@ -53,7 +59,7 @@ def test_cost_table_output(capsys):
     out = capsys.readouterr().out
     assert "per sample" in out and "per batch of 8" in out
     assert "81,920" in out and "5,120" in out and "0.0625x" in out
-    assert "seq_blocks_2" in out and "fp32 -> int(8,4)" in out
+    assert "seq_blocks_2" in out and "fp32 -> int[8,4]" in out
 
 
 def test_errors_are_one_line_with_exit_2(capsys, tmp_path):
@@ -94,7 +100,7 @@ def _info(graph=None, **args) -> dict:
 
 
 def test_render_cost_registered_and_labelled():
-    assert RENDERERS["cost_analysis_pass"] is render_cost
+    assert RENDERERS["cost"] is render_cost and renderer_for("cost_analysis_pass") is render_cost
     text = text_of(render_pass_result("cost_analysis_pass", _info(uniq=True, batch_size=16)))
     assert "per batch of 16" in text and "dummy batch of 8" in text
     assert "BitOPs UNIQ" in text and "87,360" in text and "1,397,760" in text  # 87,360 x 16
@@ -114,5 +120,5 @@ def test_render_cost_compare():
     text = text_of(render_cost_compare(compare_costs(before, after)))
     assert "original" in text and "quantised" in text
     assert "0.0625x" in text and "-76,800" in text
-    assert "fp32 -> int(8,4)" in text
+    assert "fp32 -> int[8,4]" in text
     assert "no node changed cost" in text_of(render_cost_compare(compare_costs(before, before)))

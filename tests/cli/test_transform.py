@@ -100,7 +100,7 @@ def check_lab_outputs(out: Path) -> None:
     assert totals(out, "param_bits", "totals_model") == (117 * 32, 32 * 32 + 85 * 8)
     md = (out / "cost" / "cost.md").read_text()
     assert "| BitOPs | 81,920 | 5,120 | 0.0625 |" in md
-    assert "| seq_blocks_2 | linear | float32 | integer(8,4) |" in md
+    assert "| seq_blocks_2 | linear | float32 | integer[8,4] |" in md
     assert (out / "transformed_ckpt" / "manifest.json").is_file()
 
 

@@ -71,9 +71,9 @@ def test_pl_checkpoint_written_by_our_trainer_loads(tmp_path, source):
 
 
 def test_mz_loads_a_saved_mase_graph(tmp_path, source):
-    save_load = pytest.importorskip("core.passes.interface.save_load")
     from core.data import get_datamodule
     from core.ir import MaseGraph
+    from core.passes.interface import save_load
     from core.train import evaluate
 
     source.eval()

@@ -41,8 +41,8 @@ def test_module_swap_and_precision_are_reported():
     described = [c.describe() for c in row.changes]
     assert described == [
         "module: Linear -> LinearInteger",
-        "precision data_in_0: float [32] -> integer [8, 4]",
-        "precision weight: float [32] -> integer [8, 4]",
+        "precision data_in_0: float32 -> integer[8,4]",
+        "precision weight: float32 -> integer[8,4]",
     ]
 
 
@@ -99,7 +99,8 @@ def test_next_and_previous_difference_wrap():
 # ------------------------------------------------------------------ real graphs
 @pytest.fixture(scope="module")
 def jsc_toy():
-    torch = pytest.importorskip("torch")
+    import torch
+
     from core.ir import MaseGraph
     from core.models import get_model
     from core.passes import PASSES
@@ -135,7 +136,7 @@ def test_real_graph_module_swap_and_inserted_function(jsc_toy):
     row = diff.rows[diff.index_of("seq_blocks_5")]
     assert [c.describe() for c in row.changes] == [
         "module: Linear -> LinearQ",
-        "precision weight: float [32] -> float [8, 4]",
+        "precision weight: float32 -> float[8,4]",
     ]
     added = [r.current.name for r in diff.rows if r.status == ADDED]
     assert added == ["mul"]

@@ -81,7 +81,7 @@ def write_pt(path, x, y):
 
 
 def write_h5(path, x, y):
-    h5py = pytest.importorskip("h5py")
+    import h5py
     fields = list(JSC_FEATURE_NAMES) + [f"j_{c}" for c in JSC_CLASS_NAMES] + ["j_pt"]
     data = np.zeros(len(y), dtype=[(f, "<f4" if f != "j_multiplicity" else "<f8") for f in fields])
     for i, f in enumerate(JSC_FEATURE_NAMES):
@@ -327,7 +327,7 @@ def test_input_generator_yields_dicts_and_cycles(tmp_path, table):
 
 
 def test_zenodo_jets_hdf5_selects_columns_by_name(tmp_path, table):
-    h5py = pytest.importorskip("h5py")
+    import h5py
     x, y = table
     names = ["j_ptfrac", "j_pt"] + list(JSC_FEATURE_NAMES)[::-1] + [f"j_{c}" for c in JSC_CLASS_NAMES] + ["j_undef"]
     columns = {"j_ptfrac": np.ones(len(y)), "j_pt": np.full(len(y), 800.0), "j_undef": np.zeros(len(y))}

@@ -1,26 +1,44 @@
-"""DESIGN.md's pass contract, for every registered pass, run on jsc-toy through a Session:
-info is JSON-serialisable plain data, analysis passes leave the node list and the types in the
-metadata as they were, and neither the caller's pass_args nor the dict the pass receives is
-mutated."""
+"""DESIGN.md's pass contract, for every registered pass, proved against its declaration.
+
+- The declaration read from the source (how the registry lists passes without torch) is the one
+  the decorator builds at import time, and the function takes MASE's (graph, pass_args).
+- Every argument it declares is one the pass reads; a key it does not declare is rejected with
+  a did-you-mean before anything changes; its renderer exists.
+- Run on jsc-toy through a Session with all its declared defaults (outputs under tmp): info is
+  strict-JSON plain data, neither the caller's pass_args nor the dict the pass receives is
+  mutated, and the graph that was published before the run is exactly as it was (nodes, module
+  state, metadata values). Passes that declare neither changes_graph nor writes_metadata leave
+  the session's graph in place; the others give a new one with the same nodes (metadata
+  writers) or report the change (transforms). A failing pass changes nothing.
+"""
 
 from __future__ import annotations
 
 import copy
 import importlib
+import inspect
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
 from core.config import load_config
+from core.errors import ConfigError
 from core.passes import PASSES
+from core.passes.schema import declaration_of
 from core.session import Session
+from core.utils.plain import to_plain
+from mase_tui.render import RENDERERS
 
 REPO = Path(__file__).resolve().parents[2]
 LAB_CONFIG = REPO / "configs" / "examples" / "jsc_toy_by_type.toml"
 QUANTIZE = "quantize_transform_pass"
 SAVE = "save_mase_graph_interface_pass"
+LOAD = "load_mase_graph_interface_pass"
+# What must have happened before a pass has something to work on.
 NEEDS_QUANTISED = {"summarize_quantization_analysis_pass", "verify_quantization_analysis_pass"}
 
 
@@ -29,49 +47,39 @@ def lab_quantize_args() -> dict[str, Any]:
     return entry.args
 
 
-def caller_args(name: str, tmp: Path) -> dict[str, Any]:
-    """What a user would pass: files and directories under tmp, the lab's quantize table."""
-    return {
-        "report_graph_analysis_pass": {"file_name": str(tmp / "graph.txt")},
-        "report_node_type_analysis_pass": {"save_path": str(tmp / "types.txt")},
-        "report_node_shape_analysis_pass": {"save_path": str(tmp / "shapes.txt")},
-        "report_node_meta_param_analysis_pass": {"which": ["all"], "save_path": str(tmp / "meta.txt")},
-        "profile_statistics_analysis_pass": {"num_samples": 64},
-        QUANTIZE: lab_quantize_args(),
-        "summarize_quantization_analysis_pass": {"save_dir": str(tmp / "summary")},
-        "cost_analysis_pass": {"uniq": True},
-        SAVE: {"save_dir": str(tmp / "saved")},
-        "load_mase_graph_interface_pass": {"load_dir": str(tmp / "before_load")},
-    }.get(name, {})
+def declared_args(name: str, tmp: Path) -> dict[str, Any]:
+    """Every argument the user types, at its declared default; declared output paths under tmp."""
+    spec = PASSES[name]
+    args = spec.editable_defaults()
+    for key, default in spec.output_args.items():
+        args[key] = str(tmp / default)
+    if name == QUANTIZE:
+        args = lab_quantize_args()
+    if name == LOAD:
+        args["load_dir"] = str(tmp / "before_load")
+    return args
 
 
 def node_list(graph) -> list[tuple]:
     return [(n.name, n.op, str(n.target), repr(n.args), repr(n.kwargs)) for n in graph.fx_graph.nodes]
 
 
-def types_of(value: Any, path: str = "") -> dict[str, str]:
-    """{path: type name} for every leaf of the metadata (dicts walked by key, lists by index)."""
-    if isinstance(value, dict):
-        out = {path: "dict"}
-        for k, v in value.items():
-            out.update(types_of(v, f"{path}/{k}"))
-        return out
-    if isinstance(value, (list, tuple)):
-        out = {path: type(value).__name__}
-        for i, v in enumerate(value):
-            out.update(types_of(v, f"{path}[{i}]"))
-        return out
-    return {path: type(value).__name__}
+def module_state(graph) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in graph.model.state_dict().items()}
 
 
-def metadata_types(graph) -> dict[str, str]:
-    out = {}
-    for node in graph.fx_graph.nodes:
-        mase = node.meta.get("mase")
-        out[f"{node.name}"] = type(mase).__name__
-        if mase is not None:
-            out.update(types_of(mase.parameters, node.name))
-    return out
+def metadata(graph) -> str:
+    per_node = {n.name: to_plain(n.meta["mase"].parameters) if n.meta.get("mase") is not None else None
+                for n in graph.fx_graph.nodes}
+    return json.dumps(per_node, sort_keys=True, default=str)
+
+
+def fingerprint(graph) -> tuple:
+    return node_list(graph), metadata(graph)
+
+
+def same_state(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def snapshot(args: dict[str, Any]) -> dict[str, Any]:
@@ -114,7 +122,7 @@ def loaded():
 
 def fresh_session(loaded: Session) -> Session:
     """A copy of the module's loaded session with its own graphs and history (loading once
-    keeps the 15 cases cheap)."""
+    keeps the cases cheap)."""
     session = copy.copy(loaded)
     session.original = loaded.original.copy()
     session.current = loaded.original.copy()
@@ -122,17 +130,62 @@ def fresh_session(loaded: Session) -> Session:
     return session
 
 
-@pytest.mark.parametrize("name", sorted(PASSES))
+def prepare(session: Session, name: str, tmp: Path) -> None:
+    if name in NEEDS_QUANTISED:
+        assert session.run_pass(QUANTIZE, lab_quantize_args()).ok
+    if name == LOAD:
+        assert session.run_pass(SAVE, {"save_dir": str(tmp / "before_load")}).ok
+
+
+# ------------------------------------------------------------------ the declaration itself
+@pytest.mark.parametrize("name", list(PASSES))
+def test_declaration_matches_the_function(name):
+    spec = PASSES[name]
+    fn = spec.fn
+    assert declaration_of(fn) == spec, "the source declaration and the import-time one differ"
+    params = list(inspect.signature(fn.__wrapped__).parameters)
+    assert params[:2] == ["graph", "pass_args"], params
+    # every declared argument is read by the pass: its name is a string in the module's code
+    code = _without_declarations(inspect.getsource(importlib.import_module(spec.module)))
+    for arg in spec.args:
+        if "ignored" in arg.doc or (spec.free_form and arg.doc.startswith("an entry")):
+            continue  # declared so configs that give it are accepted; the doc says it is not used
+        assert re.search(rf"[\"']{arg.name}[\"']", code), f"{arg.name} is declared but {spec.module} never reads it"
+    assert spec.renderer in RENDERERS
+    assert spec.kind != "transform" or spec.changes_graph, "a transform must say that it changes the graph"
+
+
+def _without_declarations(source: str) -> str:
+    return re.sub(r"^@mase_pass\((?:.|\n)*?^\)\n", "", source, flags=re.M)
+
+
+@pytest.mark.parametrize("name", [n for n in PASSES if not PASSES[n].free_form])
+def test_undeclared_arguments_are_rejected_before_anything_changes(name, loaded, tmp_path):
+    session = fresh_session(loaded)
+    spec = PASSES[name]
+    first = next((a.name for a in spec.args if a.editable), None)
+    typo = (first + "s") if first else "colour"
+    before = fingerprint(session.current)
+    run = session.run_pass(name, {typo: 1})
+    assert not run.ok and f"unknown argument(s) {typo} for {name}" in run.error
+    if first:
+        assert f"did you mean '{first}'" in run.error
+    assert fingerprint(session.current) == before
+    with pytest.raises(ConfigError, match=re.escape(typo)):
+        spec.fn(session.current, {typo: 1})
+
+
+# ------------------------------------------------------------------ running it
+@pytest.mark.parametrize("name", list(PASSES))
 def test_pass_contract(name, loaded, received, tmp_path):
     session = fresh_session(loaded)
     spec = PASSES[name]
-    if name in NEEDS_QUANTISED:
-        assert session.run_pass(QUANTIZE, lab_quantize_args()).ok
-    if name == "load_mase_graph_interface_pass":
-        assert session.run_pass(SAVE, {"save_dir": str(tmp_path / "before_load")}).ok
-    args = caller_args(name, tmp_path)
+    prepare(session, name, tmp_path)
+    args = declared_args(name, tmp_path)
     given = copy.deepcopy(args)
-    nodes, types = node_list(session.current), metadata_types(session.current)
+    published = session.current
+    before, state = fingerprint(published), module_state(published)
+    original = fingerprint(session.original)
     received.clear()
 
     run = session.run_pass(name, args)
@@ -140,16 +193,32 @@ def test_pass_contract(name, loaded, received, tmp_path):
     assert run.ok, run.error
     assert args == given, "the caller's pass_args changed"
     (call,) = [c for c in received if c[0] == name]
-    _, before, after = call
-    assert after == before, "the pass changed the pass_args dict it was given"
+    _, seen_before, seen_after = call
+    assert seen_after == seen_before, "the pass changed the pass_args dict it was given"
     # info is plain data: strict JSON (no default=, no NaN) takes it and gives it back equal
     assert json.loads(json.dumps(run.info, allow_nan=False)) == json.loads(json.dumps(run.info))
-    if spec.kind == "analysis":
-        assert node_list(session.current) == nodes
-        now = metadata_types(session.current)
-        # analysis passes may add metadata (statistics, software slots) or, for
-        # init_metadata, reset it; a path present before and after keeps its type
-        changed = {p: (types[p], now[p]) for p in types.keys() & now.keys() if types[p] != now[p]}
-        assert changed == {}
-    if spec.kind == "transform":
-        assert node_list(session.original) == node_list(loaded.original)
+    # the graph published before the run is never touched, whatever the pass does
+    assert fingerprint(published) == before and same_state(module_state(published), state)
+    assert fingerprint(session.original) == original
+    assert run.changed_graph == spec.changes_graph
+    if not (spec.changes_graph or spec.writes_metadata):
+        assert session.current is published
+    elif spec.writes_metadata:
+        assert session.current is not published
+        assert node_list(session.current) == before[0]
+        assert same_state(module_state(session.current), state)
+
+
+@pytest.mark.parametrize("name,bad", [
+    (QUANTIZE, {"by": "type", "linear": {"config": {"name": "intger"}}}),
+    ("profile_statistics_analysis_pass", {"activation_statistics": {"range_quantil": {}}}),
+    ("add_common_metadata_analysis_pass", {"dummy_in": {"nope": 1}}),
+])
+def test_a_failing_pass_changes_nothing(name, bad, loaded):
+    session = fresh_session(loaded)
+    published = session.current
+    before, state = fingerprint(published), module_state(published)
+    run = session.run_pass(name, bad)
+    assert not run.ok and not run.changed_graph
+    assert session.current is published and fingerprint(published) == before
+    assert same_state(module_state(published), state)

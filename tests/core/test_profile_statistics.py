@@ -173,13 +173,13 @@ def test_few_elements_give_na():
 
 # ----------------------------------------------------------------------------- errors, progress
 @pytest.mark.parametrize("kwargs,exc,fragment", [
-    ({"by": "kind"}, ConfigError, "unsupported by 'kind'"),
+    ({"by": "kind"}, ConfigError, "'by' = 'kind' is not one of type, name"),
     ({"activation_statistics": {"range_quantil": {}}}, ConfigError, "unknown statistic 'range_quantil' (did you mean 'range_quantile'?)"),
     ({"activation_statistics": {"range_quantile": {"quantil": 0.9}}}, ConfigError, "has no option 'quantil'"),
     ({"activation_statistics": {"range_quantile": {"quantile": 1.5}}}, ConfigError, "quantile must be a number in [0, 1]"),
     ({"num_samples": 0}, ConfigError, "num_samples must be a positive integer"),
     ({"target_activation_nodes": ["conv2d"]}, PassError, "nothing to profile"),
-    ({"inputs": 3}, ConfigError, "unknown argument 'inputs'"),
+    ({"inputs": 3}, ConfigError, "unknown argument(s) inputs for profile_statistics_analysis_pass"),
 ])
 def test_bad_arguments(kwargs, exc, fragment):
     _, data, mg = jsc_tiny()

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.config import load_config
-from core.errors import QuantError
+from core.errors import ConfigError, QuantError
 from core.ir import MaseGraph
 from core.models import get_model
 from core.passes import PASSES
@@ -264,7 +264,6 @@ def _lab_with(**linear_changes):
     ("jsc-toy", _lab_with(weight_widht=8), ["node 'seq_blocks_2'", "unknown key 'weight_widht'", "did you mean 'weight_width'"]),
     ("jsc-toy", _lab_with(weight_width=0), ["node 'seq_blocks_2'", "'weight_width' must be >= 1, got 0"]),
     ("jsc-toy", _lab_with(data_in_frac_width=100), ["node 'seq_blocks_2'", "'data_in_frac_width' must be <= 64"]),
-    ("jsc-toy", {"by": "kind", "linear": {"config": INT84}}, ["unsupported by 'kind'"]),
     ("jsc-toy", {"by": "name", "seq_blocks_99": {"config": INT84}}, ["no node named 'seq_blocks_99'", "did you mean"]),
     ("jsc-toy", {"by": "name", "seq_blocks_0": {"config": INT84}}, ["node 'seq_blocks_0' (batch_norm1d) cannot be quantised"]),
     ("jsc-toy", {"by": "regex_name", "conv.*": {"config": INT84}}, ["regex 'conv.*' matches no node name"]),
@@ -290,6 +289,14 @@ def test_invalid_config_leaves_graph_unchanged(model_name, args, fragments):
     assert "\n" not in str(err.value)
     assert fingerprint(mg) == before and args == saved
     assert torch.equal(mg.model(**x), out_before)
+
+
+def test_an_undeclared_by_value_is_rejected_by_the_declaration():
+    _, _, mg = zoo("jsc-toy")
+    before = fingerprint(mg)
+    with pytest.raises(ConfigError, match="'by' = 'kind' is not one of type, name, regex_name"):
+        quantize(mg, {"by": "kind", "linear": {"config": INT84}})
+    assert fingerprint(mg) == before
 
 
 def test_failure_while_applying_rolls_back(monkeypatch):

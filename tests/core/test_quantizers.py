@@ -298,7 +298,7 @@ def test_output_quantiser_and_other_arithmetic_classes():
     assert torch.equal(qm(x), expected)
     fixed = quantize_module(lin, {**INT84, "name": "fixed"})
     assert type(fixed).__name__ == "LinearInteger" and fixed.config["name"] == "fixed"
-    assert len(QUANTIZED_MODULES) == 4 * 7
+    assert len(QUANTIZED_MODULES) == 4 * 15 + 2  # 15 arithmetics x 4 ops + binary_residual linear, conv2d
 
 
 # ----------------------------------------------------------------------------- functions
@@ -320,7 +320,7 @@ def test_quantised_functions():
 # ----------------------------------------------------------------------------- config
 @pytest.mark.parametrize("change,fragment", [
     ({"name": "integr"}, "unknown quantiser 'integr' (did you mean 'integer'?)"),
-    ({"name": "block_log"}, "quantiser 'block_log' is not supported"),
+    ({"name": "lutnet"}, "quantiser 'lutnet' is not supported by mase-tui: LUTNet layers are trained lookup tables"),
     ({"weight_widht": 8}, "unknown key 'weight_widht'"),
     ({"weight_width": 0}, "'weight_width' must be >= 1, got 0"),
     ({"weight_width": -3}, "'weight_width' must be >= 1"),

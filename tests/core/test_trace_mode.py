@@ -125,7 +125,7 @@ def test_session_traces_a_user_model_in_eval_mode_with_its_defaults(tmp_path):
     train = Session(f"{path}:build", dataset="jsc-synthetic", batch_size=4, train_graph=True,
                     cf_args={"is_causal": True}).load(progress=lambda m: None)
     assert call_targets(train.current) == ["fc", "head", "aux"]
-    assert train.trace_note == "training graph (--train-graph); constant args attn_mask=None, is_causal=True"
+    assert train.trace_note == "training graph (--train-graph), traced; constant args attn_mask=None, is_causal=True"
 
 
 # ------------------------------------------------------------------ finding 2: concrete args
@@ -170,7 +170,7 @@ def test_cli_flags_reach_the_session(tmp_path, capsys):
 
     doc = json.loads(capsys.readouterr().out)
     assert doc["traced_mode"] == "train"
-    assert doc["traced"] == "training graph (--train-graph); constant args attn_mask=None, is_causal=True"
+    assert doc["traced"] == "training graph (--train-graph), traced; constant args attn_mask=None, is_causal=True"
     assert main(["report", f"{path}:build", "--dataset", "jsc-synthetic", "--concrete", "oops"]) == 2
     assert "--concrete 'oops' is not NAME=VALUE" in capsys.readouterr().err
 
@@ -197,3 +197,16 @@ def test_graph_tab_says_how_the_graph_was_traced(tmp_path):
     for section in overview_sections(overview_data(session)):
         console.print(section)
     assert "fx graph (traced in eval mode; constant args attn_mask=None, is_causal=False)" in console.export_text()
+
+
+def test_export_front_end_also_captures_in_eval_mode():
+    torch.manual_seed(0)
+    model = AuxHeadNet()
+    x = torch.randn(2, 16)
+    graph = MaseGraph(model, tracer="export", example_inputs=(x,))
+    assert graph.capture["tracer"] == "export" and graph.traced_mode == "eval"
+    linears = [n for n in graph.nodes if n.op == "call_function" and "linear" in str(n.target)]
+    assert len(linears) == 2  # trunk and head; the aux head is a training-only branch
+    assert torch.equal(graph.model(x), model.eval()(x))
+    train = MaseGraph(AuxHeadNet(), tracer="export", example_inputs=(x,), training=True)
+    assert train.traced_mode == "train" and train.copy().traced_mode == "train"

@@ -217,10 +217,6 @@ def test_ops_outside_mase_tables_are_typed_and_named(caplog):
 
 
 def test_cli_reports_a_user_model(tmp_path, capsys):
-    from core import data
-
-    if not hasattr(data, "get_datamodule"):
-        pytest.skip("core.data has no get_datamodule yet")
     from mase_tui.cli import main
 
     path = write(tmp_path, "mlp.py", MLP_FILE)
@@ -243,10 +239,6 @@ def test_cli_reports_a_user_model(tmp_path, capsys):
 
 
 def test_cli_untraceable_user_model_is_one_line_exit_2(tmp_path, capsys):
-    from core import data
-
-    if not hasattr(data, "get_datamodule"):
-        pytest.skip("core.data has no get_datamodule yet")
     from mase_tui.cli import main
 
     path = write(tmp_path, "untraceable.py", UNTRACEABLE_FILE)

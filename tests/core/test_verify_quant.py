@@ -74,6 +74,9 @@ def test_every_quantiser_puts_toy_fn_on_its_grid(name):
     assert info["all_on_grid"], info["text"]
     assert len(info["nodes"]) == q["counts"]["quantized"] == 14
     for node in info["nodes"]:
+        if name in ("binary", "ternary") and node["kind"] == "module" and node["op"] == "relu":
+            assert node["operands"] == []  # MASE's ReLUBinary / ReLUTernary quantise nothing
+            continue
         assert node["operands"], node
         if "output_check" in node:
             assert node["output_check"]["max_abs_diff"] == 0.0

@@ -74,9 +74,9 @@ async def test_opens_jsc_toy_and_details_follow_the_cursor():
         text = app.details.text
         shown = lines(text)
         assert "mase type module_related_func mase op linear" in shown
-        assert "weight [8,16] float[32] (parameter)" in shown
-        assert "data_in_0 [8,16] float[32] <- seq_blocks_1" in shown
-        assert "data_out_0 [8,8] float[32]" in shown
+        assert "weight [8,16] float32 (parameter)" in shown
+        assert "data_in_0 [8,16] float32 <- seq_blocks_1" in shown
+        assert "data_out_0 [8,8] float32" in shown
         # cost: 8 outputs x 16 inputs = 128 MACs per sample, BitOPs = 128 x 32 x 32
         assert "MACs 128" in shown and "FLOPs total 264" in shown and "BitOPs 131,072" in shown
         assert "counted: out 8x8 (64) x in_features 16" in shown
@@ -128,7 +128,7 @@ async def test_filter_op_linear_and_step_with_n():
         assert "1/3 matches" in str(app.query_one("#filter-status").render())
         await pilot.press("n")
         assert tree.current_name() == "seq_blocks_5" and app.current_node == "seq_blocks_5"
-        assert "weight [8,8] float[32] (parameter)" in lines(app.details.text)
+        assert "weight [8,8] float32 (parameter)" in lines(app.details.text)
         await pilot.press("n")
         assert tree.current_name() == "seq_blocks_8"
         await pilot.press("n")
@@ -438,8 +438,8 @@ async def test_quantised_graph_shows_precisions_and_filters_by_type():
         label = app.tree.cursor_node.label.plain
         assert label.startswith("● seq_blocks_2  linear [8,8] integer[8,4]")
         shown = lines(app.details.text)
-        assert "data_in_0 [8,16] integer[8, 4] float32 <- seq_blocks_1" in shown
-        assert "weight [8,16] integer[8, 4] float32 (parameter)" in shown
+        assert "data_in_0 [8,16] integer[8,4] float32 <- seq_blocks_1" in shown
+        assert "weight [8,16] integer[8,4] float32 (parameter)" in shown
         # BitOPs of the quantised linear: 128 MACs x 8 x 8
         assert "BitOPs 8,192" in shown
 

@@ -7,19 +7,17 @@ import re
 from pathlib import Path
 
 import pytest
+import torch
+from textual.widgets import DataTable, OptionList, TextArea
+from textual.worker import WorkerCancelled
 
-torch = pytest.importorskip("torch")
-
-from textual.widgets import DataTable, OptionList, TextArea  # noqa: E402
-from textual.worker import WorkerCancelled  # noqa: E402
-
-import mase_tui.app  # noqa: E402
-from core.config import dumps_toml  # noqa: E402
-from core.session import Session  # noqa: E402
-from mase_tui.app import MaseTuiApp  # noqa: E402
-from mase_tui.widgets.compare import CompareView  # noqa: E402
-from mase_tui.widgets.costs import CostsView  # noqa: E402
-from mase_tui.widgets.pass_runner import PassRunner  # noqa: E402
+import mase_tui.app
+from core.config import dumps_toml
+from core.session import Session
+from mase_tui.app import MaseTuiApp
+from mase_tui.widgets.compare import CompareView
+from mase_tui.widgets.costs import CostsView
+from mase_tui.widgets.pass_runner import PassRunner
 
 SIZE = (120, 36)
 LAB_CONFIG = {
@@ -171,8 +169,8 @@ async def test_lab_quantize_shows_three_changed_linears_and_bitops_drop(session)
         # the detail: precision before/after and the weight histogram with its error
         detail = plain(app, "#compare-detail-body")
         assert "module: Linear -> LinearInteger" in detail
-        assert re.search(r"~\s+weight\s+float \[32\]\s+integer \[8, 4\]", detail)
-        assert re.search(r" \s+data_out_0\s+float \[32\]\s+float \[32\]", detail)
+        assert re.search(r"~\s+weight\s+float32\s+integer\[8,4\]", detail)
+        assert re.search(r" \s+data_out_0\s+float32\s+float32", detail)
         w = session.current.model.get_submodule("seq_blocks.8").weight.detach()
         q = torch.clamp(torch.round(w * 16), -128, 127) / 16
         max_err = float((w - q).abs().max())
@@ -511,10 +509,10 @@ def test_pass_args_from_a_mase_config():
 
 def test_editor_defaults_round_trip_for_every_pass():
     from core.passes import PASSES
-    from mase_tui.widgets.pass_runner import args_to_toml, editable_defaults, parse_pass_args
+    from mase_tui.widgets.pass_runner import args_to_toml, parse_pass_args
 
     for name, spec in PASSES.items():
-        defaults = editable_defaults(spec)
+        defaults = spec.editable_defaults()
         assert "dummy_in" not in defaults and "input_generator" not in defaults
         assert parse_pass_args(spec, args_to_toml(spec, defaults)) == defaults, name
 

@@ -12,13 +12,14 @@ from torch.fx.operator_schemas import normalize_function
 
 from core.errors import PassError
 from core.ir.classify import UNKNOWN, classify_node
+from core.ir.export_values import results_from_export
 from core.ir.leaves import LEAF_MODULE_CLASSES
 from core.ir.metadata import get_mase
 from core.ir.values import container_items, is_container, plain_value, value_entry
+from core.passes.schema import Arg, mase_pass
 
 logger = logging.getLogger(__name__)
 
-DEFAULTS = {"dummy_in": None, "add_value": False, "force_device_meta": False}
 # Functional ops whose tensor parameters keep their names (weight, bias, ...), as modules do.
 _NAMED_PARAM_OPS = {
     "linear", "conv1d", "conv2d", "conv_transpose2d", "layer_norm", "batch_norm", "group_norm",
@@ -123,7 +124,8 @@ def _bound_arguments(node: fx.Node, model, mase_op: str = "") -> list[tuple[str,
             normalized = normalize_function(node.target, node.args, node.kwargs, normalize_to_only_use_kwargs=True)
         except Exception:  # fx cannot always find a schema (overloads, C builtins)
             normalized = None
-        if normalized is not None and mase_op not in _POSITIONAL_NAMES:
+        # aten overloads have one schema, whose names (weight, bias, mat2 ...) are the right ones
+        if normalized is not None and (mase_op not in _POSITIONAL_NAMES or _is_overload(node.target)):
             return list(normalized.kwargs.items())
     elif node.op == "call_method":
         pairs = [("self", node.args[0])] if node.args else []
@@ -132,6 +134,10 @@ def _bound_arguments(node: fx.Node, model, mase_op: str = "") -> list[tuple[str,
     names = _POSITIONAL_NAMES.get(mase_op, ())
     pairs = [(names[i] if i < len(names) else f"arg_{i}", a) for i, a in enumerate(node.args)]
     return pairs + list(node.kwargs.items())
+
+
+def _is_overload(target) -> bool:
+    return isinstance(target, torch._ops.OpOverload)
 
 
 def _flatten_tensors(value, env):
@@ -178,6 +184,8 @@ def _describe_args(node, model, env, mase_op, add_value) -> dict[str, Any]:
 
 
 def _describe_result(value, add_value) -> dict[str, Any]:
+    if not isinstance(value, (_Items, *_TENSORS)) and is_container(value) and not _only_scalars(value):
+        value = _Items(value, False)  # an exported graph's recorded values come unsummarised
     if isinstance(value, _TENSORS):
         return {"data_out_0": tensor_entry(value, None, add_value)}
     if isinstance(value, _Items):
@@ -237,21 +245,29 @@ class _MetaInterpreter(fx.Interpreter):
         return torch.func.functional_call(module, state, args, kwargs)
 
 
+@mase_pass(
+    "add_common_metadata_analysis_pass",
+    kind="analysis",
+    doc="MASE types and ops, shapes, dtypes and precisions of every node (runs the dummy input)",
+    args=[
+        Arg("dummy_in", "object", None, "dict of input tensors keyed by placeholder name", required=True,
+            supplied="dummy_in"),
+        Arg("add_value", "bool", False, "store tensor values in the metadata"),
+        Arg("force_device_meta", "bool", False, "run on the meta device (shapes only)"),
+    ],
+    writes_metadata=True,
+)
 def add_common_metadata_analysis_pass(graph, pass_args=None):
-    args = {**DEFAULTS, **(pass_args or {})}
-    unknown_keys = set(args) - set(DEFAULTS)
-    if unknown_keys:
-        raise PassError(f"add_common_metadata: unknown argument(s) {sorted(unknown_keys)}",
-                        hint=f"accepted: {', '.join(DEFAULTS)}")
-    dummy_in = args["dummy_in"]
+    args = dict(pass_args or {})
+    dummy_in = args.get("dummy_in")
     placeholders = [n.name for n in graph.fx_graph.nodes if n.op == "placeholder"]
     if not isinstance(dummy_in, dict) or any(p not in dummy_in for p in placeholders):
         raise PassError(
             "add_common_metadata needs dummy_in: a dict of input tensors keyed by placeholder name",
             hint=f"placeholders are {placeholders}",
         )
-    on_meta = bool(args["force_device_meta"])
-    add_value = bool(args["add_value"]) and not on_meta
+    on_meta = bool(args.get("force_device_meta"))
+    add_value = bool(args.get("add_value")) and not on_meta
     model = graph.model
     # leaves registered in a model's file (the CLI's only way) count as user modules too
     leaf_types = tuple(getattr(graph, "custom_leaf_modules", ())) + tuple(LEAF_MODULE_CLASSES)
@@ -264,22 +280,10 @@ def add_common_metadata_analysis_pass(graph, pass_args=None):
         elif isinstance(value, torch.Tensor):
             value = value.clone()  # an in-place first op must not rewrite the caller's dummy_in
         inputs.append(value)
-    interp = _MetaInterpreter(model, on_meta, keep_values=add_value)
-    modes = {m: m.training for m in model.modules()}  # restored one by one: model.train(flag)
-    model.eval()                                        # would reset a submodule left in train mode
-    try:
-        with torch.no_grad():
-            interp.run(*inputs)
-    except Exception as exc:
-        failing = _failing_node(interp)
-        raise PassError(
-            f"running the dummy input through the graph failed at node '{failing}': {type(exc).__name__}: {exc}",
-            hint="check the dummy input's shape and dtype against the model",
-        ) from exc
-    finally:
-        for m, flag in modes.items():
-            m.training = flag
-    env = {n.name: v for n, v in interp.results.items()}
+    # an exported graph carries every node's result (as a fake tensor): no forward run needed
+    env = None if add_value else results_from_export(graph, dummy_in)
+    if env is None:
+        env = _run_graph(model, inputs, on_meta, add_value)
 
     unknown: list[str] = []
     last_value = None
@@ -315,6 +319,26 @@ def add_common_metadata_analysis_pass(graph, pass_args=None):
     return graph, {"nodes": len(graph.fx_graph.nodes), "unknown_ops": unknown, "device": "meta" if on_meta else "real"}
 
 
+def _run_graph(model, inputs, on_meta: bool, add_value: bool) -> dict:
+    """Run the graph once and summarise every node's result."""
+    interp = _MetaInterpreter(model, on_meta, keep_values=add_value)
+    modes = {m: m.training for m in model.modules()}  # restored one by one: model.train(flag)
+    model.eval()                                        # would reset a submodule left in train mode
+    try:
+        with torch.no_grad():
+            interp.run(*inputs)
+    except Exception as exc:
+        failing = _failing_node(interp)
+        raise PassError(
+            f"running the dummy input through the graph failed at node '{failing}': {type(exc).__name__}: {exc}",
+            hint="check the dummy input's shape and dtype against the model",
+        ) from exc
+    finally:
+        for m, flag in modes.items():
+            m.training = flag
+    return {n.name: v for n, v in interp.results.items()}
+
+
 def _quant_config(node: fx.Node, model) -> dict | None:
     """The quantisation config a quantised module or function carries, if any."""
     if node.op == "call_module":
@@ -332,11 +356,11 @@ def _apply_quant_precision(node: fx.Node, model, common: dict) -> None:
     config = _quant_config(node, model)
     if config is None or config.get("bypass"):
         return
-    from core.quant.config import precision, quantized_metadata_entries
+    from core.quant.config import quantized_metadata_entries, write_quantized_entry
 
-    for _, entry, operand in quantized_metadata_entries(common, common["mase_op"], config):
-        entry["type"] = config["name"]
-        entry["precision"] = precision(config, operand)
+    kind = "module" if node.op == "call_module" else "function"
+    for _, entry, operand in quantized_metadata_entries(common, common["mase_op"], config, kind):
+        write_quantized_entry(entry, config, common["mase_op"], operand)
 
 
 def _failing_node(interp: fx.Interpreter) -> str:

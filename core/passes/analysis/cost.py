@@ -25,22 +25,16 @@ from core.cost.summary import (
     row_plain,
 )
 from core.errors import PassError
-from core.ir.metadata import get_mase
+from core.ir.metadata import read_mase
+from core.passes.schema import Arg, mase_pass
 
 logger = logging.getLogger(__name__)
 
-DEFAULTS = {"batch_size": None, "uniq": False}
-# Supplied by the Session / app runner for long passes; this pass is fast and ignores them.
-_RUNTIME_KEYS = {"progress", "cancel"}
 
 
 def _validate(pass_args: dict[str, Any] | None) -> dict[str, Any]:
     given = dict(pass_args or {})
-    unknown = set(given) - set(DEFAULTS) - _RUNTIME_KEYS
-    if unknown:
-        raise PassError(f"cost_analysis: unknown argument(s) {sorted(unknown)}",
-                        hint=f"accepted: {', '.join(DEFAULTS)}")
-    args = {**DEFAULTS, **{k: v for k, v in given.items() if k in DEFAULTS}}
+    args = {"batch_size": given.get("batch_size"), "uniq": given.get("uniq") or False}
     batch = args["batch_size"]
     if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
         raise PassError(f"cost_analysis: batch_size must be a positive integer, got {batch!r}",
@@ -88,8 +82,12 @@ def _add_parameters(graph, nodes, commons, rows: list[NodeCost]) -> None:
                     seen.add(ident)
                     row.params += numel(entry)
                     row.param_bits += storage_bits(entry)
-        elif node.op == "get_attr" and str(node.target) not in seen and _is_parameter(graph.model, str(node.target)):
-            seen.add(str(node.target))
+        elif node.op == "get_attr" and _is_parameter(graph.model, str(node.target)):
+            # tied weights (GPT-2's lm_head and wte) are one tensor under two names: count it once
+            ident = f"id:{id(graph.model.get_parameter(str(node.target)))}"
+            if ident in seen:
+                continue
+            seen.add(ident)
             result = (common.get("results") or {}).get("data_out_0")
             if not is_tensor_entry(result):
                 continue
@@ -98,10 +96,21 @@ def _add_parameters(graph, nodes, commons, rows: list[NodeCost]) -> None:
             row.param_bits += max(storage_bits(e) for e in entries)
 
 
+@mase_pass(
+    "cost_analysis_pass",
+    kind="analysis",
+    doc="MACs, FLOPs, BitOPs, parameters, storage and activation memory",
+    args=[
+        Arg("batch_size", "int", None, "report per-batch totals for this batch (default: the dummy input's)"),
+        Arg("uniq", "bool", False, "also count accumulator-aware UNIQ/Hawks BitOPs"),
+    ],
+    aliases=("calculate_cost_analysis_pass", "flop_bitop_analysis_pass"),
+    renderer="cost",
+)
 def cost_analysis_pass(graph, pass_args=None):
     args = _validate(pass_args)
     nodes = list(graph.fx_graph.nodes)
-    commons = [get_mase(n).parameters.get("common") or {} for n in nodes]
+    commons = [read_mase(n).parameters.get("common") or {} for n in nodes]
     if not any(c.get("mase_op") for c in commons):
         raise PassError("cost_analysis needs node metadata",
                         hint="run init_metadata and add_common_metadata_analysis_pass first")

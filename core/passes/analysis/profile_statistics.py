@@ -25,13 +25,9 @@ import torch.fx as fx
 
 from core.errors import ConfigError, PassError
 from core.passes.analysis.stats import Stat, create_stats, merged_export
+from core.passes.schema import Arg, mase_pass
 
 logger = logging.getLogger(__name__)
-
-ACCEPTED = ("by", "target_weight_nodes", "target_activation_nodes", "weight_statistics",
-            "activation_statistics", "input_generator", "num_samples", "profile_output_activation",
-            "progress", "cancel")
-
 
 # --------------------------------------------------------------------------- input taps
 def tap_inputs(gm: fx.GraphModule, sinks: dict[str, Callable[..., None]],
@@ -155,9 +151,6 @@ def _parse_args(pass_args: Any) -> dict[str, Any]:
     if pass_args is not None and not isinstance(pass_args, dict):
         raise ConfigError(f"profile_statistics: pass_args must be a dict, got {type(pass_args).__name__}")
     args = dict(pass_args or {})
-    unknown = sorted(set(args) - set(ACCEPTED))
-    if unknown:
-        raise ConfigError(f"profile_statistics: unknown argument '{unknown[0]}'", hint=f"accepted: {', '.join(ACCEPTED)}")
     by = args.get("by", "type")
     if by not in ("type", "name"):
         raise ConfigError(f"profile_statistics: unsupported by '{by}'", hint="use by = \"type\" (mase op) or \"name\" (node name)")
@@ -169,6 +162,26 @@ def _parse_args(pass_args: Any) -> dict[str, Any]:
             "target_activation_nodes": _targets(args.get("target_activation_nodes"), "target_activation_nodes")}
 
 
+@mase_pass(
+    "profile_statistics_analysis_pass",
+    kind="analysis",
+    doc="Weight and activation statistics over sample batches",
+    args=[
+        Arg("by", "str", "type", "match targets on mase op (type) or node name (name)", choices=("type", "name")),
+        Arg("target_weight_nodes", "list|str", ["linear"], "ops or names whose weights are profiled"),
+        Arg("target_activation_nodes", "list|str", ["relu"], "ops or names whose inputs are profiled"),
+        Arg("weight_statistics", "table", {"variance_precise": {"device": "cpu", "dims": "all"}},
+            "statistic name -> options, for weights"),
+        Arg("activation_statistics", "table",
+            {"range_quantile": {"device": "cpu", "dims": "all", "quantile": 0.97}},
+            "statistic name -> options, for activations"),
+        Arg("num_samples", "int", 32, "number of samples to profile"),
+        Arg("profile_output_activation", "bool", False, "accepted and ignored, as in MASE"),
+        Arg("input_generator", "object", None, "batches of model inputs", supplied="input_generator"),
+    ],
+    writes_metadata=True,
+    renderer="profile_statistics",
+)
 def profile_statistics_analysis_pass(graph, pass_args: dict[str, Any] | None = None):
     """Profile weights and node inputs; returns ``(graph, info)`` with the statistics."""
     args = _parse_args(pass_args)
@@ -227,6 +240,7 @@ def profile_statistics_analysis_pass(graph, pass_args: dict[str, Any] | None = N
                 warnings.append(f"node '{name}' has no parameter or buffer '{entry}'")
                 continue
             for stat in stats:
+                stat.expect(1)  # a weight is one sample, seen once
                 stat.update(tensor, batched=False)
 
     samples = batches = 0
@@ -256,24 +270,55 @@ def profile_statistics_analysis_pass(graph, pass_args: dict[str, Any] | None = N
     return graph, info
 
 
+class _Run:
+    """What the collectors need to know about the run: the samples it will draw and the size of
+    the batch being run (set by the pass before each forward)."""
+
+    def __init__(self, num_samples: int) -> None:
+        self.num_samples = num_samples
+        self.batch = 0
+
+
 class _Collector:
-    """The statistics of one (node, input) pair. Small batches are buffered (as copies: an
-    in-place op may change the input after the tap) and handed to the statistics a chunk at a
-    time, so the per-call overhead of torch ops is paid once per chunk, not once per batch."""
+    """The statistics of one (node, input) pair. Inputs of at least LARGE values go straight to
+    the statistics (no copy). Smaller ones are buffered (as copies: an in-place op may change
+    the input after the tap) and handed over a chunk of FLUSH values at a time, so the fixed
+    cost of each torch op is paid once per chunk, not once per node per batch. The buffer is
+    bounded (FLUSH values), whatever the number of samples."""
 
-    FLUSH_ELEMENTS = 1 << 21
+    FLUSH_ELEMENTS = 1 << 18
+    LARGE = 1 << 16
 
-    def __init__(self, stats: list[Stat]) -> None:
+    def __init__(self, stats: list[Stat], run: _Run) -> None:
         self.stats = stats
+        self.run = run
+        self.announced = False
         self.buffer: list[torch.Tensor] = []
         self.buffered = 0
 
+    def _announce(self, value: torch.Tensor) -> None:
+        """Tell the statistics how many rows (MASE's samples: entries of dim 0) will arrive at
+        most. Dim 0 is the batch for most inputs: then exactly num_samples, whatever the batch
+        sizes. Otherwise (heads folded into dim 0, a constant operand) assume rows per sample or
+        rows per batch stay as in this first batch; a run that breaks that is an error, never a
+        silently wrong quantile."""
+        self.announced = True
+        rows, batch, total = (int(value.shape[0]) if value.ndim else 1), self.run.batch, self.run.num_samples
+        if rows == batch or batch <= 0:
+            bound = total
+        else:
+            bound = max(-(-rows * total // batch), rows * -(-total // batch))
+        for stat in self.stats:
+            stat.expect(bound)
+
     def add(self, value: torch.Tensor) -> None:
         """Called under no_grad, right before the node runs."""
+        if not self.announced:
+            self._announce(value)
         n = value.numel()
-        if n >= self.FLUSH_ELEMENTS // 4:
+        if n >= self.LARGE:
             self.flush()
-            for stat in self.stats:  # large: no copy for streaming statistics
+            for stat in self.stats:  # large: no copy (statistics that keep values copy what they keep)
                 stat.update(value, batched=True)
             return
         self.buffer.append(value.clone())
@@ -297,14 +342,16 @@ def _input_sink(collectors: list[_Collector | None]) -> Callable[..., None]:
         for i, collector in slots:
             if i < len(values):
                 value = values[i]
-                if isinstance(value, torch.Tensor) and value.is_floating_point():
+                # integer inputs count too (as float32, like MASE); masks and complex do not
+                if isinstance(value, torch.Tensor) and value.dtype != torch.bool and not value.is_complex():
                     collector.add(value)
 
     return profile_tap
 
 
 def _profile_activations(graph, act, generator, num_samples: int, progress, cancel) -> tuple[int, int]:
-    collectors = {key: [None if entry is None else _Collector(stats) for entry, stats in slots]
+    run = _Run(num_samples)
+    collectors = {key: [None if entry is None else _Collector(stats, run) for entry, stats in slots]
                   for key, slots in act.items()}
     model = graph.model
     tapped = tap_inputs(model, {key: _input_sink(cols) for key, cols in collectors.items()})
@@ -315,6 +362,7 @@ def _profile_activations(graph, act, generator, num_samples: int, progress, canc
     try:
         with torch.no_grad():
             for kwargs, done in draw_samples(generator, num_samples, names, cancel):
+                run.batch = done - samples
                 tapped(**kwargs)
                 samples, batches = done, batches + 1
                 if progress is not None:

@@ -22,6 +22,7 @@ from typing import Any, Sequence
 
 from core.errors import PassError
 from core.ir.classify import classify_node
+from core.passes.schema import Arg, mase_pass
 from core.utils.atomic import atomic_write_text
 
 logger = logging.getLogger(__name__)
@@ -163,6 +164,16 @@ def _write_files(save_dir: str | Path, rows: list[dict], hist: list[dict]) -> di
 
 
 # ------------------------------------------------------------------------ the pass
+@mase_pass(
+    "summarize_quantization_analysis_pass",
+    kind="analysis",
+    doc="Per-node table and histogram of what quantisation changed (quantize_table.csv, quantize_histogram.csv)",
+    args=[
+        Arg("original_graph", "object", None, "the graph before quantisation", supplied="original_graph"),
+        Arg("save_dir", "path", None, "directory for the CSV and JSON files", output="quantize"),
+    ],
+    renderer="quant_summary",
+)
 def summarize_quantization_analysis_pass(graph, pass_args=None, save_dir: str | Path | None = None):
     """Compare the original and the quantised graph; returns ``(current_graph, info)``."""
     if _is_graph(pass_args):
@@ -171,10 +182,6 @@ def summarize_quantization_analysis_pass(graph, pass_args=None, save_dir: str | 
         if pass_args is not None and not isinstance(pass_args, dict):
             raise PassError(f"summarize_quantization: pass_args must be a dict, got {type(pass_args).__name__}")
         args = dict(pass_args or {})
-        unknown = set(args) - {"original_graph", "save_dir", "progress", "cancel"}
-        if unknown:
-            raise PassError(f"summarize_quantization: unknown argument(s) {sorted(unknown)}",
-                            hint="accepted: original_graph, save_dir")
         original, current = args.get("original_graph"), graph
         save_dir = args.get("save_dir", save_dir)
         if original is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from core.passes.schema import Arg, mase_pass
 from core.utils.atomic import atomic_write_text
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,13 @@ def graph_report(graph) -> dict:
     return {"graph_text": graph_text, "overview": counts, "layer_types": layer_types, "text": text}
 
 
+@mase_pass(
+    "report_graph_analysis_pass",
+    kind="analysis",
+    doc="fx graph text, opcode counts and layer types",
+    args=[Arg("file_name", "path", None, "also write the report to this file", output="report_graph.txt")],
+    renderer="report_graph",
+)
 def report_graph_analysis_pass(graph, pass_args=None):
     pass_args = dict(pass_args or {})
     info = graph_report(graph)

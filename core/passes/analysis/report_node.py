@@ -10,7 +10,8 @@ from typing import Any
 import torch
 
 from core.errors import PassError
-from core.ir.metadata import get_mase
+from core.ir.metadata import read_mase
+from core.passes.schema import Arg, mase_pass
 from core.utils.atomic import atomic_write_text
 from core.utils.plain import to_plain
 from core.utils.tables import grid, simple
@@ -38,12 +39,19 @@ def _save(text: str, save_path) -> str | None:
     return str(save_path)
 
 
+@mase_pass(
+    "report_node_type_analysis_pass",
+    kind="analysis",
+    doc="Table of node name, fx op, MASE type and op, value type",
+    args=[Arg("save_path", "path", None, "also write the table to this file", output="report/node_type.txt")],
+    renderer="node_type",
+)
 def report_node_type_analysis_pass(graph, pass_args=None):
     pass_args = dict(pass_args or {})
     headers = ["Node name", "Fx Node op", "Mase type", "Mase op", "Value type"]
     rows = []
     for node in graph.fx_graph.nodes:
-        common = get_mase(node).parameters["common"]
+        common = read_mase(node).parameters["common"]
         value_type = common.get("args", {}).get("data_in_0", {})
         value_type = value_type.get("type", "NA") if isinstance(value_type, dict) else "NA"
         rows.append([node.name, node.op, common.get("mase_type"), common.get("mase_op"), value_type])
@@ -53,12 +61,18 @@ def report_node_type_analysis_pass(graph, pass_args=None):
     return graph, info
 
 
+@mase_pass(
+    "report_node_shape_analysis_pass",
+    kind="analysis",
+    doc="Input and output shapes of every node",
+    args=[Arg("save_path", "path", None, "also write the report to this file", output="report/node_shape.txt")],
+)
 def report_node_shape_analysis_pass(graph, pass_args=None):
     pass_args = dict(pass_args or {})
     rows = []
     blocks = []
     for node in graph.fx_graph.nodes:
-        common = get_mase(node).parameters["common"]
+        common = read_mase(node).parameters["common"]
         ins = {}
         for name, entry in common.get("args", {}).items():
             ins[name] = entry.get("shape") if isinstance(entry, dict) and "shape" in entry else entry
@@ -72,6 +86,16 @@ def report_node_shape_analysis_pass(graph, pass_args=None):
     return graph, {"rows": _short(rows), "text": text, "file": _save(text, pass_args.get("save_path"))}
 
 
+@mase_pass(
+    "report_node_meta_param_analysis_pass",
+    kind="analysis",
+    doc="Table of each node's common/software/hardware metadata",
+    args=[
+        Arg("which", "list|str", ["all"], "any of all, common, software, hardware",
+            choices=("all", "common", "hardware", "software")),
+        Arg("save_path", "path", None, "also write the table to this file", output="report/node_meta_param.txt"),
+    ],
+)
 def report_node_meta_param_analysis_pass(graph, pass_args=None):
     pass_args = dict(pass_args or {})
     which = pass_args.get("which", ("all",))
@@ -83,7 +107,7 @@ def report_node_meta_param_analysis_pass(graph, pass_args=None):
     headers = ["Node name", "Fx Node op", "Mase type", "Mase op"] + [f"{w.capitalize()} Param" for w in show]
     rows, data = [], []
     for node in graph.fx_graph.nodes:
-        params = get_mase(node).parameters
+        params = read_mase(node).parameters
         common = params["common"]
         row = [node.name, node.op, common.get("mase_type"), common.get("mase_op")]
         entry = {"name": node.name, "op": node.op, "mase_type": common.get("mase_type"), "mase_op": common.get("mase_op")}

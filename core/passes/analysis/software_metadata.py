@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core.ir.metadata import get_mase
+from core.passes.schema import mase_pass
 
 _FUNCTIONAL_PARAM_NAMES = {
     "batch_norm": {1: "weight", 2: "bias", 3: "running_mean", 4: "running_var"},
@@ -13,6 +14,12 @@ _FUNCTIONAL_PARAM_NAMES = {
 }
 
 
+@mase_pass(
+    "add_software_metadata_analysis_pass",
+    kind="analysis",
+    doc="Empty statistic slots for every arg and result",
+    writes_metadata=True,
+)
 def add_software_metadata_analysis_pass(graph, pass_args=None):
     for node in graph.fx_graph.nodes:
         meta = get_mase(node)

@@ -9,7 +9,13 @@ samples x the listed dims' sizes for a list of (sample) dims.
 
 Moments are merged exactly (Chan et al.) in float64, so ``variance_online`` is the population
 variance (M2 / n) and ``variance_precise`` the unbiased one (M2 / (n - 1)) of all elements seen,
-without storing them. Only ``record`` and ``range_quantile`` keep the data.
+without storing them. ``range_quantile`` keeps only the tails its quantiles read (quantiles.py);
+only ``record`` keeps the data.
+
+Inputs are profiled as float32 (integers too, as MASE does). NaN propagates: a NaN among the
+values a result reduces makes that result NaN, as torch.var / torch.quantile / torch.amin do.
+Infinities are values: min, max and quantiles may be +-inf, means follow IEEE sums, and a
+variance (so range_n_sigma) that sees an infinity is NaN, as torch.var's is.
 """
 
 from __future__ import annotations
@@ -21,10 +27,10 @@ from typing import Any, Sequence
 import torch
 from torch import Tensor
 
-from core.errors import ConfigError
+from core.errors import ConfigError, PassError
+from core.passes.analysis.quantiles import Tails, quantile_pair_rows
 
 NA = "NA"
-_QUANTILE_LIMIT = 2**24  # torch.quantile refuses larger inputs
 
 
 def _as_samples(t: Tensor, batched: bool) -> Tensor:
@@ -67,17 +73,27 @@ class Stat:
             setattr(self, key, kwargs.get(key, default))
         self.device = torch.device(self.device) if self.device not in (None, NA) else None
 
-    def _prepare(self, t: Tensor, batched: bool, copy: bool = False) -> Tensor:
+    def _prepare_fresh(self, t: Tensor, batched: bool) -> tuple[Tensor, bool]:
+        """The input as float32 samples on the statistic's device (absolute values with
+        ``abs``), and whether that is a new tensor rather than a view of the caller's."""
+        fresh = False
         t = t.detach()
         if self.device is not None and t.device != self.device:
-            t = t.to(self.device)
-        if t.dtype != torch.float32:
-            t = t.float()
-        elif copy:
-            t = t.clone()  # stored data must not change when an in-place op later edits the input
+            t, fresh = t.to(self.device), True
+        if t.dtype != torch.float32:  # integers and other floats are profiled as float32, as in MASE
+            t, fresh = t.float(), True
         if getattr(self, "abs", False):
-            t = t.abs()
-        return _as_samples(t, batched)
+            t, fresh = t.abs(), True
+        return _as_samples(t, batched), fresh
+
+    def _prepare(self, t: Tensor, batched: bool, copy: bool = False) -> Tensor:
+        s, fresh = self._prepare_fresh(t, batched)
+        # stored data must not change when an in-place op later edits the input
+        return s.clone() if copy and not fresh else s
+
+    def expect(self, samples: int) -> None:
+        """At most this many samples will arrive (the pass knows it): statistics that keep
+        values can then keep only what their exact answer needs."""
 
     def update(self, t: Tensor, batched: bool, owned: bool = False) -> None:
         """Add samples. ``owned``: ``t`` is a private copy the statistic may keep as is."""
@@ -98,8 +114,9 @@ class _Moments(Stat):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.n = 0
-        self.mean: Tensor | None = None
+        self.mean: Tensor | None = None  # running mean, for merging M2 (Chan et al.)
         self.m2: Tensor | None = None
+        self.total: Tensor | None = None  # float64 sum: the reported mean, inf-safe like torch.mean
 
     def update(self, t: Tensor, batched: bool, owned: bool = False) -> None:
         s = self._prepare(t, batched)
@@ -110,21 +127,26 @@ class _Moments(Stat):
         # two passes (mean, then squared deviations): much faster than torch.var_mean's Welford
         # reduction on CPU, and as accurate for one batch; batches merge in float64 below
         if len(reduce) == s.ndim:
-            mean_k = s.sum() / n_b
-            d = (s - mean_k).reshape(-1)
-            mean_b, m2_b = mean_k.double(), torch.dot(d, d).double()
+            sum_k = s.sum()
+            d = (s - sum_k / n_b).reshape(-1)
+            sum_b, m2_b = sum_k.double(), torch.dot(d, d).double()
         else:
-            mean_k = s.sum(dim=reduce, keepdim=True) / n_b
-            d = s - mean_k
-            mean_b, m2_b = mean_k.squeeze(reduce).double(), (d * d).sum(dim=reduce).double()
+            sum_k = s.sum(dim=reduce, keepdim=True)
+            d = s - sum_k / n_b
+            sum_b, m2_b = sum_k.squeeze(reduce).double(), (d * d).sum(dim=reduce).double()
+        mean_b = sum_b / n_b
         if self.mean is None:
-            self.n, self.mean, self.m2 = n_b, mean_b, m2_b
+            self.n, self.mean, self.m2, self.total = n_b, mean_b, m2_b, sum_b
             return
+        self.total = self.total + sum_b
         n = self.n + n_b
         delta = mean_b - self.mean
         self.mean = self.mean + delta * (n_b / n)
         self.m2 = self.m2 + m2_b + delta * delta * (self.n * n_b / n)
         self.n = n
+
+    def mean_value(self) -> Tensor:
+        return (self.total / self.n).float()
 
     def variance(self, unbiased: bool) -> Tensor:
         assert self.m2 is not None
@@ -138,7 +160,7 @@ class VarianceOnline(_Moments):
     def compute(self) -> dict[str, Any]:
         if self.n < 2:
             return {"mean": NA, "variance": NA, "count": self.n}
-        return {"mean": self.mean.float(), "variance": self.variance(self.unbiased), "count": self.n}
+        return {"mean": self.mean_value(), "variance": self.variance(self.unbiased), "count": self.n}
 
 
 class VariancePrecise(VarianceOnline):
@@ -154,8 +176,9 @@ class RangeNSigma(_Moments):
         if self.n < 2:
             return {"min": NA, "max": NA, "range": NA, "count": self.n}
         sigma = self.variance(self.var_mode == "precise").double().sqrt()
-        lo = (self.mean - self.num_sigma * sigma).float()
-        hi = (self.mean + self.num_sigma * sigma).float()
+        mean = self.total / self.n
+        lo = (mean - self.num_sigma * sigma).float()
+        hi = (mean + self.num_sigma * sigma).float()
         return {"min": lo, "max": hi, "range": hi - lo, "count": self.n}
 
 
@@ -238,55 +261,85 @@ class Record(Stat):
         return {"data": data if data is not None else NA, "count": self.n, "size_in_bytes": size}
 
 
-def _quantiles(data: Tensor, lo_q: float, hi_q: float) -> tuple[Tensor, Tensor]:
-    """torch.quantile's linear interpolation over the last dim, for two levels at once.
-    1-D data uses selection (kthvalue) instead of a full sort; it has no size limit either."""
-    n = data.shape[-1]
-    if data.ndim == 1:
-        def pick(q: float) -> Tensor:
-            pos = q * (n - 1)
-            below = math.floor(pos)
-            v_lo = torch.kthvalue(data, below + 1).values
-            if pos == below:
-                return v_lo
-            return torch.lerp(v_lo, torch.kthvalue(data, below + 2).values, pos - below)
-        return pick(lo_q), pick(hi_q)
-    if data.numel() <= _QUANTILE_LIMIT:
-        both = torch.quantile(data, torch.tensor([lo_q, hi_q], dtype=data.dtype), dim=-1)
-        return both[0], both[1]
-    ordered = data.sort(dim=-1).values
-    out = []
-    for q in (lo_q, hi_q):
-        pos = q * (n - 1)
-        below, above = math.floor(pos), math.ceil(pos)
-        out.append(torch.lerp(ordered[..., below], ordered[..., above], pos - below))
-    return out[0], out[1]
-
-
 class RangeQuantile(Stat):
+    """Quantile range, exact with respect to torch.quantile's linear interpolation.
+
+    ``mode = "pooled"`` (default, what MASE computes): ``min``/``max`` are the (1 - q) and q
+    quantiles of all values pooled over every sample (per kept element for ``dims`` None or a
+    list). Only the two tails those quantiles read are kept (:class:`Tails`), sized from the
+    number of samples the pass announces through :meth:`expect`.
+    ``mode = "per_sample_mean"``: the quantiles of each sample on its own, averaged over samples
+    (two running sums per kept element).
+    """
+
     name = "range_quantile"
-    options = {"device": None, "abs": False, "dims": "all", "quantile": 0.975}
+    options = {"device": None, "abs": False, "dims": "all", "quantile": 0.975, "mode": "pooled"}
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.chunks: list[Tensor] = []
+        self.samples_expected: int | None = None
+        self.tails: Tails | None = None
+        self.kept_shape: list[int] | None = None
+        self.count = 0
+        self.sums: tuple[Tensor, Tensor] | None = None
+        self.samples = 0
+
+    def expect(self, samples: int) -> None:
+        self.samples_expected = samples
+
+    def _layout(self, s: Tensor) -> tuple[list[int], list[int]]:
+        reduce = _reduce_dims(s, self.dims)
+        keep = [d for d in range(s.ndim) if d not in reduce]
+        shape = [s.shape[d] for d in keep]
+        if self.kept_shape is None:
+            self.kept_shape = shape
+        elif shape != self.kept_shape:
+            raise PassError(f"range_quantile: inputs of shape {list(s.shape[1:])} do not match earlier ones "
+                            f"(kept dims {self.kept_shape})", hint="use dims = \"all\" for inputs whose shape varies")
+        return keep, list(reduce)
 
     def update(self, t: Tensor, batched: bool, owned: bool = False) -> None:
-        self.chunks.append(self._prepare(t, batched, copy=not owned))
+        s, fresh = self._prepare_fresh(t, batched)
+        keep, reduce = self._layout(s)
+        self.count += _count(s, reduce)
+        if self.mode == "per_sample_mean":
+            self._update_per_sample(s, keep, reduce)
+            return
+        k = math.prod(self.kept_shape)
+        if not keep:
+            rows = s.reshape(1, -1)  # a view when contiguous
+        else:
+            rows = s.permute(*keep, *reduce).reshape(k, -1)
+        if self.tails is None:
+            per_sample = rows.shape[-1] // s.shape[0]
+            total = None if self.samples_expected is None else self.samples_expected * per_sample
+            self.tails = Tails(1 - self.quantile, self.quantile, total)
+        copied = rows.untyped_storage().data_ptr() != s.untyped_storage().data_ptr()
+        self.tails.add(rows, owned=owned or fresh or copied)
+
+    def _update_per_sample(self, s: Tensor, keep: list[int], reduce: list[int]) -> None:
+        inner_keep = [d for d in keep if d != 0]
+        inner_reduce = [d for d in reduce if d != 0]
+        rows = s.permute(0, *inner_keep, *inner_reduce).reshape(s.shape[0], math.prod(self.kept_shape), -1)
+        lo, hi = quantile_pair_rows(rows, 1 - self.quantile, self.quantile)  # [samples, kept]
+        lo, hi = lo.sum(dim=0, dtype=torch.float64), hi.sum(dim=0, dtype=torch.float64)
+        self.sums = (lo, hi) if self.sums is None else (self.sums[0] + lo, self.sums[1] + hi)
+        self.samples += s.shape[0]
+
+    def kept_values(self) -> int:
+        """How many values this statistic holds (for the README's memory claim and the tests)."""
+        return 0 if self.tails is None else self.tails.kept_values()
 
     def compute(self) -> dict[str, Any]:
-        if not self.chunks:
-            return {"min": NA, "max": NA, "range": NA, "count": 0}
-        s = torch.cat(self.chunks, dim=0)
-        self.chunks = [s]
-        reduce = _reduce_dims(s, self.dims)
-        count = _count(s, reduce)
-        if count < 2:
-            return {"min": NA, "max": NA, "range": NA, "count": count}
-        keep = [d for d in range(s.ndim) if d not in reduce]
-        flat = s.permute(*keep, *reduce).reshape(*[s.shape[d] for d in keep], count)
-        lo, hi = _quantiles(flat, 1 - self.quantile, self.quantile)
-        return {"min": lo, "max": hi, "range": hi - lo, "count": count}
+        if self.count < 2:
+            return {"min": NA, "max": NA, "range": NA, "count": self.count}
+        if self.mode == "per_sample_mean":
+            lo, hi = (v / self.samples for v in self.sums)
+            lo, hi = lo.float(), hi.float()
+        else:
+            lo, hi = self.tails.quantiles()
+        lo, hi = lo.reshape(self.kept_shape), hi.reshape(self.kept_shape)
+        return {"min": lo, "max": hi, "range": hi - lo, "count": self.count}
 
 
 STATS: dict[str, type[Stat]] = {
@@ -308,6 +361,8 @@ def _check_options(name: str, kwargs: dict[str, Any], where: str) -> None:
     q = kwargs.get("quantile", 0.975)
     if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0.0 <= q <= 1.0:
         raise ConfigError(f"{where}: {name} quantile must be a number in [0, 1], got {q!r}")
+    if kwargs.get("mode", "pooled") not in ("pooled", "per_sample_mean"):
+        raise ConfigError(f"{where}: {name} mode must be \"pooled\" or \"per_sample_mean\", got {kwargs['mode']!r}")
     if kwargs.get("var_mode", "online") not in ("online", "precise"):
         raise ConfigError(f"{where}: {name} var_mode must be \"online\" or \"precise\", got {kwargs['var_mode']!r}")
     sigma = kwargs.get("num_sigma", 3)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 
 from core.ir.common import MASE_TYPES
-from core.ir.metadata import get_mase
+from core.ir.metadata import read_mase
+from core.passes.schema import mase_pass
 
 logger = logging.getLogger(__name__)
 
@@ -37,12 +38,18 @@ def _precision_problem(entry: dict) -> str | None:
     return None
 
 
+@mase_pass(
+    "verify_common_metadata_analysis_pass",
+    kind="analysis",
+    doc="Check shapes between producers and consumers, types and precisions",
+    renderer="verify_metadata",
+)
 def verify_common_metadata_analysis_pass(graph, pass_args=None):
     problems: list[dict] = []
     names = set()
     results_by_node = {}
     for node in graph.fx_graph.nodes:
-        common = get_mase(node).parameters["common"]
+        common = read_mase(node).parameters["common"]
         if node.name in names:
             problems.append({"node": node.name, "problem": "duplicate node name"})
         names.add(node.name)
@@ -62,7 +69,7 @@ def verify_common_metadata_analysis_pass(graph, pass_args=None):
                 if problem:
                     problems.append({"node": node.name, "problem": f"{side}.{key}: {problem}"})
     for node in graph.fx_graph.nodes:
-        args = get_mase(node).parameters["common"].get("args", {})
+        args = read_mase(node).parameters["common"].get("args", {})
         for key, entry in args.items():
             if not isinstance(entry, dict) or not entry.get("from"):
                 continue

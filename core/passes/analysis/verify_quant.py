@@ -22,10 +22,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from core.errors import PassError
+from core.mx_names import is_mx
 from core.passes.analysis.profile_statistics import draw_samples, placeholders, tap_inputs
+from core.passes.schema import Arg, mase_pass
 from core.quant import FUNCTION_TO_OP, QUANTIZED_MODULE_CLASSES, quantize
-from core.quant.config import canonical_name, has_operand, operand_kwargs
+from core.quant.config import canonical_name, has_operand, mx_axis, operand_kwargs, skipped_operands
 from core.quant.quantizers import block_exponents
 
 logger = logging.getLogger(__name__)
@@ -94,19 +95,25 @@ def grid_check(name: str, q: Tensor, kw: dict[str, Any], x: Tensor, unsigned: bo
         row_max = v.amax(dim=tuple(range(1, v.ndim)), keepdim=True) if v.ndim > 1 else v.max()
         return (v == 0) | ((v == row_max) & (row_max >= 0)), "{0, mean|x| per row}", 2
     if name == "ternary":
-        level = a.max() if a.numel() else torch.tensor(0.0, dtype=torch.float64)
-        if not kw["scaling_factor"] and level > 0:
-            level = torch.tensor(1.0, dtype=torch.float64)
-        return (v == 0) | (a == level), "{-a, 0, +a}" if kw["scaling_factor"] else "{-1, 0, +1}", 3
-    raise PassError(f"verify_quantization: no grid known for quantiser '{name}'")
+        if not kw["scaling_factor"]:
+            return (v == 0) | (a == 1), "{-1, 0, +1}", 3
+        # one scale per first-dim slice (MASE)
+        level = a.amax(dim=tuple(range(1, a.ndim)), keepdim=True) if a.ndim > 1 else a.max()
+        return (v == 0) | (a == level), "{-a, 0, +a} per slice", 3
+    # the other formats (block minifloat/log, MX, binary_residual): quantising again changes nothing
+    again = quantize(q, canonical_name(name), **kw).detach().double()
+    same = (again == v) | (torch.isnan(again) & torch.isnan(v))
+    return same, f"{name} grid (re-quantising is the identity)", None
 
 
 def check_operand(config: dict[str, Any], operand: str, x: Tensor, unsigned: bool = False,
-                  q: Tensor | None = None) -> dict[str, Any]:
+                  q: Tensor | None = None, op: str | None = None) -> dict[str, Any]:
     """Quantise ``x`` with the operand's quantiser (or take ``q``) and describe the result."""
     kw = operand_kwargs(config, operand)
     if unsigned and canonical_name(config["name"]) == "integer":
         kw["is_signed"] = False
+    if is_mx(config["name"]):
+        kw["axis"] = mx_axis(op or "", operand, x.ndim)
     with torch.no_grad():
         x = x.detach()
         q = (quantize(x, canonical_name(config["name"]), **kw) if q is None else q).detach()
@@ -149,14 +156,20 @@ def _layer_output_check(module, x: Tensor) -> dict[str, Any]:
     x_kw = operand_kwargs(cfg, "data_in")
     if module.op == "relu" and name == "integer":
         x_kw["is_signed"] = False
+    plain = name in ("integer", "minifloat_ieee", "minifloat_denorm", "log", "block_fp", "binary", "ternary") \
+        and not skipped_operands(module.op, cfg, "module")
     with torch.no_grad():
-        xq = quantize(x, name, **x_kw)
+        # formats with per-class operand rules or learnable parts: the layer's own effective operands
+        xq = quantize(x, name, **x_kw) if plain else module.quantize_input(x.clone())
         got = module(x.clone())
         if module.op == "relu":
             ref = F.relu(xq)
-        else:
+        elif plain:
             w = quantize(module.weight, name, **operand_kwargs(cfg, "weight"))
             b = None if module.bias is None else quantize(module.bias, name, **operand_kwargs(cfg, "bias"))
+            ref = F.linear(xq, w, b) if module.op == "linear" else module._conv_forward(xq, w, b)
+        else:
+            w, b = module.quantized_weight(), module.quantized_bias()
             ref = F.linear(xq, w, b) if module.op == "linear" else module._conv_forward(xq, w, b)
         if has_operand(cfg, "data_out"):
             out_kw = operand_kwargs(cfg, "data_out")
@@ -166,13 +179,19 @@ def _layer_output_check(module, x: Tensor) -> dict[str, Any]:
         return {"max_abs_diff": float((got.double() - ref.double()).abs().max()) if got.numel() else 0.0}
 
 
+@mase_pass(
+    "verify_quantization_analysis_pass",
+    kind="analysis",
+    doc="Show that quantised weights, biases and inputs lie on the quantiser's grid (error, SQNR)",
+    args=[
+        Arg("num_samples", "int", None, "samples to check inputs on (default: one batch)"),
+        Arg("input_generator", "object", None, "batches of model inputs", supplied="input_generator"),
+    ],
+    renderer="verify_quant",
+)
 def verify_quantization_analysis_pass(graph, pass_args: dict[str, Any] | None = None):
     """Check every quantised node's effective operands; returns ``(graph, info)``."""
     args = dict(pass_args or {})
-    unknown = set(args) - {"input_generator", "num_samples", "progress", "cancel"}
-    if unknown:
-        raise PassError(f"verify_quantization: unknown argument(s) {sorted(unknown)}",
-                        hint="accepted: input_generator, num_samples")
     nodes = _quantised_nodes(graph)
     captured: dict[str, tuple[tuple, dict]] = {}
     generator = args.get("input_generator")
@@ -205,19 +224,23 @@ def verify_quantization_analysis_pass(graph, pass_args: dict[str, Any] | None = 
             continue
         call = captured.get(node.name)
         if kind == "module":
+            quantised = module.quantised_operands()
             for operand, tensor in (("weight", getattr(module, "weight", None)), ("bias", getattr(module, "bias", None))):
-                if tensor is not None and has_operand(config, operand):
+                if tensor is not None and has_operand(config, operand) and operand in quantised:
                     eff = module.quantized_weight() if operand == "weight" else module.quantized_bias()
-                    entry["operands"].append({"arg": operand, **check_operand(config, operand, tensor, q=eff)})
+                    entry["operands"].append({"arg": operand, **check_operand(config, operand, tensor, q=eff, op=op)})
             if call is not None and isinstance(call[0][0], Tensor):
                 x = call[0][0]
-                entry["operands"].insert(0, {"arg": "data_in_0", **check_operand(config, "data_in", x, unsigned=op == "relu")})
+                if "data_in" in quantised and canonical_name(config["name"]) != "binary_residual":
+                    entry["operands"].insert(0, {"arg": "data_in_0", **check_operand(
+                        config, "data_in", x, unsigned=op == "relu", op=op)})
                 entry["output_check"] = _layer_output_check(module, x)
         elif call is not None:
             for pos, pname, operand, arg_name in _FUNCTION_OPERANDS[op]:
                 value = _arg(call[0], call[1], pos, pname)
                 if isinstance(value, Tensor) and value.is_floating_point() and has_operand(config, operand):
-                    entry["operands"].append({"arg": arg_name, **check_operand(config, operand, value, unsigned=op == "relu")})
+                    entry["operands"].append({"arg": arg_name, **check_operand(config, operand, value,
+                                                                               unsigned=op == "relu", op=op)})
         if not entry["operands"]:
             entry["note"] = "no tensor operand to check" + ("" if generator is not None else " (no input_generator for inputs)")
         reports.append(entry)

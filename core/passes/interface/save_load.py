@@ -32,6 +32,7 @@ from core.ir.graph import MaseGraph
 from core.ir.metadata import MaseMetadata
 from core.passes.interface.graph_codec import describe_graph, rebuild_graph_module, verify_runs
 from core.passes.interface.tagged_json import Decoder, Encoder, UntrustedReference
+from core.passes.schema import Arg, mase_pass
 from core.utils.atomic import atomic_dir
 
 logger = logging.getLogger(__name__)
@@ -100,6 +101,12 @@ def load_mase_graph(directory: str | Path, trust: bool = False) -> MaseGraph:
     return graph
 
 
+@mase_pass(
+    "save_mase_graph_interface_pass",
+    kind="interface",
+    doc="Save graph, weights and metadata (no code is pickled)",
+    args=[Arg("save_dir", "path", None, "directory to write", required=True, output="saved_graph")],
+)
 def save_mase_graph_interface_pass(graph, pass_args=None):
     """MASE's signature: ``pass_args`` is the directory, or ``{"save_dir": directory}``."""
     save_dir = pass_args.get("save_dir") if isinstance(pass_args, dict) else pass_args
@@ -108,6 +115,17 @@ def save_mase_graph_interface_pass(graph, pass_args=None):
     return graph, save_mase_graph(graph, save_dir)
 
 
+@mase_pass(
+    "load_mase_graph_interface_pass",
+    kind="interface",
+    doc="Load a graph saved by save_mase_graph",
+    args=[
+        Arg("load_dir", "path", None, "directory to read", required=True),
+        Arg("trust", "bool", None, "allow unpickling the modules the save could not describe (only for saves "
+            "you trust; default: the session's --trust-checkpoint)", supplied="trust_checkpoint"),
+    ],
+    changes_graph=True,
+)
 def load_mase_graph_interface_pass(graph=None, pass_args=None):
     """Returns the loaded graph (the ``graph`` argument is only there for MASE's signature)."""
     args = pass_args if isinstance(pass_args, dict) else {"load_dir": pass_args}

@@ -29,18 +29,19 @@ import torch.nn.functional as F
 from core.errors import QuantError
 from core.ir.classify import classify_node
 from core.ir.common import MODULE_OPS, OP_TO_TYPE
+from core.passes.schema import Arg, mase_pass
 from core.quant import (
     FUNCTION_TO_OP,
     QUANTIZABLE_OPS,
     is_float_config,
     module_op,
-    precision,
     quantize_module,
     quantized_function,
     quantized_metadata_entries,
     validate_config,
 )
-from core.quant.config import is_none
+from core.quant.config import canonical_name, is_none, write_quantized_entry
+from core.quant.functional import QUANTIZED_FUNCTIONS
 
 logger = logging.getLogger(__name__)
 
@@ -174,8 +175,14 @@ def _plan(graph, pass_args: dict[str, Any]) -> _Plan:
                         raise QuantError(f"quantize: op '{key}' cannot be quantised",
                                          hint=f"quantisable ops: {', '.join(QUANTIZABLE_OPS)}; or set its name to \"NA\"")
                     continue
+                if key in names:
+                    # MASE ignores such a table (its ternary_scaled.toml has [seq_blocks_1]); say so once
+                    plan.warnings.append(f"entry '{key}' is a node name, which by = \"type\" ignores; "
+                                         f"use by = \"name\" to quantise node '{key}' on its own")
+                    continue
                 raise QuantError(f"quantize: unknown op '{key}' (by = \"type\" keys are MASE ops)",
-                                 hint=_suggest(key, QUANTIZABLE_OPS) or f"quantisable ops: {', '.join(QUANTIZABLE_OPS)}")
+                                 hint=_suggest(key, list(QUANTIZABLE_OPS) + names)
+                                 or f"quantisable ops: {', '.join(QUANTIZABLE_OPS)}")
             if key not in present:
                 plan.warnings.append(f"no '{key}' node in the graph; entry '{key}' is unused")
         for n in nodes:
@@ -228,6 +235,11 @@ def _plan(graph, pass_args: dict[str, Any]) -> _Plan:
             problems.append(exc)
             continue
         kind = "module" if n.op == "call_module" else "function"
+        if kind == "function" and (op, canonical_name(parsed["name"])) not in QUANTIZED_FUNCTIONS:
+            problems.append(QuantError(f"{where}: quantiser '{parsed['name']}' has no functional {op} "
+                                       f"(only quantised modules)",
+                                       hint="give this node another quantiser, or \"NA\" to leave it in float"))
+            continue
         plan.steps.append(_Step(n, op, kind, key, parsed))
     if problems:
         more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
@@ -267,14 +279,13 @@ def _set_module(root: torch.nn.Module, target: str, module: torch.nn.Module) -> 
     return old
 
 
-def _update_metadata(node: fx.Node, op: str, config: dict[str, Any], undo: list) -> dict[str, Any]:
+def _update_metadata(node: fx.Node, op: str, config: dict[str, Any], kind: str, undo: list) -> dict[str, Any]:
     meta = node.meta.get("mase")
     common = meta.parameters.get("common", {}) if meta is not None else {}
     written: dict[str, Any] = {}
-    for label, entry, operand in quantized_metadata_entries(common, op, config):
-        undo.append(("meta", entry, entry.get("type"), entry.get("precision")))
-        entry["type"] = config["name"]
-        entry["precision"] = precision(config, operand)
+    for label, entry, operand in quantized_metadata_entries(common, op, config, kind):
+        undo.append(("meta", entry, dict(entry)))
+        write_quantized_entry(entry, config, op, operand)
         written[label] = {"type": entry["type"], "precision": entry["precision"]}
     return written
 
@@ -288,10 +299,29 @@ def _rollback(graph, undo: list) -> None:
             _, node, target, kwargs = item
             node.target, node.kwargs = target, kwargs
         else:
-            _, entry, typ, prec = item
-            entry["type"], entry["precision"] = typ, prec
+            _, entry, saved = item
+            entry.clear()
+            entry.update(saved)
 
 
+@mase_pass(
+    "quantize_transform_pass",
+    kind="transform",
+    doc="Replace ops by quantised ones (integer, minifloat, log, block_fp, ...)",
+    args=[
+        Arg("by", "str", "type", "match config keys on mase op (type), node name (name) or regex_name",
+            choices=("type", "name", "regex_name")),
+        Arg("default", "table", {"config": {"name": None}}, "config for nodes with no entry"),
+        Arg("linear", "table", {"config": {"name": "integer", "data_in_width": 8, "data_in_frac_width": 4,
+                                           "weight_width": 8, "weight_frac_width": 4,
+                                           "bias_width": 8, "bias_frac_width": 4}},
+            "an entry: one per op (by type) or node (by name), each {config = {name = ..., widths}}"),
+    ],
+    free_form=True,
+    changes_graph=True,
+    renderer="quantize",
+    validator="validate_pass_args",
+)
 def quantize_transform_pass(graph, pass_args: dict[str, Any] | None = None):
     """Quantise the graph as ``pass_args`` says; returns ``(graph, info)``."""
     if pass_args is not None and not isinstance(pass_args, dict):
@@ -318,7 +348,7 @@ def quantize_transform_pass(graph, pass_args: dict[str, Any] | None = None):
                 node.target = fn
                 node.kwargs = {**node.kwargs, "config": step.config}
                 after = fn.__name__
-            written = _update_metadata(node, step.op, step.config, undo)
+            written = _update_metadata(node, step.op, step.config, step.kind, undo)
             changed.append({"name": node.name, "op": step.op, "kind": step.kind, "entry": step.key,
                             "quantizer": step.config["name"], "before": before, "after": after,
                             "metadata": written})

@@ -1,0 +1,233 @@
+"""Exact torch.quantile values from a stream of batches, without keeping every value.
+
+``torch.quantile(x, q)`` (linear interpolation) reads two order statistics of the ``N`` values:
+with ``rank = float32(q) * (N - 1)`` computed in float32 exactly as torch does, the values at
+ascending positions ``floor(rank)`` and ``ceil(rank)``, blended by ``lerp`` with the weight
+``rank - floor(rank)``; a row holding a NaN gives NaN. So an upper quantile needs only the
+``N - floor(rank)`` largest values and a lower one the ``ceil(rank) + 1`` smallest. Once ``N``
+is known in advance (the pass knows how many samples it will draw), :class:`Tails` keeps just
+those two tails per row, merging each batch with ``torch.topk`` (fixed shapes: no host sync, no
+Python per element), and answers bit for bit what ``torch.quantile`` gives on the pooled data.
+When the tails would cover the data anyway (a quantile near 0.5) or ``N`` is unknown, it keeps
+every value and sorts once at the end.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from core.errors import PassError
+
+
+@functools.lru_cache(maxsize=256)
+def linear_rank(q: float, n: int) -> tuple[int, int, Tensor]:
+    """(position below, position above, weight) of torch.quantile's linear interpolation for
+    ``n`` values, in the same float32 arithmetic (torch turns q into a tensor of the input's
+    dtype, float32 here, and multiplies by n - 1). Plain host arithmetic: no tensor op, no sync."""
+    rank = np.float32(q) * np.float32(n - 1)
+    below, above = math.floor(rank), math.ceil(rank)
+    return below, above, torch.tensor(rank - np.float32(below), dtype=torch.float32)
+
+
+def needed_tails(q_low: float, q_high: float, n: int) -> tuple[int, int]:
+    """How many smallest and largest values the two quantiles of ``n`` values read."""
+    _, above_low, _ = linear_rank(q_low, n)
+    below_high, _, _ = linear_rank(q_high, n)
+    return above_low + 1, n - below_high
+
+
+def _nan_where(values: Tensor, has_nan: Tensor) -> Tensor:
+    return torch.where(has_nan, torch.full_like(values, math.nan), values)
+
+
+def quantile_from_sorted(ascending: Tensor, q: float) -> Tensor:
+    """torch.quantile(x, q, dim=-1) given x sorted ascending along its last dim (NaN last)."""
+    n = ascending.shape[-1]
+    below, above, weight = linear_rank(q, n)
+    value = torch.lerp(ascending[..., below], ascending[..., above], weight)
+    return _nan_where(value, torch.isnan(ascending[..., -1]))
+
+
+def quantile_pair_rows(rows: Tensor, q_low: float, q_high: float) -> tuple[Tensor, Tensor]:
+    """torch.quantile of each row of ``rows`` (last dim) at q_low and q_high, reading only the
+    tails (``topk``) unless they cover most of the row."""
+    n = rows.shape[-1]
+    k_low, k_high = needed_tails(q_low, q_high, n)
+    if k_low + k_high >= n // 2:
+        ordered = rows.sort(dim=-1).values
+        return quantile_from_sorted(ordered, q_low), quantile_from_sorted(ordered, q_high)
+    top = rows.topk(k_high, dim=-1, largest=True, sorted=False).values
+    bottom = rows.topk(k_low, dim=-1, largest=False, sorted=False).values
+    return _from_tails(bottom, top, n, q_low, q_high)
+
+
+def _nth_best(kept: Tensor, i: int, largest: bool) -> Tensor:
+    """The i-th best (0 = best) of each row of ``kept`` by selection, not sorting. kthvalue
+    ranks NaN above everything, as topk does."""
+    m = kept.shape[-1]
+    return kept.kthvalue(m - i if largest else i + 1, dim=-1).values
+
+
+def _from_tails(bottom: Tensor, top: Tensor, n: int, q_low: float, q_high: float) -> tuple[Tensor, Tensor]:
+    """Quantiles of ``n`` values from the tails they read: ``bottom`` holds (at least) the
+    smallest values and ``top`` the largest, in any order."""
+    has_nan = torch.isnan(top).any(dim=-1)
+    b, a, w = linear_rank(q_low, n)
+    low = torch.lerp(_nth_best(bottom, b, False), _nth_best(bottom, a, False), w)
+    b, a, w = linear_rank(q_high, n)
+    high = torch.lerp(_nth_best(top, n - 1 - b, True), _nth_best(top, n - 1 - a, True), w)
+    return _nan_where(low, has_nan), _nan_where(high, has_nan)
+
+
+class _MergedTail:
+    """The k largest (or smallest) values of each row, merged block by block with topk: fixed
+    shapes, one op per block for all rows (used when there are several rows)."""
+
+    def __init__(self, k: int, largest: bool) -> None:
+        self.k, self.largest = k, largest
+        self.kept: Tensor | None = None
+
+    def add(self, block: Tensor, owned: bool) -> None:
+        merged = block if self.kept is None else torch.cat((self.kept, block), dim=-1)
+        if merged.shape[-1] > self.k:
+            merged = merged.topk(self.k, dim=-1, largest=self.largest, sorted=False).values
+        elif self.kept is None and not owned:
+            merged = merged.clone()
+        self.kept = merged
+
+    def size(self) -> int:
+        return 0 if self.kept is None else self.kept.numel()
+
+    def values(self) -> Tensor:
+        return self.kept
+
+
+class _FilteredTail:
+    """The k largest (or smallest) values of a single row, behind a threshold: a new value can
+    only matter if it beats the k-th best kept so far, so a block costs one comparison per value
+    plus a copy of the few that pass. Kept values are cut back to k (topk) once they pass 2k.
+
+    Invariant: every value seen beyond the threshold is kept, and at least k kept values are at
+    or beyond it; so the kept values, best first, are exactly the best values seen."""
+
+    def __init__(self, k: int, largest: bool) -> None:
+        self.k, self.largest = k, largest
+        self.parts: list[Tensor] = []
+        self.count = 0
+        self.threshold: Tensor | None = None
+
+    def add(self, block: Tensor, owned: bool) -> None:
+        x = block.reshape(-1)
+        if self.threshold is None:
+            part = self._prefilter(x) if self.count + x.numel() > 2 * self.k else None
+            if part is None:
+                part = x if owned else x.clone()
+        elif self.largest:  # not (x <= t): NaN passes, ranked above everything as topk does
+            part = x[x.le(self.threshold).logical_not_()]
+        else:
+            part = x[x < self.threshold]
+        self.parts.append(part)
+        self.count += part.numel()
+        if self.count > 2 * self.k:
+            self._cut()
+
+    SUBSAMPLE = 1 << 14
+
+    def _prefilter(self, x: Tensor) -> Tensor | None:
+        """The values of a large first block at or beyond a threshold guessed from a strided
+        subsample, placed a few standard deviations on the safe side of the k-th best, so
+        that one comparison replaces a topk over the whole block. The guess is checked (at
+        least k values pass); if it fails, None: the caller keeps the whole block."""
+        n = x.numel()
+        if n < 4 * self.SUBSAMPLE or self.k * 4 > n:
+            return None
+        sample = x[:: n // self.SUBSAMPLE]
+        m = sample.numel()
+        expected = self.k * m / n
+        j = min(m, math.ceil(expected + 4 * math.sqrt(expected) + 1))
+        t = sample.topk(j, largest=self.largest, sorted=False).values
+        if self.largest:  # a NaN in the subsample must not become the threshold
+            t = torch.where(torch.isnan(t), math.inf, t).min()
+            part = x[x.lt(t).logical_not_()]  # NaN passes
+        else:
+            t = t.max()
+            part = x[x <= t]
+        if part.numel() < self.k:
+            return None
+        self.threshold = t
+        return part
+
+    def _cut(self) -> None:
+        data = self.parts[0] if len(self.parts) == 1 else torch.cat(self.parts)
+        best = data.topk(self.k, largest=self.largest, sorted=False).values
+        self.parts, self.count = [best], self.k
+        if self.largest:  # the k-th largest number; a kept NaN must not become the threshold
+            self.threshold = torch.where(torch.isnan(best), math.inf, best).min()
+        else:
+            self.threshold = best.max()
+
+    def size(self) -> int:
+        return self.count
+
+    def values(self) -> Tensor:
+        data = self.parts[0] if len(self.parts) == 1 else torch.cat(self.parts)
+        return data.unsqueeze(0)
+
+
+class Tails:
+    """The values of a [rows, N] table arriving a block of columns at a time, reduced to what
+    torch.quantile(table, q_low / q_high, dim=-1) reads.
+
+    ``total`` is the most columns that will arrive (``None``: unknown, keep everything).
+    Memory: rows x (k_low + k_high) values, about 2 (1 - q) of the data for q > 0.5 (up to
+    twice that for one row between cuts), plus the block being merged.
+    """
+
+    def __init__(self, q_low: float, q_high: float, total: int | None) -> None:
+        self.q_low, self.q_high, self.total = q_low, q_high, total
+        self.seen = 0
+        self.k_low = self.k_high = 0
+        self.keep_all = total is None
+        if total is not None:
+            self.k_low, self.k_high = needed_tails(q_low, q_high, total)
+            self.keep_all = self.k_low + self.k_high >= total // 2
+        self.chunks: list[Tensor] = []  # keep_all
+        self.top: _MergedTail | _FilteredTail | None = None
+        self.bottom: _MergedTail | _FilteredTail | None = None
+
+    def add(self, block: Tensor, owned: bool) -> None:
+        """Add a [rows, r] block; ``owned``: the caller will not touch ``block`` again."""
+        self.seen += block.shape[-1]
+        if self.total is not None and self.seen > self.total:
+            raise PassError(f"range_quantile: {self.seen} values per kept element arrived, at most {self.total} "
+                            "were announced, so the kept tails may miss some", hint="profile inputs whose "
+                            "leading size is the batch, or keep the batch size constant")
+        if self.keep_all:
+            self.chunks.append(block if owned else block.clone())
+            return
+        if self.top is None:
+            kind = _FilteredTail if block.shape[0] == 1 else _MergedTail
+            self.top, self.bottom = kind(self.k_high, True), kind(self.k_low, False)
+        self.top.add(block, owned)
+        self.bottom.add(block, owned)
+
+    def kept_values(self) -> int:
+        if self.keep_all:
+            return sum(c.numel() for c in self.chunks)
+        return 0 if self.top is None else self.top.size() + self.bottom.size()
+
+    def quantiles(self) -> tuple[Tensor, Tensor]:
+        """(torch.quantile at q_low, at q_high) over the ``seen`` columns, one value per row."""
+        n = self.seen
+        if self.keep_all:
+            data = self.chunks[0] if len(self.chunks) == 1 else torch.cat(self.chunks, dim=-1)
+            self.chunks = [data]
+            ordered = data.sort(dim=-1).values
+            return quantile_from_sorted(ordered, self.q_low), quantile_from_sorted(ordered, self.q_high)
+        # fewer columns than announced (the generator ran out) need shorter tails: still exact
+        return _from_tails(self.bottom.values(), self.top.values(), n, self.q_low, self.q_high)

@@ -1,0 +1,125 @@
+"""The torch.export front end on Hugging Face models (random weights from configs).
+
+Oracles: the eager model's own output, and FlopCounterMode with the math SDPA kernel
+(plain FlopCounterMode counts the CPU flash-attention kernel as 0 FLOPs).
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.utils.flop_counter import FlopCounterMode
+
+from core.errors import MaseError, TraceError
+from core.ir import MaseGraph
+from core.session import Session
+
+HF_MODELS = ("bert-tiny", "gpt2-tiny", "vit-tiny", "llama-tiny")
+
+
+@pytest.fixture(scope="module")
+def sessions():
+    return {name: Session(name, batch_size=2).load(progress=lambda msg: None) for name in HF_MODELS}
+
+
+def _eager(model, x):
+    out = model(x)
+    return out.logits if hasattr(out, "logits") else out
+
+
+def _oracle_flops(model, x) -> int:
+    with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter, torch.no_grad():
+        _eager(model, x)
+    return counter.get_total_flops()
+
+
+@pytest.mark.parametrize("name", HF_MODELS)
+def test_hf_model_opens_with_export_and_is_complete(sessions, name):
+    session = sessions[name]
+    graph = session.original
+    assert graph.capture["tracer"] == "export"
+    assert graph.capture["reason"].startswith("export: fx failed: ")
+    types = {n.name: n.meta["mase"].parameters["common"]["mase_type"] for n in graph.fx_graph.nodes}
+    assert [n for n, t in types.items() if t == "unknown"] == []
+    x = next(iter(session.dummy_in.values()))
+    expected_len = 128 if name != "vit-tiny" else None
+    if expected_len:
+        assert tuple(x.shape) == (2, 128)
+        assert int(x.max()) < session.model.config.vocab_size
+    else:
+        assert tuple(x.shape) == (2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(graph.model(x), _eager(session.model, x))
+
+
+@pytest.mark.parametrize("name", HF_MODELS)
+def test_hf_flops_equal_flop_counter_with_math_attention(sessions, name):
+    session = sessions[name]
+    run = session.run_pass("cost_analysis_pass")
+    assert run.ok, run.error
+    x = next(iter(session.dummy_in.values()))
+    per_sample = run.info["totals_per_sample"]["flops_core"]
+    assert per_sample * x.shape[0] == _oracle_flops(session.model, x)
+    assert run.info["unruled_ops"] == []
+    assert run.info["totals_model"]["params"] == sum(p.numel() for p in session.model.parameters())
+
+
+def test_linear_weights_are_named_args_with_shapes(sessions):
+    graph = sessions["llama-tiny"].original
+    node = next(n for n in graph.fx_graph.nodes if n.target is torch.ops.aten.linear.default)
+    common = node.meta["mase"].parameters["common"]
+    assert common["mase_op"] == "linear" and common["mase_type"] == "module_related_func"
+    weight = graph.model.get_parameter("model.layers.0.self_attn.q_proj.weight")
+    assert common["args"]["weight"]["shape"] == list(weight.shape) == [64, 64]
+    assert common["args"]["data_in_0"]["shape"] == [2, 128, 64]
+    stack = list(node.meta["nn_module_stack"].values())
+    assert stack[-1] == ("model.layers.0.self_attn.q_proj", "torch.nn.modules.linear.Linear")
+
+
+def test_bookkeeping_nodes_are_removed(sessions):
+    graph = sessions["llama-tiny"].original
+    targets = [str(n.target) for n in graph.fx_graph.nodes]
+    assert not any("_assert_tensor_metadata" in t for t in targets)
+    assert graph.capture["removed"]["_assert_tensor_metadata"] > 0
+
+
+class _DataDependent(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = torch.nn.Linear(8, 8), torch.nn.Linear(8, 8)
+
+    def forward(self, x):
+        if x.sum() > 0:
+            return self.a(x)
+        return self.b(x)
+
+
+def test_data_dependent_branch_names_both_tracers():
+    with pytest.raises(TraceError) as err:
+        MaseGraph(_DataDependent(), example_inputs=(torch.randn(4, 8),))
+    line = str(err.value)
+    assert "\n" not in line
+    assert "fx: " in line and "export: " in line
+    assert "data-dependent control flow" in line
+    assert "if x.sum() > 0" in line
+
+
+def test_tracer_choice():
+    mlp = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU())
+    x = torch.randn(2, 4)
+    fx_graph = MaseGraph(mlp, example_inputs=(x,))
+    assert fx_graph.capture["tracer"] == "fx"
+    exported = MaseGraph(mlp, tracer="export", example_inputs=(x,))
+    assert exported.capture == {"tracer": "export", "reason": "export: asked for (--tracer export)",
+                                "removed": {}, "mode": "eval"}
+    with torch.no_grad():
+        assert torch.equal(exported.model(x), mlp(x))
+    with pytest.raises(MaseError, match="unknown tracer 'jit'"):
+        MaseGraph(mlp, tracer="jit", example_inputs=(x,))
+
+
+def test_tracer_fx_on_hf_model_fails_in_one_line():
+    with pytest.raises(MaseError) as err:
+        Session("llama-tiny", tracer="fx").load(progress=lambda msg: None)
+    assert "cannot trace LlamaForCausalLM" in str(err.value)

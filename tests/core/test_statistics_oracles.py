@@ -1,0 +1,239 @@
+"""Every profile statistic against an independent oracle on the pooled data: random data fed
+in uneven batches, NaN and inf, integer tensors, dims other than "all", and the bounded memory
+of range_quantile. Oracles are plain torch calls on the concatenated samples (torch.quantile,
+torch.var, torch.amin/amax, ...) or a plain loop over samples for per_sample_mean."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from core.passes import PASSES
+from core.passes.analysis.stats import create_stat
+from tests.helpers import Batches, annotated
+
+SPLITS = (7, 1, 19, 3, 12, 8)  # 50 samples in uneven batches
+
+
+def feed(name: str, options: dict, data: torch.Tensor, splits=SPLITS, announce: bool = True):
+    """A statistic fed ``data`` (samples along dim 0) a batch at a time, as the pass does."""
+    stat = create_stat(name, options)
+    if announce:
+        stat.expect(data.shape[0])
+    start = 0
+    for n in splits:
+        stat.update(data[start:start + n], batched=True)
+        start += n
+    assert start == data.shape[0]
+    return stat, stat.compute()
+
+
+def same(value, expected: torch.Tensor) -> bool:
+    """Bit-identical, NaN equal to NaN."""
+    got = torch.as_tensor(value, dtype=expected.dtype).reshape(expected.shape)
+    return torch.equal(torch.isnan(got), torch.isnan(expected)) and torch.equal(
+        got.nan_to_num(0.0, 1e30, -1e30), expected.nan_to_num(0.0, 1e30, -1e30))
+
+
+def close(value, expected: torch.Tensor, rel=1e-6) -> bool:
+    got = torch.as_tensor(value, dtype=torch.float64).reshape(expected.shape)
+    exp = expected.double()
+    if not torch.equal(torch.isnan(got), torch.isnan(exp)):
+        return False
+    both = ~torch.isnan(exp)
+    return torch.allclose(got[both], exp[both], rtol=rel, atol=1e-7)
+
+
+def random_data(seed: int, shape=(50, 3, 40)) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(shape, generator=g) * 3 + 0.5
+
+
+# ----------------------------------------------------------------------------- range_quantile
+@pytest.mark.parametrize("q", [0.97, 0.999, 0.9, 0.5, 0.6])
+def test_range_quantile_pooled_is_torch_quantile_bit_for_bit(q):
+    data = random_data(1)
+    stat, r = feed("range_quantile", {"quantile": q}, data)
+    flat = data.flatten()
+    assert same(r["max"], torch.quantile(flat, q)) and same(r["min"], torch.quantile(flat, 1 - q))
+    assert r["count"] == 50 * 3 * 40
+    assert same(r["range"], torch.quantile(flat, q) - torch.quantile(flat, 1 - q))
+
+
+def test_range_quantile_keeps_only_the_tails_it_reads():
+    # 4 batches of 100 samples x 2048 values: the first batch (> 2^16 values) sets thresholds
+    data = random_data(2, (400, 2048))
+    stat, r = feed("range_quantile", {"quantile": 0.97}, data, splits=(100, 100, 100, 100))
+    n = data.numel()
+    k = math.ceil(0.03 * (n - 1)) + 2  # values each tail needs (lower: ceil(rank) + 1)
+    assert stat.kept_values() <= 4 * k  # each tail holds at most 2k between cuts
+    assert stat.kept_values() < 0.13 * n
+    assert same(r["max"], torch.quantile(data.flatten(), 0.97))
+    assert same(r["min"], torch.quantile(data.flatten(), 0.03))
+
+
+def test_range_quantile_without_an_announced_count_keeps_everything_and_is_still_exact():
+    data = random_data(3)
+    stat, r = feed("range_quantile", {"quantile": 0.975}, data, announce=False)
+    assert stat.kept_values() == data.numel()
+    assert same(r["max"], torch.quantile(data.flatten(), 0.975))
+
+
+def test_range_quantile_per_element_and_listed_dims():
+    data = random_data(4)  # samples [1, 3, 40] as MASE sees them
+    _, r = feed("range_quantile", {"quantile": 0.9, "dims": None}, data)
+    assert r["count"] == 50
+    assert same(r["max"], torch.quantile(data, 0.9, dim=0, keepdim=True))
+    assert same(r["min"], torch.quantile(data, 0.1, dim=0, keepdim=True))
+    _, r = feed("range_quantile", {"quantile": 0.95, "dims": [2]}, data)  # reduce the length dim
+    per_channel = data.permute(1, 0, 2).reshape(3, -1)
+    assert r["count"] == 50 * 40 and torch.as_tensor(r["max"]).shape == (1, 3)
+    assert same(r["max"], torch.quantile(per_channel, 0.95, dim=-1).view(1, 3))
+    assert same(r["min"], torch.quantile(per_channel, 0.05, dim=-1).view(1, 3))
+
+
+def test_range_quantile_per_sample_mean_is_the_mean_of_each_samples_quantiles():
+    data = random_data(5)
+    _, r = feed("range_quantile", {"quantile": 0.97, "mode": "per_sample_mean"}, data)
+    lows, highs = [], []
+    for sample in data:  # the plain loop: each sample's own quantiles, then their mean
+        lows.append(torch.quantile(sample.flatten().double(), 0.03))
+        highs.append(torch.quantile(sample.flatten().double(), 0.97))
+    assert close(r["min"], sum(lows) / len(lows)) and close(r["max"], sum(highs) / len(highs))
+    assert r["count"] == data.numel()
+    _, r = feed("range_quantile", {"quantile": 0.8, "mode": "per_sample_mean", "dims": [2]}, data)
+    exp = torch.stack([torch.quantile(s.double(), 0.8, dim=-1) for s in data]).mean(dim=0)
+    assert close(r["max"], exp.view(1, 3))
+
+
+def test_range_quantile_abs():
+    data = random_data(6)
+    _, r = feed("range_quantile", {"quantile": 0.97, "abs": True}, data)
+    assert same(r["max"], torch.quantile(data.abs().flatten(), 0.97))
+
+
+# ----------------------------------------------------------------------------- moments and ranges
+def test_moments_min_max_abs_mean_against_torch():
+    data = random_data(7)
+    flat = data.flatten().double()
+    _, r = feed("variance_precise", {}, data)
+    assert close(r["variance"], torch.var(flat)) and close(r["mean"], flat.mean()) and r["count"] == flat.numel()
+    _, r = feed("variance_online", {}, data)
+    assert close(r["variance"], torch.var(flat, correction=0))
+    _, r = feed("range_min_max", {}, data)
+    assert r["min"] == data.min().item() and r["max"] == data.max().item()
+    _, r = feed("range_min_max", {"abs": True}, data)
+    assert r["min"] == data.abs().min().item() and r["max"] == data.abs().max().item()
+    _, r = feed("abs_mean", {}, data)
+    assert close(r["abs_mean"], flat.abs().mean())
+    _, r = feed("range_n_sigma", {"num_sigma": 2.5, "var_mode": "precise"}, data)
+    assert close(r["max"], flat.mean() + 2.5 * flat.std()) and close(r["min"], flat.mean() - 2.5 * flat.std())
+    _, r = feed("range_n_sigma", {}, data)  # online: population sigma, 3 by default
+    assert close(r["max"], flat.mean() + 3 * flat.std(correction=0))
+    _, r = feed("record", {}, data)
+    assert torch.equal(torch.as_tensor(r["data"]), data) and r["count"] == 50
+
+
+def test_listed_and_per_element_dims_against_torch():
+    data = random_data(8)
+    _, r = feed("variance_precise", {"dims": [2]}, data)
+    ref = data.permute(1, 0, 2).reshape(3, -1).double()
+    assert close(r["variance"], ref.var(dim=-1).view(1, 3)) and close(r["mean"], ref.mean(dim=-1).view(1, 3))
+    _, r = feed("variance_online", {"dims": None}, data)
+    assert close(r["variance"], data.double().var(dim=0, correction=0, keepdim=True)) and r["count"] == 50
+    _, r = feed("range_min_max", {"dims": [1]}, data)  # reduce channels: per position
+    assert same(r["min"], data.amin(dim=(0, 1)).view(1, 40)) and same(r["max"], data.amax(dim=(0, 1)).view(1, 40))
+    _, r = feed("abs_mean", {"dims": [1, 2]}, data)
+    assert close(r["abs_mean"], data.abs().double().mean().view(1))
+
+
+# ----------------------------------------------------------------------------- NaN, inf, integers
+def with_specials(nan: bool, inf: bool) -> torch.Tensor:
+    data = random_data(9)
+    if nan:
+        data[20, 1, 7] = math.nan  # in the fourth batch: after thresholds were set
+    if inf:
+        data[3, 0, 0] = math.inf
+        data[40, 2, 5] = -math.inf
+    return data
+
+
+@pytest.mark.parametrize("nan,inf", [(True, False), (False, True), (True, True)])
+def test_nan_propagates_and_inf_is_a_value(nan, inf):
+    data = with_specials(nan, inf)
+    flat = data.flatten()
+    for q in (0.97, 0.9999):
+        _, r = feed("range_quantile", {"quantile": q}, data)
+        assert same(r["max"], torch.quantile(flat, q)) and same(r["min"], torch.quantile(flat, 1 - q))
+    _, r = feed("range_quantile", {"quantile": 0.97, "dims": None}, data)
+    assert same(r["max"], torch.quantile(data, 0.97, dim=0, keepdim=True))
+    _, r = feed("range_min_max", {}, data)
+    assert same(r["min"], flat.amin()) and same(r["max"], flat.amax())
+    _, r = feed("variance_precise", {}, data)
+    assert same(r["variance"], torch.var(flat)) and same(r["mean"], flat.mean())
+    _, r = feed("abs_mean", {}, data)
+    assert same(r["abs_mean"], flat.abs().mean())
+    _, r = feed("range_n_sigma", {}, data)
+    assert math.isnan(r["max"]) and math.isnan(r["min"])  # sigma is NaN once inf or NaN is seen
+
+
+def test_integer_tensors_are_profiled_as_float32():
+    g = torch.Generator().manual_seed(10)
+    data = torch.randint(-50, 200, (50, 3, 40), generator=g)
+    flat = data.flatten().float()
+    _, r = feed("range_quantile", {"quantile": 0.97}, data)
+    assert same(r["max"], torch.quantile(flat, 0.97)) and same(r["min"], torch.quantile(flat, 0.03))
+    _, r = feed("range_min_max", {}, data)
+    assert (r["min"], r["max"]) == (flat.min().item(), flat.max().item())
+    _, r = feed("variance_precise", {}, data)
+    assert close(r["variance"], flat.double().var())
+    _, r = feed("record", {}, data)
+    assert torch.as_tensor(r["data"]).dtype == torch.float32
+
+
+# ----------------------------------------------------------------------------- through the pass
+class Heads(torch.nn.Module):
+    """An input whose dim 0 is not the batch (heads folded into it, as attention does)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = torch.nn.Linear(12, 12)
+        self.act = torch.nn.ReLU()
+
+    def forward(self, x):
+        h = self.fc(x).reshape(-1, 3, 4).transpose(0, 1).reshape(-1, 4)  # [3 * batch, 4]
+        return self.act(h)
+
+
+def test_pass_is_exact_when_dim_0_is_not_the_batch_and_batches_are_uneven():
+    torch.manual_seed(11)
+    model = Heads().eval()
+    data = torch.randn(37, 12)
+    mg = annotated(model, {"x": data[:4]})
+    _, info = PASSES["profile_statistics_analysis_pass"].fn(mg, {
+        "by": "name", "target_activation_nodes": ["act"], "num_samples": 37,
+        "activation_statistics": {"range_quantile": {"quantile": 0.97}, "range_min_max": {}},
+        "input_generator": Batches(data, 10)})  # 10, 10, 10, 7
+    with torch.no_grad():
+        h = model.fc(data).reshape(-1, 3, 4).transpose(0, 1).reshape(-1, 4)
+    s = info["stats"]["act"]["data_in_0"]
+    assert s["range_quantile"]["count"] == h.numel()
+    assert same(s["range_quantile"]["max"], torch.quantile(h.flatten(), 0.97))
+    assert same(s["range_quantile"]["min"], torch.quantile(h.flatten(), 0.03))
+    assert (s["range_min_max"]["min"], s["range_min_max"]["max"]) == (h.min().item(), h.max().item())
+
+
+def test_pass_per_sample_mean_on_the_lab_model():
+    from tests.core.test_profile_statistics import jsc_tiny, relu_inputs
+
+    model, data, mg = jsc_tiny()
+    _, info = PASSES["profile_statistics_analysis_pass"].fn(mg, {
+        "by": "type", "target_activation_nodes": ["relu"], "num_samples": 32, "input_generator": Batches(data, 8),
+        "activation_statistics": {"range_quantile": {"quantile": 0.97, "mode": "per_sample_mean"}}})
+    h1, _ = relu_inputs(model, data[:32])
+    r = info["stats"]["seq_blocks_1"]["data_in_0"]["range_quantile"]
+    highs = [torch.quantile(row.double(), 0.97) for row in h1]  # MASE's sample: one row
+    lows = [torch.quantile(row.double(), 0.03) for row in h1]
+    assert close(r["max"], sum(highs) / 32) and close(r["min"], sum(lows) / 32) and r["count"] == 512
