@@ -12,14 +12,7 @@ from __future__ import annotations
 import math
 
 from core.cost.bits import is_tensor_entry
-from core.cost.opcost import MacPart, MissingShape, OpCost
-
-
-def _shape(args: dict, name: str) -> list[int]:
-    entry = args.get(name)
-    if not is_tensor_entry(entry):
-        raise MissingShape(name)
-    return [int(d) for d in entry["shape"]]
+from core.cost.opcost import MacPart, MissingShape, OpCost, shape_of
 
 
 def _has(args: dict, name: str) -> bool:
@@ -30,7 +23,7 @@ def sdpa(args: dict, results: dict):
     """F.scaled_dot_product_attention(q, k, v, attn_mask, ..., enable_gqa): q [..., L, E],
     k [..., S, E], v [..., S, Ev]; batch = every leading dim of q (heads included, so grouped
     query attention counts the query heads, as the math kernel's repeated k/v do)."""
-    q, k, v = _shape(args, "data_in_0"), _shape(args, "data_in_1"), _shape(args, "data_in_2")
+    q, k, v = shape_of(args, "data_in_0"), shape_of(args, "data_in_1"), shape_of(args, "data_in_2")
     length, e = q[-2], q[-1]
     s, ev = k[-2], v[-1]
     batch = math.prod(q[:-2])
@@ -48,8 +41,8 @@ def multihead_attention(args: dict, results: dict):
     Layout: [B, L, E] with batch_first, else [L, B, E]; 2-D inputs are unbatched. Key rows S
     grow by one for bias_k (add_bias_kv) and one for add_zero_attn. The head count does not
     change MACs (heads x head_dim = E)."""
-    q, k, v = _shape(args, "data_in_0"), _shape(args, "data_in_1"), _shape(args, "data_in_2")
-    e = _shape(args, "out_proj_weight")[0]
+    q, k, v = shape_of(args, "data_in_0"), shape_of(args, "data_in_1"), shape_of(args, "data_in_2")
+    e = shape_of(args, "out_proj_weight")[0]
     if len(q) == 3:
         batch_first = bool(args.get("batch_first"))
         b, length = (q[0], q[1]) if batch_first else (q[1], q[0])
@@ -82,8 +75,8 @@ def shifted_window_attention(args: dict, results: dict):
     proj_weight [C, C], relative_position_bias, window_size, num_heads, ...)``, which torchvision
     keeps as one fx node. The input is padded to whole windows of N = wh x ww tokens; every
     padded token is projected and attends to the N tokens of its window."""
-    x = _shape(args, "data_in_0")
-    c = _shape(args, "data_in_1")[1]
+    x = shape_of(args, "data_in_0")
+    c = shape_of(args, "data_in_1")[1]
     window = args.get("window_size") or args.get("arg_4")
     if not isinstance(window, (list, tuple)) or len(window) != 2:
             raise MissingShape("window_size")
@@ -124,12 +117,12 @@ def transformer(args: dict, results: dict) -> OpCost:
     batch_first = bool(args.get("batch_first"))
     full = any(k.startswith("encoder") for k in weights) and any(k.startswith("decoder") for k in weights)
     decoder_only = not full and any("multihead_attn" in k for k in weights)
-    b, first_len = _batch_and_length(_shape(args, "data_in_0"), batch_first)
+    b, first_len = _batch_and_length(shape_of(args, "data_in_0"), batch_first)
     src_len = tgt_len = mem_len = first_len
     if full:  # Transformer(src, tgt): the decoder's memory is the encoder output
-        tgt_len = _batch_and_length(_shape(args, "data_in_1"), batch_first)[1]
+        tgt_len = _batch_and_length(shape_of(args, "data_in_1"), batch_first)[1]
     elif decoder_only:  # decoder(tgt, memory)
-        mem_len = _batch_and_length(_shape(args, "data_in_1"), batch_first)[1]
+        mem_len = _batch_and_length(shape_of(args, "data_in_1"), batch_first)[1]
     parts: list[MacPart] = []
     attention = 0
     for name, entry in weights.items():

@@ -8,14 +8,7 @@ import math
 
 from core.cost.bits import is_tensor_entry, numel
 from core.cost.einsum import einsum_cost
-from core.cost.opcost import MacPart, MissingShape, OpCost
-
-
-def _shape(args: dict, name: str) -> list[int]:
-    entry = args.get(name)
-    if not is_tensor_entry(entry):
-        raise MissingShape(name)
-    return [int(d) for d in entry["shape"]]
+from core.cost.opcost import MacPart, MissingShape, OpCost, shape_of
 
 
 def _operands(args: dict) -> list[str]:
@@ -39,7 +32,7 @@ def einsum(args: dict, results: dict) -> OpCost:
     if equation is None:
         raise MissingShape("equation")
     names = _operands(args)
-    shapes = [_shape(args, n) for n in names]
+    shapes = [shape_of(args, n) for n in names]
     macs, elementwise, fan_in = einsum_cost(equation, shapes)
     a = names[0]
     b = names[1] if len(names) > 1 else names[0]
@@ -50,7 +43,7 @@ def einsum(args: dict, results: dict) -> OpCost:
 def addbmm(args: dict, results: dict) -> OpCost:
     """addbmm(input [n, p], batch1 [b, n, m], batch2 [b, m, p]): b x n x m x p MACs; the sum over
     the batch and the input add are elementwise."""
-    b1, b2 = _shape(args, "data_in_1"), _shape(args, "data_in_2")
+    b1, b2 = shape_of(args, "data_in_1"), shape_of(args, "data_in_2")
     macs = math.prod(b1) * b2[-1]
     out = _out_numel(results)
     return OpCost([MacPart(macs, b1[-1] * b1[0], "data_in_1", "data_in_2")], out * b1[0],
@@ -61,15 +54,15 @@ def matrix_vector(args: dict, results: dict) -> OpCost:
     """mv(mat, vec), addmv(input, mat, vec): numel(mat) MACs (plus the add for addmv)."""
     names = _operands(args)
     mat, vec = (names[1], names[2]) if len(names) == 3 else (names[0], names[1])
-    shape = _shape(args, mat)
+    shape = shape_of(args, mat)
     extra = _out_numel(results) if len(names) == 3 else 0
     return OpCost([MacPart(math.prod(shape), shape[-1], mat, vec)], extra, f"{shape[0]} x {shape[-1]}")
 
 
 def dot(args: dict, results: dict) -> OpCost:
     """dot / vdot / inner: out_numel x K, K = data_in_0.shape[-1]."""
-    a = _shape(args, "data_in_0")
-    _shape(args, "data_in_1")
+    a = shape_of(args, "data_in_0")
+    shape_of(args, "data_in_1")
     k = a[-1] if a else 1
     n = _out_numel(results) * k
     return OpCost([MacPart(n, k, "data_in_0", "data_in_1")], 0, f"out x K {k}")
@@ -77,7 +70,7 @@ def dot(args: dict, results: dict) -> OpCost:
 
 def tensordot(args: dict, results: dict) -> OpCost:
     """out_numel x K with K the contracted size: numel(a) x numel(b) = out_numel x K^2."""
-    na, nb = math.prod(_shape(args, "data_in_0")), math.prod(_shape(args, "data_in_1"))
+    na, nb = math.prod(shape_of(args, "data_in_0")), math.prod(shape_of(args, "data_in_1"))
     out = _out_numel(results)
     k = math.isqrt(max(1, na * nb // max(1, out)))
     return OpCost([MacPart(out * k, k, "data_in_0", "data_in_1")], 0, f"out {out} x K {k}")
@@ -87,7 +80,7 @@ def bilinear(args: dict, results: dict) -> OpCost:
     """y = x1^T W x2 + b with W [out, in1, in2]: out_numel x in1 x in2 MACs (nn.Bilinear or
     F.bilinear(x1, x2, weight, bias))."""
     weight = "weight" if is_tensor_entry(args.get("weight")) else "data_in_2"
-    w = _shape(args, weight)
+    w = shape_of(args, weight)
     out = _out_numel(results)
     has_bias = is_tensor_entry(args.get("bias")) or is_tensor_entry(args.get("data_in_3"))
     return OpCost([MacPart(out * w[1] * w[2], w[1] * w[2], "data_in_0", weight)], out if has_bias else 0,
@@ -98,8 +91,8 @@ def recurrent(args: dict, results: dict) -> OpCost:
     """nn.RNN / LSTM / GRU: every weight matrix (weight_ih_l*, weight_hh_l*, weight_hr_l*, both
     directions) is applied once per token: MACs = tokens x sum of their sizes; tokens = input
     numel / input_size. Gate nonlinearities and biases: elementwise, 4 ops per gate output."""
-    x = _shape(args, "data_in_0")
-    w_in = _shape(args, "weight_ih_l0")
+    x = shape_of(args, "data_in_0")
+    w_in = shape_of(args, "weight_ih_l0")
     tokens = math.prod(x) // max(1, w_in[1])
     weights = {k: v for k, v in args.items() if k.startswith("weight_") and is_tensor_entry(v) and len(v["shape"]) == 2}
     per_token = sum(numel(v) for v in weights.values())
@@ -111,9 +104,9 @@ def recurrent(args: dict, results: dict) -> OpCost:
 def embedding_bag(args: dict, results: dict) -> OpCost:
     """Sum/mean of the looked-up rows: one add per looked-up element (indices x dim), one
     multiply more with per_sample_weights, one division per output for mode='mean'."""
-    indices = math.prod(_shape(args, "data_in_0"))
+    indices = math.prod(shape_of(args, "data_in_0"))
     weight = "weight" if is_tensor_entry(args.get("weight")) else "data_in_1"
-    dim = _shape(args, weight)[-1]
+    dim = shape_of(args, weight)[-1]
     flops = indices * dim
     if any(is_tensor_entry(args.get(k)) for k in ("per_sample_weights", "data_in_3")):
         flops += indices * dim

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.cost.bits import is_tensor_entry
+
 
 class MissingShape(KeyError):
     """A rule needs a tensor entry the metadata does not have."""
@@ -29,3 +31,11 @@ class OpCost:
     @property
     def macs(self) -> int:
         return sum(p.macs for p in self.mac_parts)
+
+
+def shape_of(args: dict, name: str) -> list[int]:
+    """The shape of tensor entry ``name``, or MissingShape."""
+    entry = args.get(name)
+    if not is_tensor_entry(entry):
+        raise MissingShape(name)
+    return [int(d) for d in entry["shape"]]
