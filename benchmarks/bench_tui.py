@@ -10,7 +10,10 @@ watches what it writes, so the times include rendering and the terminal I/O:
 - keypress to render: on a 10,001-node graph (3,333 Linear/ReLU/Identity blocks), the time from
   writing a key to the pty until the app's screen update is complete (no more output for 40 ms,
   which is subtracted), while idle and while profile_statistics_analysis_pass runs back to back
-  in a worker thread, as the Passes tab runs it (target: 50 ms).
+  in a worker thread, as the Passes tab runs it (target: 50 ms);
+- process tuning (mase_tui/tuning.py: GIL switch interval, GC thresholds and freezing): the
+  keypress runs and the pass's own duration while keys are pressed, with the tuning on and with
+  ``MASE_TUI_NO_TUNING=1`` (the same as ``--no-tuning``), so its effect is a same-run ratio.
 
 Usage: .venv/bin/python benchmarks/bench_tui.py [--repeat 3] [--keys 40] [--json out.json]
 Prints a table, then one JSON object.
@@ -50,8 +53,9 @@ def deep_model(blocks: int = 3333, width: int = 16):
 
 
 # ----------------------------------------------------------------------------- child process
-def child_main(model: str, dataset: str | None, busy: bool) -> None:
-    """The app, optionally with passes running back to back once the model is loaded."""
+def child_main(model: str, dataset: str | None, busy: bool, pass_log: str | None = None) -> None:
+    """The app, optionally with passes running back to back once the model is loaded (each
+    run's seconds appended to ``pass_log``). Tuning follows $MASE_TUI_NO_TUNING."""
     sys.path.insert(0, str(REPO))
     from textual import work
 
@@ -70,8 +74,11 @@ def child_main(model: str, dataset: str | None, busy: bool) -> None:
         def _busy(self) -> None:
             # what the Passes tab does: session.run_pass in a thread worker, here without end
             self._stamp("busy")
-            while not self._exit:  # ~4 s per run on the 10k graph
-                self.session.run_pass("profile_statistics_analysis_pass", BUSY_PASS_ARGS)
+            while self.is_running and not self.closing:  # ~4 s per run on the 10k graph
+                run = self.session.run_pass("profile_statistics_analysis_pass", BUSY_PASS_ARGS)
+                if pass_log and not self.closing:
+                    with open(pass_log, "a", encoding="utf-8") as fh:
+                        fh.write(f"{run.seconds:.6f}\n")
 
     BusyApp(Session(model, dataset=dataset)).run()
 
@@ -160,8 +167,10 @@ class PtyApp:
             pass
 
 
-def app_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("MASE_TUI_JSC_PATH", "TEXTUAL")}
+def app_env(tuning: bool = True) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("MASE_TUI_JSC_PATH", "TEXTUAL", "MASE_TUI_NO_TUNING")}
+    if not tuning:
+        env["MASE_TUI_NO_TUNING"] = "1"
     env.update({"TERM": "xterm-256color", "COLUMNS": str(COLS), "LINES": str(ROWS), "PYTHONPATH": str(REPO),
                 "MASE_TUI_KEYS": str(REPO / "benchmarks" / "no-such-keys.toml")})
     return env
@@ -184,10 +193,13 @@ def startup_once() -> tuple[float, float]:
     return first, ready
 
 
-def key_latencies(keys: int, busy: bool) -> dict[str, object]:
+def key_latencies(keys: int, busy: bool, tuning: bool = True) -> dict[str, object]:
+    import tempfile
+
+    pass_log = tempfile.NamedTemporaryFile(prefix="bench-tui-passes-", suffix=".txt", delete=False).name
     argv = [PY, "-c", f"import sys; sys.path.insert(0, {str(REPO / 'benchmarks')!r}); import bench_tui; "
-                      f"bench_tui.child_main({DEEP_REF!r}, 'jsc-synthetic', {busy!r})"]
-    app = PtyApp(argv, app_env())
+                      f"bench_tui.child_main({DEEP_REF!r}, 'jsc-synthetic', {busy!r}, {pass_log!r})"]
+    app = PtyApp(argv, app_env(tuning))
     try:
         ready = app.wait_for("×3333", timeout=300)  # the folded blocks row
         app.wait_quiet(3.0)  # cost and overview workers done (or, busy: the first passes running)
@@ -199,10 +211,19 @@ def key_latencies(keys: int, busy: bool) -> dict[str, object]:
         expand.append(app.key_latency(b"l"))  # builds the block's 3 node rows
         moves = [app.key_latency(b"j") for _ in range(keys)]
         back = [app.key_latency(b"k") for _ in range(keys // 4)]
+        if busy:  # at least two whole pass runs while keys were being pressed
+            deadline = time.perf_counter() + 120
+            while len(_pass_times(pass_log)) < 2 and time.perf_counter() < deadline:
+                moves.append(app.key_latency(b"j" if len(moves) % 2 else b"k"))
+                time.sleep(0.1)  # a user browsing, not a key held down
     finally:
         app.close()
+    passes = _pass_times(pass_log)
+    os.unlink(pass_log)
     samples = moves + back
     return {
+        "pass_s": [round(p, 3) for p in passes],
+        "pass_median_s": round(statistics.median(passes), 3) if passes else None,
         "ready_s": round(ready, 3),
         "keys": len(samples),
         "median_ms": round(1000 * statistics.median(samples), 1),
@@ -210,6 +231,13 @@ def key_latencies(keys: int, busy: bool) -> dict[str, object]:
         "max_ms": round(1000 * max(samples), 1),
         "expand_ms": [round(1000 * e, 1) for e in expand],
     }
+
+
+def _pass_times(path: str) -> list[float]:
+    try:
+        return [float(line) for line in Path(path).read_text().split()]
+    except OSError:
+        return []
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -226,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     ready_s = statistics.median(r[1] for r in runs)
     idle = key_latencies(args.keys, busy=False)
     busy = key_latencies(args.keys, busy=True)
+    idle_off = key_latencies(args.keys, busy=False, tuning=False)
+    busy_off = key_latencies(args.keys, busy=True, tuning=False)
 
     result = {
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
@@ -238,6 +268,13 @@ def main(argv: list[str] | None = None) -> int:
         "startup_runs": [[round(a, 3), round(b, 3)] for a, b in runs],
         "keypress_10k_idle": idle,
         "keypress_10k_while_pass_runs": busy,
+        "no_tuning": {"keypress_10k_idle": idle_off, "keypress_10k_while_pass_runs": busy_off},
+        "tuning_effect": {  # tuned / untuned, measured in this run
+            "keypress_idle_p95_ratio": _ratio(idle["p95_ms"], idle_off["p95_ms"]),
+            "keypress_busy_p95_ratio": _ratio(busy["p95_ms"], busy_off["p95_ms"]),
+            "keypress_busy_median_ratio": _ratio(busy["median_ms"], busy_off["median_ms"]),
+            "pass_seconds_ratio": _ratio(busy["pass_median_s"], busy_off["pass_median_s"]),
+        },
         "targets": {"first_frame_minus_textual_s": 0.3, "ready_minus_torch_s": 1.0, "keypress_ms": 50},
     }
     ok = {
@@ -259,6 +296,14 @@ def main(argv: list[str] | None = None) -> int:
         ("keypress, 10k graph, pass running", f"{busy['median_ms']} ms",
          f"p95 {busy['p95_ms']} max {busy['max_ms']} (target 50) {'ok' if ok['keys busy'] else 'MISSED'}"),
         ("expand 100 rows / 3 rows, idle", " / ".join(f"{e} ms" for e in idle["expand_ms"]), ""),
+        ("keypress idle, no tuning", f"{idle_off['median_ms']} ms",
+         f"p95 {idle_off['p95_ms']} max {idle_off['max_ms']}"),
+        ("keypress pass running, no tuning", f"{busy_off['median_ms']} ms",
+         f"p95 {busy_off['p95_ms']} max {busy_off['max_ms']}"),
+        ("profile_statistics while keys: tuned", f"{busy['pass_median_s']} s", f"runs {busy['pass_s']}"),
+        ("profile_statistics while keys: untuned", f"{busy_off['pass_median_s']} s", f"runs {busy_off['pass_s']}"),
+        ("tuning effect (tuned/untuned)", "", f"busy keys p95 x{result['tuning_effect']['keypress_busy_p95_ratio']}, "
+                                              f"pass time x{result['tuning_effect']['pass_seconds_ratio']}"),
     ]
     width = max(len(r[0]) for r in rows)
     print(f"{'measure':<{width}}  {'value':>14}  note")
@@ -270,6 +315,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
     return 0
+
+
+def _ratio(a, b):
+    return None if a is None or not b else round(a / b, 3)
 
 
 if __name__ == "__main__":

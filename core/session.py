@@ -83,11 +83,11 @@ class Session:
         load_type: str | None = None,
         dataset: str | None = None,
         dataset_path: str | None = None,
-        batch_size: int | None = 8,
+        batch_size: int | None = None,
         seed: int = 0,
         trust_checkpoint: bool = False,
         pretrained: bool = True,
-        device: str | None = "cpu",
+        device: str | None = None,
         num_workers: int = 0,
         custom_leaf_modules: tuple = (),
         tracer: str = "auto",
@@ -103,6 +103,10 @@ class Session:
         device = device or (spec.device if spec else None) or "cpu"
         if device not in ("cpu", "meta"):
             raise MaseError(f"unsupported device '{device}'", hint="use --device cpu or --device meta")
+        if spec is not None and spec.device == "meta" and device != "meta":
+            # random weights for 6.7B parameters are 27 GB in float32: the process would be killed
+            raise MaseError(f"{model_name} is built on the meta device only (its weights would not fit in memory)",
+                            hint="drop --device, or use --device meta")
         if tracer not in ("auto", "fx", "export"):
             raise MaseError(f"unknown tracer '{tracer}'", hint="use --tracer auto, fx or export")
         self.model_name = model_name
@@ -281,7 +285,9 @@ class Session:
                 graph, _ = PASSES["add_software_metadata_analysis_pass"].fn(graph, None)
             return graph
         graph, _ = PASSES["init_metadata_analysis_pass"].fn(graph, None)
-        graph, _ = PASSES["add_common_metadata_analysis_pass"].fn(graph, {"dummy_in": self.dummy_in})
+        # a meta-device model runs the dummy input as meta tensors too (shapes only)
+        graph, _ = PASSES["add_common_metadata_analysis_pass"].fn(graph, {"dummy_in": self.dummy_in,
+                                                                          "force_device_meta": self.on_meta})
         graph, _ = PASSES["add_software_metadata_analysis_pass"].fn(graph, None)
         return graph
 

@@ -1,8 +1,11 @@
 """MaseTuiApp: the inspector, a Textual app over a live ``core.session.Session``.
 
-The first frame is painted before torch is imported: ``Session.load`` (torch, the model, the
-data, tracing, metadata) runs in a thread worker that reports progress in the status line.
-Layout, messages and bindings follow /work/notes/tui_contract.md.
+The App composes the screen and routes messages; each concern has its own module:
+``session_loader`` (loading off the UI thread), ``cost_service`` (one cost run per graph,
+shared by the panes), ``panes`` (the interfaces the panes implement), ``tuning`` (GIL and GC
+settings), ``app_logging`` (log records as notifications), ``app_reports`` (copy, export,
+screenshot) and ``widgets/`` (one pane a file). The first frame is painted before torch is
+imported; the session loads in a worker that reports progress in the status line.
 """
 
 from __future__ import annotations
@@ -15,26 +18,19 @@ import sys
 import time
 from pathlib import Path
 
-from textual import on, work
+from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.widgets import Footer, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
 
+from mase_tui.app_logging import AppLog, LogToNotifications
 from mase_tui.app_reports import ReportActions
-from mase_tui.app_runtime import (
-    GC_FREEZE_INTERVAL,
-    GC_IDLE_AFTER,
-    AppLog,
-    ProcessTuning,
-    collect_and_freeze,
-    settle_gc,
-)
-from mase_tui.cost_cache import COST_PASS, CostCache
+from mase_tui.cost_service import COST_PASS, CostService
 from mase_tui.keymap import all_bindings, known_binding_ids, load_keymap
 from mase_tui.messages import (
     GraphChanged,
@@ -45,7 +41,12 @@ from mase_tui.messages import (
     SessionLoaded,
 )
 from mase_tui.node_index import NodeRow
+from mase_tui.panes import FollowsCost, FollowsNode, FollowsPasses, OpensConfig, SessionView
+from mase_tui.pass_files import PassFileReload
+from mase_tui.session_loader import start_loading
+from mase_tui.tuning import ProcessTuning, tuning_enabled
 from mase_tui.widgets.details import NodeDetails
+from mase_tui.widgets.filter_bar import FilterBar, FilterInput
 from mase_tui.widgets.graph_overview import GraphOverview
 from mase_tui.widgets.node_tree import NodeTree
 from mase_tui.widgets.status_bar import StatusBar
@@ -54,7 +55,7 @@ logger = logging.getLogger(__name__)
 
 NARROW_WIDTH = 110  # below this the details pane stacks under the tabs
 TABS = ("tab-graph", "tab-compare", "tab-passes", "tab-costs")
-# (module in mase_tui.widgets, class, tab title, widget id) of the tabs engineer's panes
+# (module in mase_tui.widgets, class, tab title, widget id) of the panes mounted after the first frame
 TAB_PANES = (
     ("compare", "CompareView", "2 Compare", "compare"),
     ("pass_runner", "PassRunner", "3 Passes", "pass-runner"),
@@ -72,7 +73,7 @@ def _while_open(method):
         try:
             return method(self, *args)
         except NoMatches:
-            if not (self._exit or self._closing or self._closed):
+            if not self.closing and self.is_running and self.screen_stack:
                 raise
 
     return guarded
@@ -92,30 +93,7 @@ def _passes_provider():
     return PassesProvider
 
 
-def _pane_class(module: str, name: str) -> type[Widget] | None:
-    """A tab's widget class from the tabs engineer's module, or None while it does not exist."""
-    try:
-        return getattr(importlib.import_module(f"mase_tui.widgets.{module}"), name)
-    except ModuleNotFoundError as exc:
-        if exc.name != f"mase_tui.widgets.{module}":
-            raise
-        return None
-
-
-class _Placeholder(Static):
-    def refresh_from_session(self) -> None:
-        pass
-
-
-class FilterInput(Input):
-    HELP_SCOPE = "Filter box"
-    BINDINGS = [Binding("escape", "cancel_filter", "Clear filter", id="filter.clear")]
-
-    def action_cancel_filter(self) -> None:
-        self.app.action_clear_filter()
-
-
-class MaseTuiApp(ReportActions, App):
+class MaseTuiApp(ReportActions, PassFileReload, App):
     CSS_PATH = "app.tcss"
     TITLE = "mase-tui"
     COMMANDS = App.COMMANDS | {_bindings_provider, _passes_provider}
@@ -139,9 +117,11 @@ class MaseTuiApp(ReportActions, App):
         Binding("t", "toggle_pane('hide-tree')", "Toggle tree", show=False, id="toggle.tree"),
         Binding("d", "toggle_pane('hide-details')", "Toggle details", show=False, id="toggle.details"),
         Binding("ctrl+p", "command_palette", "Palette", show=False, id="palette"),
+        *PassFileReload.PASS_FILE_BINDINGS,
     ]
 
-    def __init__(self, session=None, *, config_path: str | None = None, theme: str | None = None) -> None:
+    def __init__(self, session=None, *, config_path: str | None = None, theme: str | None = None,
+                 tuning: bool | None = None) -> None:
         super().__init__()
         if session is None:
             from core.session import Session
@@ -151,32 +131,33 @@ class MaseTuiApp(ReportActions, App):
         self.config_path = config_path
         self.current_node: str | None = None
         self.keymap_file: Path | None = None
+        self.keymap: dict[str, str] = {}  # the user's remapping, as given to set_keymap
         self.load_error: str | None = None
         self.ready = False
+        self.closing = False
+        self.costs = CostService(self, session, self._cost_ready)
+        self.tuning = ProcessTuning(tuning_enabled(tuning))
         self._theme_name = theme or os.environ.get(ENV_THEME)
-        self._costs = CostCache()
+        self._logs = LogToNotifications(self)
         self._seen_logs: set[str] = set()
-        self._tuning = ProcessTuning(self)
         self._details_pending: tuple | None = None
         self._tabs_mounted = False
-        self._gc_timer = None
-        self._last_move = 0.0
 
     @classmethod
     def from_args(cls, args) -> "MaseTuiApp":
         from mase_tui.commands.common import session_from_args
 
+        tuning = False if getattr(args, "no_tuning", False) else None
         return cls(session_from_args(args), config_path=getattr(args, "config", None),
-                   theme=getattr(args, "theme", None))
+                   theme=getattr(args, "theme", None), tuning=tuning)
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield FilterInput(placeholder="/ name op:linear type:module shape:8,16", id="filter", compact=True)
-                yield Static(id="filter-status")
-                yield NodeTree(id="node-tree")
+                yield FilterBar(id="filter-bar")
+                yield NodeTree(id="node-tree", on_cursor=self._tree_cursor_moved)
             with Container(id="body"):
                 with TabbedContent(id="tabs", initial="tab-graph"):
                     with TabPane("1 Graph", id="tab-graph"):
@@ -203,24 +184,35 @@ class MaseTuiApp(ReportActions, App):
     def details(self) -> NodeDetails:
         return self.main.query_one("#details", NodeDetails)
 
+    @property
+    def overview(self) -> GraphOverview:
+        return self.main.query_one("#graph-overview", GraphOverview)
+
     def panes(self) -> list[Widget]:
-        """Every widget that follows the session (refresh_from_session)."""
-        out: list[Widget] = [self.tree, self.details, self.main.query_one("#graph-overview")]
+        """Every pane that follows the session, in the order they are told about changes."""
+        out: list[Widget] = [self.tree, self.details, self.overview]
         if self._tabs_mounted:
             for *_, wid in TAB_PANES:
                 out.extend(self.main.query(f"#{wid}"))
         return out
 
+    def panes_with(self, interface: type) -> list:
+        """The panes implementing one of the interfaces of ``mase_tui.panes``."""
+        return [pane for pane in self.panes() if isinstance(pane, interface)]
+
+    def exit(self, *args, **kwargs) -> None:
+        self.closing = True  # messages still in flight find no panes: see _while_open
+        super().exit(*args, **kwargs)
+
     # ------------------------------------------------------------------ start-up
     def on_mount(self) -> None:
-        self._tuning.enter()  # logging to notifications, GIL switch interval, GC (app_runtime.py)
+        self._logs.enter()
+        self.tuning.enter(self)
         if self._theme_name:
             if self._theme_name in self.available_themes:
                 self.theme = self._theme_name
             else:
                 self.notify(f"unknown theme '{self._theme_name}'; ctrl+p then 'theme' lists them", severity="warning")
-        self.main.query_one("#filter", FilterInput).display = False
-        self.main.query_one("#filter-status", Static).display = False
         self._apply_width(self.size.width)
         name = self.session.model_name
         self.main.query_one(StatusBar).show_progress(name, "starting")
@@ -233,23 +225,21 @@ class MaseTuiApp(ReportActions, App):
         # The loader imports torch in a thread, which holds the GIL for long stretches: started
         # before the first paint it would delay the paint by ~0.3 s.
         self._stamp("first_frame")
-        self._load()
+        start_loading(self, self.session)
         self.call_after_refresh(self._mount_tab_panes)
+        self.start_pass_file_watch()
 
     async def _mount_tab_panes(self) -> None:
         """Import and mount the Compare, Passes and Costs panes once the first frame is out: their
         modules take ~0.1 s to import, and the session needs longer than that to load anyway."""
-        for tab, (module, name, title, wid) in zip(TABS[1:], TAB_PANES, strict=True):
-            pane_class = _pane_class(module, name)
-            if pane_class is None:
-                pane = _Placeholder(f"{title[2:]}: mase_tui/widgets/{module}.py is not written yet", id=wid)
-            else:
-                pane = pane_class(id=wid)
-            await self.main.query_one(f"#{tab}", TabPane).mount(pane)
+        for tab, (module, name, _title, wid) in zip(TABS[1:], TAB_PANES, strict=True):
+            pane_class = getattr(importlib.import_module(f"mase_tui.widgets.{module}"), name)
+            await self.main.query_one(f"#{tab}", TabPane).mount(pane_class(id=wid))
         self._tabs_mounted = True  # from now on panes() includes them
         if self.ready:
             for pane in self.panes()[3:]:
-                pane.refresh_from_session()
+                if isinstance(pane, SessionView):
+                    pane.refresh_from_session()
             self._open_config()
         self._apply_keymap()  # after the panes exist: their binding ids are valid keymap entries
 
@@ -260,24 +250,25 @@ class MaseTuiApp(ReportActions, App):
                 fh.write(f"{event} {time.time():.6f}\n")
 
     def _apply_keymap(self) -> None:
-        from mase_tui.widgets.details import NodeDetails as _D
         from mase_tui.widgets.export_dialog import ExportDialog
         from mase_tui.widgets.help_screen import HelpScreen
 
-        classes = [type(self), NodeTree, _D, GraphOverview, FilterInput, HelpScreen, ExportDialog]
+        classes = [type(self), NodeTree, NodeDetails, GraphOverview, FilterInput, HelpScreen, ExportDialog]
         for module, *_ in TAB_PANES:  # the panes and their dialogs (ConfirmReset, ConfigPicker, ...)
-            loaded = sys.modules.get(f"mase_tui.widgets.{module}")
-            classes += [c for c in vars(loaded or object).values()
-                        if isinstance(c, type) and c.__module__ == getattr(loaded, "__name__", "") and "BINDINGS" in vars(c)]
+            loaded = sys.modules[f"mase_tui.widgets.{module}"]
+            classes += [c for c in vars(loaded).values()
+                        if isinstance(c, type) and c.__module__ == loaded.__name__ and "BINDINGS" in vars(c)]
         keymap, problems, path = load_keymap(known_binding_ids(classes))
         self.keymap_file = path
         if keymap:
+            self.keymap = keymap
             self.set_keymap(keymap)
         for problem in problems:
             self.notify(problem, severity="warning", timeout=15)
 
     def on_unmount(self) -> None:
-        self._tuning.exit()
+        self.tuning.exit()
+        self._logs.exit()
 
     @on(AppLog)
     def _show_log(self, message: AppLog) -> None:
@@ -289,47 +280,39 @@ class MaseTuiApp(ReportActions, App):
             return
         self.notify(message.text, severity="warning", timeout=10)
 
-    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
-    def _load(self) -> None:
-        from core.errors import MaseError
-
-        try:
-            self.session.load(progress=lambda text: self.post_message(LoadProgress(text)))
-        except MaseError as exc:
-            self.post_message(SessionFailed(exc.one_line()))
-        except Exception as exc:  # a bug or a torch error: the app stays up and says what happened
-            logger.debug("loading failed", exc_info=True)
-            self.post_message(SessionFailed(f"{type(exc).__name__}: {exc}"))
-        else:
-            self.post_message(SessionLoaded())
-
+    # ------------------------------------------------------------------ session loading
     @_while_open
     def on_load_progress(self, message: LoadProgress) -> None:
+        if message.session is not self.session:
+            return
         if not self.ready and self.load_error is None:
             self.main.query_one(StatusBar).show_progress(self.session.model_name, message.text)
             self.tree.show_message(f"loading {self.session.model_name}: {message.text} ...")
 
     @_while_open
     def on_session_failed(self, message: SessionFailed) -> None:
+        if message.session is not self.session:
+            return
         self.load_error = message.error
         name = self.session.model_name
         self.main.query_one(StatusBar).show_error(name, message.error)
         self.tree.show_message(f"could not load {name}")
         self.details.show_message(f"Could not load {name}:\n{message.error}\n\nFix the command line and "
                                   "start again (q quits).", style="red")
-        self.main.query_one("#graph-overview", GraphOverview).show_message(f"could not load {name}: {message.error}")
+        self.overview.show_message(f"could not load {name}: {message.error}")
         self.notify(message.error, title=f"could not load {name}", severity="error", timeout=3600)
 
     @_while_open
-    def on_session_loaded(self, _message: SessionLoaded) -> None:
+    def on_session_loaded(self, message: SessionLoaded) -> None:
+        if message.session is not self.session:
+            return
         self.ready = True
         self.refresh_bindings()  # the footer shows filter/copy/export as enabled now
         self.main.query_one(StatusBar).show_session(self.session)
-        self._start_cost()
-        for pane in self.panes():
+        self.costs.request_session_graphs()
+        for pane in self.panes_with(SessionView):
             pane.refresh_from_session()  # the tree highlights its first node when built
-        self.call_after_refresh(settle_gc)
-        self.set_interval(GC_FREEZE_INTERVAL, self._freeze_survivors)
+        self.tuning.session_ready()
         self._open_config()
         self._stamp("ready")
 
@@ -337,64 +320,21 @@ class MaseTuiApp(ReportActions, App):
         """--config: offer its passes in the Passes tab, once the session and the tab are there."""
         if not (self.config_path and self.ready and self._tabs_mounted):
             return
-        runner = self.main.query("#pass-runner")
-        if runner and hasattr(runner.first(), "load_config_file"):
-            runner.first().load_config_file(Path(self.config_path))
+        for pane in self.panes_with(OpensConfig):
+            pane.load_config_file(Path(self.config_path))
 
-    # ------------------------------------------------------------------ cost (for details)
-    def cost_info(self) -> dict | None:
-        """The cost_analysis_pass info for the current graph, if there is one yet."""
-        return self._costs.info(self.session)
-
-    def node_cost(self, name: str) -> tuple[dict | None, str]:
-        return self._costs.node(self.session, name)
-
-    def module_cost(self, path: str) -> dict | None:
-        return self._costs.module(self.session, path)
-
-    def _start_cost(self) -> None:
-        if self.cost_info() is not None:
-            return
-        try:
-            importlib.import_module("core.passes.analysis.cost")
-        except ModuleNotFoundError:
-            self._costs.state = "cost: not available in this build (core.passes.analysis.cost)"
-            return
-        self._costs.state = "computing cost ..."
-        self._compute_cost(self.session.current)
-
-    @work(thread=True, exclusive=True, group="cost", exit_on_error=False)
-    def _compute_cost(self, graph) -> None:
-        from core.errors import MaseError
-        from core.passes import PASSES
-
-        try:
-            _, info = PASSES[COST_PASS].fn(graph, {})
-        except MaseError as exc:
-            self.call_from_thread(self._cost_failed, exc.one_line())
-        except Exception as exc:  # keep the app up; the pane says why there is no cost
-            self.call_from_thread(self._cost_failed, f"{type(exc).__name__}: {exc}")
-        else:
-            if not get_current_worker().is_cancelled:
-                self.call_from_thread(self._cost_done, graph, info)
-
+    # ------------------------------------------------------------------ cost
     @_while_open
-    def _cost_done(self, graph, info: dict) -> None:
-        self._costs.store(graph, info)
-        if graph is self.session.current:
-            self.details.refresh_from_session()
-            self.main.query_one("#graph-overview", GraphOverview).refresh_from_session()
-
-    @_while_open
-    def _cost_failed(self, error: str) -> None:
-        self._costs.failed(error)
-        self.details.refresh_from_session()
+    def _cost_ready(self, graph) -> None:
+        """The cost service finished a graph: the panes that show costs redraw."""
+        for pane in self.panes_with(FollowsCost):
+            pane.cost_ready(graph)
 
     # ------------------------------------------------------------------ messages from panes
     @_while_open
     def on_node_focused(self, message: NodeFocused) -> None:
-        sender = getattr(message, "_sender", None)
-        if message.source != "tree" and isinstance(sender, Widget) and not sender.has_focus_within:
+        view = message.view
+        if message.source != "tree" and isinstance(view, Widget) and not view.has_focus_within:
             # A view the user is not in can only echo an older programmatic move (e.g. a queued
             # row-highlight while j is held in the tree); following it would pull the cursor back.
             return
@@ -403,18 +343,16 @@ class MaseTuiApp(ReportActions, App):
             self._show_details(message.name)
         if message.source != "tree":
             self.tree.reveal(message.name, quiet=True)
-        if message.source != "compare":
-            for compare in self.main.query("#compare"):
-                focus = getattr(compare, "focus_node", None)
-                if focus is not None:
-                    focus(message.name)
+        for pane in self.panes_with(FollowsNode):
+            if pane is not view:
+                pane.focus_node(message.name)
 
     @_while_open
-    def tree_cursor_moved(self, entry) -> None:
+    def _tree_cursor_moved(self, entry) -> None:
         """Called by the tree as its cursor moves (before the repaint): the details follow at once."""
         if not self.ready:
             return
-        self._last_move = time.monotonic()
+        self.tuning.cursor_moved()
         if isinstance(entry, NodeRow):
             self.current_node = entry.name
             self.details.show_node(entry.name)
@@ -443,42 +381,28 @@ class MaseTuiApp(ReportActions, App):
     @_while_open
     def on_graph_changed(self, message: GraphChanged) -> None:
         self.main.query_one(StatusBar).show_session(self.session)
-        self._start_cost()
-        for pane in self.panes():
+        self.costs.request()
+        for pane in self.panes_with(SessionView):
             pane.refresh_from_session()
-        self.call_after_refresh(settle_gc, True)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        # Background results (the node index, costs, the panes' tables) are long-lived too:
-        # freeze them once the workers are done, so later collections stay small.
-        if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED) and self.ready:
-            if self._gc_timer is not None:
-                self._gc_timer.stop()
-            self._gc_timer = self.set_timer(0.5, self._freeze_when_idle)
-
-    def _freeze_when_idle(self) -> None:
-        self._gc_timer = None
-        if not any(w.is_running for w in self.workers):
-            settle_gc()
-
-    def _freeze_survivors(self) -> None:
-        # Automatic full collections are rare while the app runs (see on_mount); this one runs
-        # when the user has paused for a moment, collects what is not frozen and freezes the rest.
-        if self.ready and time.monotonic() - self._last_move > GC_IDLE_AFTER:
-            collect_and_freeze()
+        self.tuning.graph_replaced()
 
     @_while_open
     def on_pass_finished(self, message: PassFinished) -> None:
         self.main.query_one(StatusBar).show_session(self.session)
         run = message.run
-        if run.name == COST_PASS and run.ok:
-            self.details.refresh_from_session()
-        if not run.changed_graph:
-            self.main.query_one("#graph-overview", GraphOverview).refresh_from_session()
-        for pane in self.panes():
-            hook = getattr(pane, "pass_finished", None)
-            if hook is not None:
-                hook(run)
+        if run.ok and not run.changed_graph:
+            # An analysis pass writes metadata in place (statistics, hardware, ...): every pane
+            # redraws from it, including nodes it shows from a cache.
+            if run.name != COST_PASS:
+                self.costs.request()
+            for pane in self.panes_with(SessionView):
+                pane.refresh_from_session()
+        for pane in self.panes_with(FollowsPasses):
+            pane.pass_finished(run)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED) and self.ready:
+            self.tuning.worker_finished()
 
     # ------------------------------------------------------------------ layout actions
     def on_resize(self, event) -> None:
@@ -509,12 +433,11 @@ class MaseTuiApp(ReportActions, App):
     def action_compare_step(self, step: int) -> None:
         """`]`/`[` from anywhere (the tree, another tab): open Compare and jump to the next or
         previous difference, so the tree and details follow it."""
-        try:
-            from mase_tui.widgets.compare import CompareView
+        if not self._tabs_mounted:
+            return  # still loading
+        from mase_tui.widgets.compare import CompareView
 
-            compare = self.main.query_one(CompareView)
-        except Exception:  # panes not mounted yet (still loading)
-            return
+        compare = self.main.query_one(CompareView)
         self.main.query_one("#tabs", TabbedContent).active = "tab-compare"
         compare.query_one("#compare-table").focus()
         compare.action_next_difference() if step > 0 else compare.action_previous_difference()
@@ -531,47 +454,22 @@ class MaseTuiApp(ReportActions, App):
     def action_help(self) -> None:
         from mase_tui.widgets.help_screen import HelpScreen
 
-        self.push_screen(HelpScreen(all_bindings(self, self.screen)))
+        self.push_screen(HelpScreen(all_bindings(self, self.screen), self.keymap_file))
 
     # ------------------------------------------------------------------ filter
+    @property
+    def filter_bar(self) -> FilterBar:
+        return self.main.query_one(FilterBar)
+
     def action_filter(self) -> None:
-        if not self.ready:
-            return
-        box = self.main.query_one("#filter", FilterInput)
-        box.display = True
-        box.value = self.tree.query_text
-        box.focus()
-
-    @on(Input.Submitted, "#filter")
-    def _filter_submitted(self, event: Input.Submitted) -> None:
-        if not event.value.strip():
-            self.action_clear_filter()
-            return
-        count = self.tree.apply_filter(event.value)
-        self.refresh_bindings()  # n / N appear in the footer while there are matches
-        status = self.main.query_one("#filter-status", Static)
-        status.display = True
-        status.update(self._match_text() if count else f"no match for '{event.value.strip()}'")
-        self.tree.focus()
-
-    def _match_text(self) -> str:
-        tree = self.tree
-        total = len(tree.matches)
-        return f"{tree.match_index + 1}/{total} match{'es' if total != 1 else ''} · n/N step · esc in / clears"
+        if self.ready:
+            self.filter_bar.open()
 
     def action_clear_filter(self) -> None:
-        box = self.main.query_one("#filter", FilterInput)
-        box.value = ""
-        box.display = False
-        self.main.query_one("#filter-status", Static).display = False
-        if self.tree.query_text:
-            self.tree.clear_filter()
-        self.refresh_bindings()
-        self.tree.focus()
+        self.filter_bar.clear()
 
     def action_step_match(self, delta: int) -> None:
-        if self.tree.step_match(delta) is not None:
-            self.main.query_one("#filter-status", Static).update(self._match_text())
+        self.filter_bar.step(delta)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "step_match":

@@ -7,9 +7,11 @@ from pathlib import Path
 
 from textual.widgets import TabbedContent
 
+from mase_tui.panes import ExportsReport
+
 
 class ReportActions:
-    """Needs the app's ``session``, ``details``, ``main`` and ``cost_info()``."""
+    """Needs the app's ``session``, ``details``, ``main`` and ``costs`` (the cost service)."""
 
     _shots = 0
     last_export: Path | None = None
@@ -31,19 +33,19 @@ class ReportActions:
         tabs = self.main.query_one("#tabs", TabbedContent)
         pane = tabs.get_pane(tabs.active)
         for widget in pane.query("*"):
-            own = getattr(widget, "export_report", None)
-            if callable(own):
-                report = own()
+            if isinstance(widget, ExportsReport):
+                report = widget.export_report()
                 if report is not None:
                     return report
         session = self.session
-        if tabs.active == "tab-costs" and self.cost_info() is not None:
-            return export.cost_report(session, self.cost_info())
+        cost = self.costs.info()
+        if tabs.active == "tab-costs" and cost is not None:
+            return export.cost_report(session, cost)
         if tabs.active == "tab-passes":
             runs = [r for r in session.history if r.kind != "session"]
             if runs:
                 return export.pass_report(session, runs[-1])
-        return export.nodes_report(session, self.cost_info())
+        return export.nodes_report(session, cost)
 
     def action_export(self) -> None:
         from mase_tui.widgets.export_dialog import ExportDialog

@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument("--log-level", default=None, choices=["debug", "info", "warning", "error", "critical"])
     parser.add_argument("-V", "--version", action="store_true", help="print the version and exit")
+    parser.add_argument("--no-tuning", action="store_true",
+                        help="app: keep Python's GIL and GC settings (also MASE_TUI_NO_TUNING=1)")
     parser.add_argument(*PASSES_FLAG, dest="passes_files", **PASSES_OPTION)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     for name in COMMANDS:

@@ -24,7 +24,7 @@ def _title(info: BindingInfo) -> str:
 class BindingsProvider(Provider):
     """One command per binding: "Node tree: Next match" with help "n · id match.next"."""
 
-    def _commands(self) -> list[BindingInfo]:
+    def binding_commands(self) -> list[BindingInfo]:
         screen = self.screen
         # The palette is pushed over the main screen; list the bindings of the screen below it.
         return [b for b in all_bindings(self.app, screen) if b.action not in _SKIP_ACTIONS]
@@ -34,12 +34,12 @@ class BindingsProvider(Provider):
         return f"key {info.key_text}{ident}"
 
     async def discover(self) -> Hits:
-        for info in self._commands():
+        for info in self.binding_commands():
             yield DiscoveryHit(_title(info), partial(run_binding, self.app, info), help=self._help(info))
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for info in self._commands():
+        for info in self.binding_commands():
             title = _title(info)
             score = max(matcher.match(title), matcher.match(f"{title} {info.key_text} {info.binding_id or ''}") * 0.8)
             if score > 0:
@@ -49,9 +49,8 @@ class BindingsProvider(Provider):
 def run_binding(app, info: BindingInfo) -> None:
     """Run a binding's action where it lives, showing its tab and focusing its pane first."""
     node = info.namespace
-    show = getattr(app, "reveal_widget", None)
-    if show is not None and node is not app:
-        show(node)
+    if node is not app:
+        app.reveal_widget(node)
     app.call_later(app.run_action, info.action, node)
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Iterable
 
 if TYPE_CHECKING:
     from textual.app import App
-    from textual.binding import Binding
+    from textual.binding import Binding, BindingsMap
     from textual.dom import DOMNode
 
 ENV_KEYS = "MASE_TUI_KEYS"
@@ -140,11 +140,25 @@ def _listed(node: "DOMNode", binding: "Binding") -> bool:
     return binding.action not in GENERIC_ACTIONS and not isinstance(node, Input)
 
 
-def bindings_of(node: "DOMNode", app: "App") -> list[BindingInfo]:
+def class_bindings(node: "DOMNode") -> "BindingsMap":
+    """The bindings a node's class declares (``BINDINGS`` along its bases, a subclass's binding
+    for a key replacing its base's, as Textual merges them), from public API only."""
+    from textual.binding import BindingsMap
+
+    keys: dict[str, list] = {}
+    for base in reversed(type(node).__mro__):
+        declared = base.__dict__.get("BINDINGS")
+        if declared:
+            keys.update(BindingsMap(declared).key_to_bindings)
+    return BindingsMap.from_keys(keys)
+
+
+def bindings_of(node: "DOMNode", app: "App", keymap: dict[str, str] | None = None) -> list[BindingInfo]:
     """The node's bindings with the user keymap applied, one entry per action (keys merged)."""
-    bindings = node._bindings.copy()  # Textual applies the keymap to copies in the same way
-    if app._keymap:
-        bindings.apply_keymap(app._keymap)
+    bindings = class_bindings(node)
+    keymap = getattr(app, "keymap", None) if keymap is None else keymap  # MaseTuiApp.keymap
+    if keymap:
+        bindings.apply_keymap(keymap)
     merged: dict[tuple[str, str | None], BindingInfo] = {}
     for key, binding in bindings:
         if not _listed(node, binding):
@@ -179,7 +193,7 @@ def all_bindings(app: "App", screen=None) -> list[BindingInfo]:
         if cls in seen_classes or not cls.__module__.startswith("mase_tui"):
             continue  # Textual's own widgets inside our panes are covered by our panes' keys
         seen_classes.add(cls)
-        if widget._bindings.key_to_bindings:
+        if class_bindings(widget).key_to_bindings:
             nodes.append(widget)
     out: list[BindingInfo] = []
     for node in nodes:

@@ -16,23 +16,29 @@ if TYPE_CHECKING:  # the Session module is light, but PassRun is only needed for
 
 
 class SessionLoaded(Message):
-    """The app's session finished loading: ``app.session`` has a model and graphs."""
+    """``session`` finished loading: it has a model and graphs."""
+
+    def __init__(self, session=None) -> None:
+        super().__init__()
+        self.session = session
 
 
 class SessionFailed(Message):
     """Loading the session failed; ``error`` is the one-line message shown to the user."""
 
-    def __init__(self, error: str) -> None:
+    def __init__(self, error: str, session=None) -> None:
         super().__init__()
         self.error = error
+        self.session = session
 
 
 class LoadProgress(Message):
     """A progress line from ``Session.load`` (importing torch, tracing, ...)."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, session=None) -> None:
         super().__init__()
         self.text = text
+        self.session = session
 
 
 class GraphChanged(Message):
@@ -44,12 +50,22 @@ class GraphChanged(Message):
 
 
 class NodeFocused(Message):
-    """The user highlighted a node in ``source`` ("tree", "compare", ...); other views follow."""
+    """The user highlighted a node in ``source`` ("tree", "compare", ...); other views follow.
+    ``view`` is the widget that posted it (the app ignores echoes from a view the user is not in)."""
 
-    def __init__(self, name: str, source: str) -> None:
+    def __init__(self, name: str, source: str, view=None) -> None:
         super().__init__()
         self.name = name
         self.source = source
+        self.view = view
+
+
+class CostReady(Message):
+    """The cost of ``graph`` (one of the session's graphs) is known, or known to be unavailable."""
+
+    def __init__(self, graph) -> None:
+        super().__init__()
+        self.graph = graph
 
 
 class PassFinished(Message):

@@ -66,3 +66,15 @@ def classify_aten(target) -> tuple[str, str] | None:
         return None
     op = aten_mase_op(name)
     return OP_TO_TYPE.get(op, "builtin_func"), op
+
+
+def quantizable_aten_targets() -> dict:
+    """aten overload -> the op whose quantised function replaces it (same arguments): the
+    multiply-accumulate ops and the elementwise ops MASE quantises. In-place variants are left
+    alone (a quantised function returns a new tensor, which would drop the in-place write)."""
+    aten = torch.ops.aten
+    return {
+        aten.linear.default: "linear", aten.conv1d.default: "conv1d", aten.conv2d.default: "conv2d",
+        aten.matmul.default: "matmul", aten.bmm.default: "bmm",
+        aten.add.Tensor: "add", aten.sub.Tensor: "sub", aten.mul.Tensor: "mul", aten.relu.default: "relu",
+    }

@@ -72,7 +72,7 @@ def capture(model: torch.nn.Module, *, tracer: str = "auto", cf_args: dict[str, 
                          hint="rewrite the data-dependent branch with torch.cond") from exc
     reason = f"fx failed: {_short(fx_error)}" if fx_error is not None else "asked for (--tracer export)"
     gm.meta[CAPTURE_KEY] = {"tracer": "export", "reason": f"export: {reason}", "removed": dict(info.removed),
-                            "mode": "train" if train else "eval"}
+                            "rewritten": dict(info.rewritten), "mode": "train" if train else "eval"}
     return gm
 
 

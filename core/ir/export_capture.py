@@ -13,7 +13,10 @@ What is changed after export, and why:
 - ``_assert_tensor_metadata`` nodes and ``aten.to`` casts that change nothing (same dtype and
   device at export time) are removed: they are bookkeeping, 14% of a Llama graph's nodes;
 - ``get_attr`` nodes get the ``nn_module_stack`` of the module owning the tensor, so the node
-  tree shows a weight beside the op that uses it.
+  tree shows a weight beside the op that uses it;
+- a Hugging Face ``Conv1D`` (GPT-2's projections: ``addmm(bias, x, W)`` with ``W`` stored as
+  [in, out]) becomes ``linear(x, t(W), bias)``, the same arithmetic, so it is costed, listed and
+  quantised as the linear layer it is.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class ExportCapture:
     """What the export front end did, as plain data (shown by the Graph tab and `report`)."""
 
     removed: dict[str, int] = field(default_factory=dict)
+    rewritten: dict[str, int] = field(default_factory=dict)
     nodes: int = 0
 
 
@@ -57,6 +61,7 @@ def export_module(model: torch.nn.Module, args: tuple, kwargs: dict[str, Any] | 
     graph._codegen = fx.graph.CodeGen()  # flat inputs in, plain outputs out
     _flatten_output(graph)
     _drop_bookkeeping(graph, info)
+    _conv1d_as_linear(graph, gm, info)
     _owner_stacks(graph, model)
     graph.lint()
     plain = fx.GraphModule(gm, graph, type(model).__name__)
@@ -86,6 +91,27 @@ def _drop_bookkeeping(graph: fx.Graph, info: ExportCapture) -> None:
             node.replace_all_uses_with(node.args[0])
             graph.erase_node(node)
             info.removed["to (no-op)"] = info.removed.get("to (no-op)", 0) + 1
+
+
+def _conv1d_as_linear(graph: fx.Graph, gm: fx.GraphModule, info: ExportCapture) -> None:
+    aten = torch.ops.aten
+    for node in list(graph.nodes):
+        if node.target is not aten.addmm.default or len(node.args) != 3 or node.kwargs:
+            continue
+        stack = list((node.meta.get("nn_module_stack") or {}).values())
+        if not stack or not str(stack[-1][1]).endswith(".Conv1D"):
+            continue
+        bias, x, weight = node.args
+        if not (isinstance(weight, fx.Node) and weight.op == "get_attr" and "val" in weight.meta):
+            continue
+        with graph.inserting_before(node):
+            transposed = graph.create_node("call_function", aten.t.default, (weight,), name="t")
+            transposed.meta = {"val": weight.meta["val"].t(), "nn_module_stack": node.meta["nn_module_stack"]}
+            linear = graph.create_node("call_function", aten.linear.default, (x, transposed, bias), name="linear")
+            linear.meta = dict(node.meta)
+        node.replace_all_uses_with(linear)
+        graph.erase_node(node)
+        info.rewritten["addmm (Conv1D) -> linear"] = info.rewritten.get("addmm (Conv1D) -> linear", 0) + 1
 
 
 def _is_noop_cast(node: fx.Node) -> bool:

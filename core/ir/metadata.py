@@ -19,12 +19,20 @@ logger = logging.getLogger(__name__)
 _SHARED_TYPES: tuple[type, ...] = (str, bytes, int, float, complex, bool, type(None), type, range, enum.Enum,
                                    types.FunctionType, types.BuiltinFunctionType, types.MethodType,
                                    types.ModuleType)
+_SHARED_EXACT: set[type] = {str, bytes, int, float, complex, bool, type(None), type, range,
+                            types.FunctionType, types.BuiltinFunctionType}
+_TORCH_SHARED: tuple[type, ...] = ()
 
 
 def _torch_shared_types() -> tuple[type, ...]:
-    import torch
+    global _TORCH_SHARED
+    if not _TORCH_SHARED:
+        import torch
 
-    return (torch.dtype, torch.device, torch.Size, torch.finfo, torch.iinfo, torch.layout, torch.memory_format)
+        _TORCH_SHARED = (torch.dtype, torch.device, torch.Size, torch.finfo, torch.iinfo, torch.layout,
+                         torch.memory_format)
+        _SHARED_EXACT.update(_TORCH_SHARED)
+    return _TORCH_SHARED
 
 
 def copy_value(value: Any, memo: dict[int, Any] | None = None) -> Any:
@@ -33,41 +41,46 @@ def copy_value(value: Any, memo: dict[int, Any] | None = None) -> Any:
     same memo becomes the copy's parameter), descriptions (dtype, device, Size, finfo, functions,
     classes, strings, numbers) shared. Anything else is deep-copied, or shared when it cannot be
     (a live object such as a lock or a file), so copying never fails and never touches ``value``."""
-    memo = {} if memo is None else memo
+    _torch_shared_types()
+    return _copy(value, {} if memo is None else memo)
+
+
+def _copy(value: Any, memo: dict[int, Any]) -> Any:
+    cls = type(value)
+    if cls in _SHARED_EXACT:  # the common case, checked first: metadata is mostly strings and ints
+        return value
     key = id(value)
     if key in memo:
         return memo[key]
-    if isinstance(value, _SHARED_TYPES):
-        return value
-    if isinstance(value, dict):
-        out = {} if type(value) is dict else copy.copy(value)  # OrderedDict, defaultdict keep their type
+    if cls is dict or isinstance(value, dict):
+        out = {} if cls is dict else copy.copy(value)  # OrderedDict, defaultdict keep their type
         out.clear()
         memo[key] = out
         for k, v in value.items():
-            out[k] = copy_value(v, memo)
+            out[k] = v if type(v) in _SHARED_EXACT else _copy(v, memo)
         return out
-    if isinstance(value, list):
-        out = []
-        memo[key] = out
-        out.extend(copy_value(v, memo) for v in value)
-        return out
-    if isinstance(value, (set, frozenset)):
-        return type(value)(copy_value(v, memo) for v in value)
+    if cls is list:
+        out_list: list = []
+        memo[key] = out_list
+        out_list.extend(v if type(v) in _SHARED_EXACT else _copy(v, memo) for v in value)
+        return out_list
+    if isinstance(value, _SHARED_TYPES) or isinstance(value, _TORCH_SHARED):
+        return value
     if isinstance(value, tuple):
-        if isinstance(value, _torch_shared_types()):
-            return value
-        items = [copy_value(v, memo) for v in value]
+        items = [_copy(v, memo) for v in value]
         if all(a is b for a, b in zip(items, value, strict=True)):
             return value  # nothing mutable inside: the tuple itself is immutable
-        return type(value)._make(items) if hasattr(type(value), "_make") else type(value)(items)
-    if isinstance(value, _torch_shared_types()):
-        return value
+        return cls._make(items) if hasattr(cls, "_make") else cls(items)
+    if isinstance(value, (set, frozenset)):
+        return cls(_copy(v, memo) for v in value)
+    if isinstance(value, list):  # a list subclass
+        return cls(_copy(v, memo) for v in value)
     if isinstance(value, MaseMetadata):
         return value.__deepcopy__(memo)
     try:
         return copy.deepcopy(value, memo)
     except Exception:  # noqa: BLE001 - a live object that refuses to be copied is shared, not lost
-        logger.debug("metadata value of type %s shared by a copy (it cannot be copied)", type(value).__name__)
+        logger.debug("metadata value of type %s shared by a copy (it cannot be copied)", cls.__name__)
         return value
 
 

@@ -38,6 +38,7 @@ def gpt2_tiny(vocab_size: int = TINY_VOCAB):
     """GPT2LMHeadModel: n_embd 64, 2 layers, 2 heads (its projections are Conv1D = addmm)."""
     tf = _transformers()
     config = tf.GPT2Config(vocab_size=vocab_size, n_embd=64, n_layer=2, n_head=2, n_positions=512,
+                           bos_token_id=vocab_size - 1, eos_token_id=vocab_size - 1,
                            use_cache=False, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
     return tf.GPT2LMHeadModel(config)
 

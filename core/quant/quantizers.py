@@ -33,6 +33,7 @@ __all__ = [
     "residual_sign_quantizer",
     "block_exponents",
     "block_fp_quantizer",
+    "integer_floor_quantizer",
     "integer_quantizer",
     "log_quantizer",
     "minifloat_denorm_quantizer",
@@ -110,6 +111,13 @@ def integer_quantizer(
         frac_width = width // 2
     return _ste(_integer_forward, x, width=int(width), frac_width=int(frac_width),
                 is_signed=bool(is_signed), floor=bool(floor))
+
+
+def integer_floor_quantizer(
+    x: Tensor, width: int, frac_width: int | None = None, is_signed: bool = True
+) -> Tensor:
+    """MASE's floor variant (config ``floor = true``): ``floor`` instead of round to even."""
+    return integer_quantizer(x, width, frac_width, is_signed, floor=True)
 
 
 # --------------------------------------------------------------------------- minifloat
@@ -213,13 +221,16 @@ def log_quantizer(x: Tensor, width: int, exponent_bias: int | None = None) -> Te
 
 
 def _block_shape(shape: Sequence[int], block_size: Sequence[int], skip_first_dim: bool) -> list[int]:
-    """Block sizes right-aligned on the trailing dims; uncovered leading dims form one block,
-    the first dim gets blocks of 1 when ``skip_first_dim`` (activations: one sample a block)."""
+    """Block sizes right-aligned on the trailing dims; uncovered leading dims form one block.
+    With ``skip_first_dim`` (activations) every dim before the last two gets blocks of 1 (the
+    first dim of a 2-D tensor too): one sample, or one (sample, channel) plane of a 4-D
+    activation, per block row, as MASE's block quantisers see it after flattening those dims."""
     nd = len(shape)
     sizes = [int(b) for b in block_size]
     sizes = sizes[-nd:] if len(sizes) >= nd else [-1] * (nd - len(sizes)) + sizes
     if skip_first_dim and nd > 1:
-        sizes[0] = 1
+        for i in range(max(1, nd - 2)):
+            sizes[i] = 1
     return [s if (b == -1 or b > s) else b for b, s in zip(sizes, shape, strict=True)]
 
 

@@ -8,6 +8,7 @@ COMMANDS = [
     "report",
     "cost",
     "transform",
+    "search",
     "train",
     "test",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 from mase_tui.commands.common import add_model_options
 
 DEFAULT_MODEL = "jsc-toy"
@@ -12,6 +14,8 @@ def register(sub) -> None:
     p.add_argument("model", nargs="?", default=DEFAULT_MODEL, help="zoo model, file.py:factory, or a saved graph directory")
     add_model_options(p, model_required=False)
     p.add_argument("--config", default=None, help="TOML config whose passes are offered in the Passes tab")
+    p.add_argument("--no-tuning", action="store_true", default=argparse.SUPPRESS,
+                   help="keep Python's GIL switch interval and GC settings (also MASE_TUI_NO_TUNING=1)")
     p.set_defaults(func=run)
 
 
@@ -24,10 +28,9 @@ def run(args) -> int:
 
 
 def run_default(args) -> int:
-    import argparse
-
     ns = argparse.Namespace(
         model=DEFAULT_MODEL, load_name=None, load_type=None, trust_checkpoint=False, dataset=None,
         dataset_path=None, batch_size=None, seed=None, pretrained=True, config=None,
+        no_tuning=getattr(args, "no_tuning", False),
     )
     return run(ns)

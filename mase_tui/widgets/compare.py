@@ -192,7 +192,7 @@ class CompareView(GraphPairPane, Widget):
     def _set_current(self, row: NodeDiff, post: bool) -> None:
         self.current_name = row.name
         if post:
-            self.post_message(NodeFocused(row.name, SOURCE))
+            self.post_message(NodeFocused(row.name, SOURCE, self))
         self._show_detail(row)
 
     def action_next_difference(self) -> None:

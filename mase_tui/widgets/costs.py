@@ -21,6 +21,7 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
+from mase_tui.panes import host
 from mase_tui.widgets.session_pane import GraphPairPane
 
 # (key, header, numeric) columns of the node and module tables; values per sample unless
@@ -180,6 +181,9 @@ class CostsView(GraphPairPane, Widget):
         self.max_batches: int | None = None  # None: the whole test split
         self._graphs: tuple[Any, Any] | None = None  # the (original, current) pair shown or in work
         self._rows: dict[int, dict[str, Any]] = {}  # table rows by graph-order index
+        self._compared: tuple | None = None  # the (info_a, info_b) compared last
+        self._error_shown: str | None = None
+        self._shown_current = None  # the current graph the table shows
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Waiting for the model ...", style="dim"), id="costs-totals")
@@ -192,35 +196,47 @@ class CostsView(GraphPairPane, Widget):
         pair = self.new_graph_pair()
         if pair is None:
             return
-        self.accuracy.pop("current", None)  # the current graph changed: its accuracy is stale
+        if self.info_b is not None and pair[1] is not self._shown_current:
+            self.accuracy.pop("current", None)  # the current graph changed: its accuracy is stale
         self._show_accuracy()
-        self._compute(*pair)
+        self._costs_of(*pair)
+
+    def cost_ready(self, graph) -> None:
+        session = self.session
+        if graph is session.original or graph is session.current:
+            self._costs_of(session.original, session.current)
+
+    def _costs_of(self, original, current) -> None:
+        """Both graphs' costs come from the app's cost service (one run per graph, shared
+        with the details pane and the Graph tab); compared here once both are known."""
+        costs = host(self).costs
+        info_a, info_b = costs.request(original), costs.request(current)
+        error = costs.error(original) or costs.error(current)
+        if error:
+            if error != self._error_shown:
+                self._error_shown = error
+                self._failed(error)
+        elif info_a is not None and info_b is not None and (info_a, info_b) != self._compared:
+            self._compared = (info_a, info_b)
+            self._compare(info_a, info_b, current)
 
     @work(thread=True, exclusive=True, group="costs", exit_on_error=False)
-    def _compute(self, original, current) -> None:
-        from core.cost.compare import compare_costs
-        from core.errors import MaseError
-        from core.passes import PASSES
-
-        cost = PASSES["cost_analysis_pass"].fn
-        try:
-            _, info_a = cost(original, {})
-            info_b = info_a if current is original else cost(current, {})[1]
-            comparison = compare_costs(info_a, info_b, label_a="original", label_b="current")
-        except MaseError as exc:
-            self.app.call_from_thread(self._failed, str(exc))
-            return
+    def _compare(self, info_a: dict[str, Any], info_b: dict[str, Any], current) -> None:
         from textual.worker import get_current_worker
 
+        from core.cost.compare import compare_costs
+
+        comparison = compare_costs(info_a, info_b, label_a="original", label_b="current")
         if not get_current_worker().is_cancelled:  # a newer graph pair replaced this one
-            self.app.call_from_thread(self._show, info_a, info_b, comparison)
+            self.app.call_from_thread(self._show, info_a, info_b, comparison, current)
 
     def _failed(self, message: str) -> None:
         self.query_one("#costs-totals", Static).update(Text(f"costs unavailable: {message}", style="red"))
         self.app.notify(message, severity="error", timeout=3600)
 
-    def _show(self, info_a: dict[str, Any], info_b: dict[str, Any], comparison: dict[str, Any]) -> None:
+    def _show(self, info_a: dict[str, Any], info_b: dict[str, Any], comparison: dict[str, Any], current=None) -> None:
         self.info_a, self.info_b, self.comparison = info_a, info_b, comparison
+        self._shown_current = current
         self.query_one("#costs-totals", Static).update(totals_table(info_a, info_b))
         self._fill_table()
 

@@ -15,6 +15,8 @@ from rich.text import Text
 
 from core.ir.view import ArgView, NodeView, node_view
 from mase_tui.node_index import Chunk, Fold, NodeRow, iter_rows, shape_text
+from mase_tui.node_index import Group as TreeGroup
+from mase_tui.panes import graph_version, host
 from mase_tui.widgets.rich_lines import RichLinesView, scroll_bindings
 
 MAX_REPR_LINES = 40
@@ -202,7 +204,7 @@ def group_sections(graph, entry, module_cost: dict | None = None, source_model=N
     elif isinstance(entry, Chunk):
         title, note = entry.label, f"rows {entry.label} of a long list"
     else:
-        title, note = entry.path, "module"
+        title, note = entry.path, f"module {_class_name(source_model, entry.path) or ''}".rstrip()
     table = columns([[(str(count), ""), (op, "")] for op, count in sorted(ops.items(), key=lambda kv: (-kv[1], kv[0]))],
                     right=(0,))
     sections: list[RenderableType] = [Text(title, style="bold reverse"), Text(note, style="dim"),
@@ -258,26 +260,28 @@ class NodeDetails(RichLinesView):
         self._set([Text(text, style=style)])
 
     def show_node(self, name: str) -> None:
-        session = getattr(self.app, "session", None)
-        if session is None or session.current is None:
+        app = host(self)
+        session = app.session
+        if session.current is None:
             return
         self.subject = name
         graph = session.current
-        cost, state = self.app.node_cost(name) if hasattr(self.app, "node_cost") else (None, "")
-        key = ("node", id(graph), name, id(cost), state)
+        cost, state = app.costs.node(name)
+        key = ("node", id(graph), graph_version(session), name, id(cost), state)
         try:
             self._set(node_sections(graph, name, cost, state), key=key)
         except KeyError:
             self.show_message(f"{name} is not in the current graph")
 
     def show_group(self, entry) -> None:
-        session = getattr(self.app, "session", None)
-        if session is None or session.current is None:
+        app = host(self)
+        session = app.session
+        if session.current is None:
             return
         self.subject = entry
-        path = getattr(entry, "path", None)
-        cost = self.app.module_cost(path) if path and hasattr(self.app, "module_cost") else None
-        key = ("group", id(session.current), id(entry), id(cost))
+        path = entry.path if isinstance(entry, TreeGroup) else None  # a Fold has no one module
+        cost = app.costs.module(path) if path else None
+        key = ("group", id(session.current), graph_version(session), id(entry), id(cost))
         self._set(group_sections(session.current, entry, cost, getattr(session, "model", None)), key=key)
 
     def refresh_from_session(self) -> None:
@@ -286,6 +290,10 @@ class NodeDetails(RichLinesView):
             self.show_node(self.subject)
         elif self.subject is not None and not isinstance(self.subject, NodeRow):
             self.show_group(self.subject)
+
+    def cost_ready(self, graph) -> None:
+        if graph is host(self).session.current:
+            self.refresh_from_session()
 
     @property
     def text(self) -> str:

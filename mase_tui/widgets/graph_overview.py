@@ -16,6 +16,7 @@ from textual import work
 from textual.worker import get_current_worker
 
 from core.ir.view import node_views
+from mase_tui.panes import host
 from mase_tui.widgets.details import fmt_number
 from mase_tui.widgets.rich_lines import RichLinesView, scroll_bindings
 
@@ -40,6 +41,8 @@ def overview_data(session, cost_info: dict | None = None) -> dict[str, Any]:
         "batch_size": session.batch_size,
         "graph_state": graph_state(session),
         "traced": getattr(session, "trace_note", ""),
+        "capture": report.get("capture") or {},
+        "device": getattr(session, "device", "cpu"),
         "nodes": len(graph.fx_graph.nodes),
         "parameters": params,
         "buffers": buffers,
@@ -70,6 +73,15 @@ def graph_state(session) -> str:
     return state
 
 
+def capture_text(capture: dict[str, Any], device: str) -> str:
+    """'export: fx failed: ... (eval mode; meta device: shapes only)'."""
+    text = str(capture.get("reason") or capture.get("tracer") or "fx")
+    notes = [f"{capture['mode']} mode"] if capture.get("mode") else []
+    if device == "meta":
+        notes.append("meta device: shapes only, no weights")
+    return f"{text} ({'; '.join(notes)})" if notes else text
+
+
 def _kv_table(rows: list[tuple[str, str]]) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
@@ -88,6 +100,7 @@ def overview_sections(data: dict[str, Any]) -> list[RenderableType]:
         ("weights", str(data["weights"])),
         ("data", f"{data_text}, batch {data['batch_size']}"),
         ("graph", f"{data['graph_state']}, {fmt_number(data['nodes'])} nodes"),
+        ("captured", capture_text(data.get("capture") or {}, data.get("device", "cpu"))),
         ("parameters", f"{fmt_number(data['parameters'])} (+ {fmt_number(data['buffers'])} buffer values)"),
     ])
     opcodes = _kv_table([(op, str(count)) for op, count in data["overview"].items()])
@@ -150,11 +163,14 @@ class GraphOverview(RichLinesView):
         self.set_renderables([Text(text, style="italic")])
 
     def refresh_from_session(self) -> None:
-        session = getattr(self.app, "session", None)
-        if session is None or session.current is None:
+        app = host(self)
+        if app.session.current is None:
             return
-        cost = self.app.cost_info() if hasattr(self.app, "cost_info") else None
-        self._compute(session, cost)
+        self._compute(app.session, app.costs.info())
+
+    def cost_ready(self, graph) -> None:
+        if graph is host(self).session.current:
+            self.refresh_from_session()
 
     @work(thread=True, exclusive=True, group="graph-overview", exit_on_error=False)
     def _compute(self, session, cost) -> None:

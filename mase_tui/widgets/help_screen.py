@@ -62,12 +62,13 @@ class HelpScreen(ModalScreen[None]):
                                   background: $surface; padding: 0 1; }
     """
 
-    def __init__(self, bindings: list[BindingInfo]) -> None:
+    def __init__(self, bindings: list[BindingInfo], keymap_file: str | None = None) -> None:
         super().__init__()
         self.bindings = bindings
+        self.keymap_file = keymap_file  # the user's key file when one was loaded
 
     def compose(self) -> ComposeResult:
-        keymap_active = bool(getattr(self.app, "keymap_file", None))
+        keymap_active = bool(self.keymap_file)
         with VerticalScroll(id="help-body") as scroll:
             scroll.border_title = "mase-tui help  (escape closes)"
             yield Static(help_renderable(self.bindings, str(keymap_path()), keymap_active), id="help-text")

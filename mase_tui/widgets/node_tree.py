@@ -26,6 +26,7 @@ from mase_tui.node_index import (
     node_rows,
     shape_text,
 )
+from mase_tui.panes import host
 
 AUTO_EXPAND_ROWS = 40  # open groups breadth-first while the tree stays about a screenful
 FILTER_EXPAND_ALL = 200  # with more matches than this, only the current match's path opens
@@ -88,8 +89,10 @@ class NodeTree(Tree):
         Binding("shift+down", "cursor_next_sibling", "Next sibling", show=False, id="tree.next_sibling"),
     ]
 
-    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's keyword
+    def __init__(self, *, id: str | None = None, on_cursor=None) -> None:  # noqa: A002 - Textual's keyword
         super().__init__("graph", id=id)
+        # called with the row's entry as the cursor moves, before the repaint (see watch_cursor_line)
+        self.on_cursor = on_cursor
         self.show_root = False
         self.guide_depth = 2
         self.auto_expand = True  # enter or a click on a group row opens or closes it
@@ -99,7 +102,7 @@ class NodeTree(Tree):
         self.matches: list[str] = []
         self.match_index = -1
         self._by_name: dict[str, NodeRow] = {}
-        self._tree_nodes: dict[int, TreeNode] = {}
+        self._entry_nodes: dict[int, TreeNode] = {}
         self._populated: set[int] = set()
         self._quiet: str | None = None
 
@@ -107,13 +110,13 @@ class NodeTree(Tree):
     def show_message(self, text: str) -> None:
         """A one-row tree with a message (loading, errors)."""
         self.clear()
-        self._tree_nodes.clear()
+        self._entry_nodes.clear()
         self._populated.clear()
         self.root.add_leaf(Text(text, style="italic"))
 
     def refresh_from_session(self) -> None:
-        session = getattr(self.app, "session", None)
-        if session is None or session.current is None:
+        session = host(self).session
+        if session.current is None:
             return
         self._index(session.current)
 
@@ -150,11 +153,11 @@ class NodeTree(Tree):
             else:
                 stack.extend(entry.children)
         self.clear()
-        self._tree_nodes = {id(hierarchy): self.root}
+        self._entry_nodes = {id(hierarchy): self.root}
         self._populated = set()
         self._populate(self.root)
         self._auto_expand(expand_budget)
-        self._lines()
+        self._number_lines()
         if select_first and self.root.children:
             self.move_cursor(self.root.children[0])
 
@@ -168,7 +171,7 @@ class NodeTree(Tree):
                 tree_node = node.add_leaf(row_label(child), data=child)
             else:
                 tree_node = node.add(entry_label(child), data=child, allow_expand=True)
-            self._tree_nodes[id(child)] = tree_node
+            self._entry_nodes[id(child)] = tree_node
 
     def _auto_expand(self, budget: int) -> None:
         visible = len(self.root.children)
@@ -186,10 +189,10 @@ class NodeTree(Tree):
             visible += count
             queue.extend(node.children)
 
-    def _lines(self) -> None:
+    def _number_lines(self) -> None:
         # Textual recomputes line numbers lazily on idle; moving the cursor to a node that was
         # just added or expanded needs them now.
-        self._tree_lines  # noqa: B018 - the property rebuilds the line cache
+        self.last_line  # noqa: B018 - the public property rebuilds the line cache
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded) -> None:
         event.stop()
@@ -209,9 +212,8 @@ class NodeTree(Tree):
         # The details pane is drawn in this same step rather than from the NodeFocused message:
         # a message hop lands after the tree's repaint and costs one more frame (~30 ms).
         node = self.cursor_node
-        follow = getattr(self.app, "tree_cursor_moved", None)
-        if node is not None and node.data is not None and follow is not None and previous_line != line:
-            follow(node.data)
+        if node is not None and node.data is not None and self.on_cursor is not None and previous_line != line:
+            self.on_cursor(node.data)
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted) -> None:
         event.stop()
@@ -230,14 +232,14 @@ class NodeTree(Tree):
         node = self.root
         for entry in ancestors(row) + [row]:
             self._populate(node)
-            child = self._tree_nodes.get(id(entry))
+            child = self._entry_nodes.get(id(entry))
             if child is None:
                 return False
             if entry is not row and not child.is_expanded:
                 self._populate(child)
                 child.expand()
             node = child
-        self._lines()
+        self._number_lines()
         if self.cursor_node is node:
             return True
         before = self.cursor_line
@@ -268,7 +270,7 @@ class NodeTree(Tree):
             self._populate(node)
             node.expand()
         elif node.children:
-            self._lines()
+            self._number_lines()
             self.move_cursor(node.children[0])
 
     def action_expand_all_here(self) -> None:

@@ -30,6 +30,7 @@ from core.config import check_pass_args, dumps_toml, parse_toml, read_toml
 from core.errors import MaseError
 from core.passes.registry import PASSES, PassSpec
 from mase_tui.messages import GraphChanged, PassFinished
+from mase_tui.panes import host
 from mase_tui.widgets.config_picker import ConfigPicker, pass_args_from_config
 
 CANCELLED = "cancelled"
@@ -64,8 +65,10 @@ class PassList(OptionList):
     """The registered passes. A click picks a pass; a click on the picked one (or enter) runs it,
     so choosing with the mouse never starts a transform by accident."""
 
-    async def _on_click(self, event) -> None:
-        event.prevent_default()  # OptionList's own handler would select (run) on every click
+    def on_click(self, event) -> None:
+        # prevent_default: OptionList's own click handler (a base class's) would select, and so
+        # run, on every click
+        event.prevent_default()
         clicked = event.style.meta.get("option")
         if clicked is None or self.get_option_at_index(clicked).disabled:
             return
@@ -126,6 +129,7 @@ class PassRunner(Widget):
         self.configs_dir = configs_dir
         self.selected: str = next(iter(PASSES))
         self.texts: dict[str, str] = {}  # edited text per pass, kept while switching passes
+        self.default_texts: dict[str, str] = {}  # the text each pass's declared defaults give
         self.cancel_event: threading.Event | None = None
         self.running: str | None = None
         self.finished_at: dict[int, str] = {}
@@ -166,7 +170,7 @@ class PassRunner(Widget):
 
     @property
     def session(self):
-        return getattr(self.app, "session", None)
+        return host(self).session
 
     # ------------------------------------------------------------------ choosing a pass
     def select_pass(self, name: str) -> None:
@@ -176,13 +180,28 @@ class PassRunner(Widget):
             self.texts[self.selected] = editor.text
         spec = PASSES[name]
         self.selected = name
-        text = self.texts.get(name) or args_to_toml(spec, spec.editable_defaults())
+        self.default_texts[name] = args_to_toml(spec, spec.editable_defaults())
+        text = self.texts.get(name) or self.default_texts[name]
         editor.load_text(text)
         self.query_one("#pass-desc", Static).update(Text.assemble((spec.name, "bold"), f": {spec.description}"))
         options = self.query_one("#pass-list", OptionList)
         index = list(PASSES).index(name)
         if options.highlighted != index:
             options.highlighted = index
+
+    def refresh_passes(self) -> None:
+        """Rebuild the list after user pass files were (re)loaded. Texts the user edited stay;
+        the others start again from the (possibly new) declared defaults."""
+        editor = self.query_one("#pass-args", TextArea)
+        if self.selected in PASSES and editor.text:
+            self.texts[self.selected] = editor.text
+        self.texts = {n: t for n, t in self.texts.items() if n in PASSES and t != self.default_texts.get(n)}
+        options = self.query_one("#pass-list", OptionList)
+        options.clear_options()
+        options.add_options(self._pass_options())
+        name = self.selected if self.selected in PASSES else next(iter(PASSES))
+        self.selected = ""  # the editor's text is already kept above
+        self.select_pass(name)
 
     def set_args_text(self, text: str) -> None:
         self.query_one("#pass-args", TextArea).load_text(text)
@@ -374,6 +393,10 @@ class PassRunner(Widget):
 
     def _status(self, message: str) -> None:
         self.query_one("#pass-status", Static).update(message)
+
+    def show_error(self, message: str) -> None:
+        """A problem shown in place: the status line and a notification that stays."""
+        self._error(message)
 
     def _error(self, message: str) -> None:
         self._status(Text(message, style="bold red").plain)

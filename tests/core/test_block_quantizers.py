@@ -173,3 +173,17 @@ def test_block_config_keys_as_mase_writes_them():
     assert torch.equal(q(x), expected)
     with pytest.raises(QuantError, match="missing key 'weight_exponent_bias_width'"):
         validate_config({k: v for k, v in cfg.items() if k != "weight_exponent_bias_width"}, "linear", has_bias=True)
+
+
+def test_four_d_activations_block_per_sample_and_channel_plane():
+    from core.quant.quantizers import block_fp_quantizer
+
+    # MASE flattens an N,C,H,W activation to (N*C),H,W before blocking: a block never spans
+    # channels. Channel 0 holds small values, channel 1 a large one.
+    x = torch.zeros(1, 2, 1, 4)
+    x[0, 0, 0] = T([0.1, 0.2, 0.3, 0.05])
+    x[0, 1, 0] = T([100.0, 0.0, 0.0, 0.0])
+    out = block_fp_quantizer(x, 4, 8, None, [16], skip_first_dim=True)
+    # channel 0: e = ceil(log2 0.3) = -1, step 2^-1 / 8 = 1/16 -> 0.125, 0.1875, 0.3125, 0.0625
+    assert out[0, 0, 0].tolist() == [0.125, 0.1875, 0.3125, 0.0625]
+    assert out[0, 1, 0].tolist() == [96.0, 0.0, 0.0, 0.0]  # e = 7, step 16: 100 -> 96

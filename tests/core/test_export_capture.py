@@ -112,7 +112,7 @@ def test_tracer_choice():
     assert fx_graph.capture["tracer"] == "fx"
     exported = MaseGraph(mlp, tracer="export", example_inputs=(x,))
     assert exported.capture == {"tracer": "export", "reason": "export: asked for (--tracer export)",
-                                "removed": {}, "mode": "eval"}
+                                "removed": {}, "rewritten": {}, "mode": "eval"}
     with torch.no_grad():
         assert torch.equal(exported.model(x), mlp(x))
     with pytest.raises(MaseError, match="unknown tracer 'jit'"):
@@ -123,3 +123,70 @@ def test_tracer_fx_on_hf_model_fails_in_one_line():
     with pytest.raises(MaseError) as err:
         Session("llama-tiny", tracer="fx").load(progress=lambda msg: None)
     assert "cannot trace LlamaForCausalLM" in str(err.value)
+
+
+# ------------------------------------------------------------------ quantise, save, load
+_HIGH_PRECISION = {"name": "integer", "data_in_width": 16, "data_in_frac_width": 10, "weight_width": 16,
+                   "weight_frac_width": 14, "bias_width": 16, "bias_frac_width": 14}
+_MATMUL_CONFIG = {"name": "integer", "data_in_width": 16, "data_in_frac_width": 10, "weight_width": 16,
+                  "weight_frac_width": 10}
+_MAC_ATEN = (torch.ops.aten.linear.default, torch.ops.aten.matmul.default, torch.ops.aten.bmm.default)
+# hand counts: llama 2 layers x (q, k, v, o, gate, up, down) + lm_head; gpt2 2 x (c_attn, c_proj,
+# c_fc, mlp c_proj) Conv1D + lm_head; bert 2 x 6 + pooler + classifier; vit 2 x 6 + classifier
+LINEARS = {"llama-tiny": 15, "gpt2-tiny": 9, "bert-tiny": 14, "vit-tiny": 13}
+
+
+def _sqnr_db(reference: torch.Tensor, approx: torch.Tensor) -> float:
+    noise = (reference - approx).pow(2).mean()
+    return float(10 * torch.log10(reference.pow(2).mean() / noise))
+
+
+@pytest.mark.parametrize("name", HF_MODELS)
+def test_quantize_by_type_changes_exactly_the_linear_and_matmul_nodes(name, tmp_path):
+    session = Session(name, batch_size=2).load(progress=lambda msg: None)
+    before = {n.name: n.target for n in session.current.fx_graph.nodes}
+    macs = {n for n, t in before.items() if t in _MAC_ATEN}
+    assert sum(before[n] is torch.ops.aten.linear.default for n in macs) == LINEARS[name]
+    run = session.run_pass("quantize_transform_pass", {"by": "type", "default": {"config": {"name": None}},
+                                                       "linear": {"config": _HIGH_PRECISION},
+                                                       "matmul": {"config": _MATMUL_CONFIG}})
+    assert run.ok, run.error
+    after = {n.name: n.target for n in session.current.fx_graph.nodes}
+    changed = {n for n in before if after[n] is not before[n]}
+    assert changed == macs
+    assert {after[n].__name__ for n in changed} <= {"linear_integer", "matmul_integer", "bmm_integer"}
+    # the weights are quantised in the forward pass: the 16-bit output stays close to float
+    x = next(iter(session.dummy_in.values()))
+    with torch.no_grad():
+        reference, quantised = _eager(session.model, x), session.current.model(x)
+    assert torch.isfinite(quantised).all()
+    sqnr = _sqnr_db(reference, quantised)
+    print(f"{name}: SQNR of the 16-bit linear graph vs float: {sqnr:.1f} dB")
+    assert 30 < sqnr < 120
+    # precision in the metadata, and BitOPs follow it: 16 x 16 per linear MAC
+    node = next(iter(sorted(changed)))
+    assert node.startswith("linear")
+    assert session.current.node(node).meta["mase"].parameters["common"]["args"]["weight"]["precision"] == [16, 14]
+    # save / load round trip: same outputs, same capture record, same module paths
+    saved = session.run_pass("save_mase_graph_interface_pass", {"save_dir": str(tmp_path / "g")})
+    assert saved.ok, saved.error
+    from core.passes.interface.save_load import load_mase_graph
+
+    loaded = load_mase_graph(str(tmp_path / "g"))
+    with torch.no_grad():
+        assert torch.equal(loaded.model(x), quantised)
+    assert loaded.capture["tracer"] == "export"
+    stacks = {n.name: list((n.meta.get("nn_module_stack") or {}).values()) for n in loaded.fx_graph.nodes}
+    for n in session.current.fx_graph.nodes:
+        assert stacks[n.name] == [tuple(v) for v in (n.meta.get("nn_module_stack") or {}).values()]
+
+
+def test_gpt2_conv1d_projections_become_linear():
+    session = Session("gpt2-tiny", batch_size=2).load(progress=lambda msg: None)
+    graph = session.original
+    assert graph.capture["rewritten"] == {"addmm (Conv1D) -> linear": 8}
+    assert not any(n.target is torch.ops.aten.addmm.default for n in graph.fx_graph.nodes)
+    c_attn = next(n for n in graph.fx_graph.nodes if n.target is torch.ops.aten.linear.default
+                  and list(n.meta["nn_module_stack"].values())[-1][0] == "transformer.h.0.attn.c_attn")
+    # Conv1D stores its weight as [in, out] = [64, 192]; the linear reads it transposed
+    assert c_attn.meta["mase"].parameters["common"]["args"]["weight"]["shape"] == [192, 64]

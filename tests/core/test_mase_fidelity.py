@@ -188,3 +188,10 @@ def test_typo_under_by_type_is_still_an_error_with_did_you_mean():
     with pytest.raises(QuantError, match="unknown op 'seq_block_1'") as err:
         PASSES["quantize_transform_pass"].fn(mg, {"by": "type", "seq_block_1": {"config": {"name": None}}})
     assert err.value.hint == "did you mean 'seq_blocks_1'?"
+
+
+def test_integer_floor_quantizer_mase_name():
+    from core.quant.quantizers import integer_floor_quantizer
+
+    # (8, 4): floor(x * 16) / 16 -> 0.09375 -> 0.0625, -0.03 -> -0.0625
+    assert integer_floor_quantizer(T([0.09375, -0.03, 100.0]), 8, 4).tolist() == [0.0625, -0.0625, 7.9375]

@@ -170,3 +170,82 @@ def test_compare_views_and_histogram_show_mx_layers():
     q = mx_quantizer(T([math.nan, 1.0, 2.0, 3.0]), "mxint8")
     assert compare_histogram(T([math.nan, 1.0, 2.0, 3.0]), q, width=40)[-1] == "5 NaN/inf value(s) not drawn"
     assert quant_error(T([math.nan, 1.0]), T([1.0, 1.0])).count == 1
+
+
+def test_mx_matmul_blocks_the_second_operand_down_its_rows():
+    from core.quant.functional import matmul_mxfp8_e4m3
+
+    gen = torch.Generator().manual_seed(5)
+    a, b = torch.randn(3, 40, generator=gen), torch.randn(40, 7, generator=gen) * 50
+    cfg = validate_config({"name": "mxfp8_e4m3"}, "matmul")
+    expected = torchao_round_trip(a, "mxfp8_e4m3") @ torchao_round_trip(b.t().contiguous(), "mxfp8_e4m3").t()
+    assert torch.equal(matmul_mxfp8_e4m3(a, b, config=cfg), expected)
+
+
+def test_quantize_pass_writes_mx_precision_and_block_dims():
+    from core.models import get_model
+    from core.passes import PASSES
+    from tests.helpers import annotated
+
+    mg = annotated(get_model("toy-cnn").eval(), {"x": torch.randn(2, 3, 32, 32)})
+    mg, info = PASSES["quantize_transform_pass"].fn(
+        mg, {"by": "type", "conv2d": {"config": {"name": "mxfp6_e2m3"}}, "linear": {"config": {"name": "mxint8"}}})
+    conv = {n["name"]: n for n in info["quantized"]}
+    assert {n["after"] for n in conv.values()} == {"Conv2dMXFP6E2M3", "LinearMXInt8"}
+    args = mg.node("classifier").meta["mase"].parameters["common"]["args"]
+    assert args["weight"]["type"] == "mxint8" and args["weight"]["precision"] == [8, 32]
+    assert args["weight"]["block_dims"] == [-1]
+    conv_name = next(name for name, n in conv.items() if n["after"] == "Conv2dMXFP6E2M3")
+    cargs = mg.node(conv_name).meta["mase"].parameters["common"]["args"]
+    assert cargs["weight"]["precision"] == [6, 32] and cargs["weight"]["block_dims"] == [1, 2, 3]
+    assert cargs["data_in_0"]["block_dims"] == [1]
+
+
+@pytest.mark.parametrize("name", ["mxfp4", "binary_residual", "block_log"])
+def test_new_quantised_layers_save_and_load(tmp_path, name):
+    from core.models import get_model
+    from core.passes import PASSES
+    from core.passes.interface.save_load import load_mase_graph
+    from tests.helpers import annotated
+
+    binary = {f"{o}_{k}": v for o in ("data_in", "weight", "bias") for k, v in (("width", 1), ("stochastic", 0), ("bipolar", 1))}
+    block_log = {f"{o}_{k}": v for o in ("data_in", "weight", "bias")
+                 for k, v in (("width", 8), ("exponent_bias_width", 4), ("block_size", [16]))}
+    cfg = {"mxfp4": {"name": "mxfp4"}, "binary_residual": {"name": "binary_residual", "binary_training": True, **binary},
+           "block_log": {"name": "block_log", **block_log}}[name]
+    torch.manual_seed(0)
+    x = torch.randn(4, 16)
+    mg = annotated(get_model("jsc-toy").eval(), {"x": x})
+    mg, _ = PASSES["quantize_transform_pass"].fn(mg, {"by": "type", "linear": {"config": cfg}})
+    PASSES["save_mase_graph_interface_pass"].fn(mg, {"save_dir": str(tmp_path / "g")})
+    loaded = load_mase_graph(str(tmp_path / "g"))
+    assert type(loaded.model.get_submodule("seq_blocks.2")) is type(mg.model.get_submodule("seq_blocks.2"))
+    assert torch.equal(loaded.model(x), mg.model(x))
+
+
+def ocp_mxint8(values: list[float], block: int = 32) -> list[float]:
+    """MXINT8 per the OCP MX v1.0 definition, in plain Python: per block X = 2^(floor(log2
+    amax) - 0), elements k/64 with k = round-half-even(x / X * 64) saturated to [-127, 127]."""
+    out = []
+    for i in range(0, len(values), block):
+        chunk = values[i:i + block]
+        amax = max(abs(v) for v in chunk)
+        e = math.frexp(amax)[1] - 1 if amax >= 2.0**-126 else -127
+        s = min(max(e, -127), 128)
+        divisor = 2.0 ** max(s, -126)
+        for v in chunk:
+            k = min(max(round(v / divisor * 64), -127), 127)
+            out.append(k / 64 * 2.0**s)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_mxint8_matches_the_ocp_rederivation(seed):
+    gen = torch.Generator().manual_seed(seed + 100)
+    shape = SHAPES[seed % len(SHAPES)]
+    x = torch.randn(*shape, generator=gen) * 10.0 ** torch.randint(-20, 20, (1,), generator=gen).item()
+    if x.numel() > 6:
+        x.view(-1)[2:6] = T([0.0, 1e-39, -0.0, 2.0 ** -100])
+    rows = x.reshape(-1, shape[-1]).tolist()
+    expected = T([v for row in rows for v in ocp_mxint8(row)], dtype=torch.float64).reshape(shape).float()
+    assert torch.equal(mx_quantizer(x, "mxint8"), expected)

@@ -127,9 +127,9 @@ def test_min_max_abs_mean_n_sigma_record():
     assert s["max"] == pytest.approx((h.mean() + 2 * h.std()).item(), rel=1e-5)
     assert s["min"] == pytest.approx((h.mean() - 2 * h.std()).item(), rel=1e-5)
     s, h = run_act("record", {})
-    assert torch.equal(torch.tensor(s["data"]), h) and s["count"] == 30 and s["size_in_bytes"] == 30 * 16 * 4
+    assert torch.equal(s["data"], h) and s["count"] == 30 and s["size_in_bytes"] == 30 * 16 * 4
     s, _ = run_act("record", {"add_new_dim_before_concat": True})
-    assert torch.tensor(s["data"]).shape == (30, 1, 16)
+    assert s["data"].shape == (30, 1, 16)
 
 
 def test_channel_statistics_on_conv_activations():

@@ -92,9 +92,9 @@ def test_reset_and_history(session):
     first = session.history[0]
     assert first.args == args and first.args is not args
     assert first.info["counts"]["quantized"] == 3 and first.seconds > 0
-    # jsc-toy per sample after quantising its Linears to 8 bits: 232 MACs, 14,848 BitOPs
-    # (reference cost-quant-jsc: 160x8x8 + 40x8x8 + ... = 232 MACs x 64 on the Linears)
-    assert session.history[1].info["totals_per_sample"]["macs"] == 232
+    # jsc-toy per sample: Linears 16x8 + 8x8 + 8x5 = 232 MACs, all at 8 x 8 bits: 232 x 64 BitOPs
+    totals = session.history[1].info["totals_per_sample"]
+    assert (totals["macs"], totals["bitops"]) == (232, 14_848)
 
 
 def test_analysis_pass_that_writes_metadata_publishes_a_copy(session):
@@ -201,3 +201,16 @@ def test_readers_on_other_threads_see_complete_graphs_while_transforms_and_reset
         sys.setswitchinterval(interval)
     assert problems[:5] == []
     assert writes[0] >= 3 and reads["float"] >= 3 and reads["quantised"] >= 3, (writes, reads)
+
+
+def test_a_meta_device_session_has_shapes_and_refuses_passes_that_need_data():
+    session = Session("jsc-toy", device="meta").load()
+    before = session.current
+    assert next(v for v in node_views(before) if v.name == "seq_blocks_2").args["weight"].shape == (8, 16)
+    for name in ("profile_statistics_analysis_pass", "verify_quantization_analysis_pass"):
+        run = session.run_pass(name)
+        assert not run.ok
+        assert run.error.startswith(f"{name} needs real weights and real data, but the model is on the meta device")
+    assert session.current is before
+    # shapes are all the cost pass needs: Linears 16x8 + 8x8 + 8x5 = 232 MACs per sample
+    assert session.run_pass("cost_analysis_pass").info["totals_per_sample"]["macs"] == 232

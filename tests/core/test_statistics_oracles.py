@@ -237,3 +237,50 @@ def test_pass_per_sample_mean_on_the_lab_model():
     highs = [torch.quantile(row.double(), 0.97) for row in h1]  # MASE's sample: one row
     lows = [torch.quantile(row.double(), 0.03) for row in h1]
     assert close(r["max"], sum(highs) / 32) and close(r["min"], sum(lows) / 32) and r["count"] == 512
+
+
+def test_torch_export_graph_function_calls_profile_weights_once_and_inputs():
+    from core.ir import MaseGraph
+    from core.models import get_model
+
+    torch.manual_seed(12)
+    model = get_model("toy-cnn").eval()
+    data = torch.randn(12, 3, 32, 32)
+    mg = MaseGraph(model, tracer="export", example_inputs=(data[:2],))
+    for name, args in [("init_metadata_analysis_pass", None), ("add_common_metadata_analysis_pass", {"dummy_in": {"x": data[:2]}}),
+                       ("add_software_metadata_analysis_pass", None)]:
+        mg, _ = PASSES[name].fn(mg, args)
+    assert mg.node("conv2d").op == "call_function"  # aten.conv2d with get_attr weights
+    _, info = PASSES["profile_statistics_analysis_pass"].fn(mg, {
+        "by": "type", "target_weight_nodes": ["conv2d"], "target_activation_nodes": ["relu", "linear"],
+        "weight_statistics": {"range_min_max": {}, "variance_precise": {}},
+        "activation_statistics": {"range_quantile": {"quantile": 0.97}},
+        "input_generator": Batches(data, 5), "num_samples": 12})  # 5, 5, 2
+    conv = model.features[0]
+    w = info["stats"]["conv2d"]["weight"]
+    assert (w["range_min_max"]["min"], w["range_min_max"]["max"]) == (conv.weight.min().item(), conv.weight.max().item())
+    assert close(w["variance_precise"]["variance"], conv.weight.double().var())
+    assert w["variance_precise"]["count"] == conv.weight.numel()
+    with torch.no_grad():
+        h = model.features[1](conv(data))
+        flat_in = model.features[2:](h).flatten(1)
+    r = info["stats"]["relu"]["data_in_0"]["range_quantile"]
+    assert same(r["max"], torch.quantile(h.flatten(), 0.97)) and same(r["min"], torch.quantile(h.flatten(), 0.03))
+    assert set(info["stats"]["linear"]) == {"data_in_0"}  # its weight and bias are constants, not activations
+    assert info["stats"]["linear"]["data_in_0"]["range_quantile"]["count"] == flat_in.numel()
+
+
+def test_record_keeps_a_tensor_in_the_metadata_and_its_shape_in_the_info():
+    import json
+
+    from tests.core.test_profile_statistics import jsc_tiny, relu_inputs
+
+    model, data, mg = jsc_tiny()
+    mg, info = PASSES["profile_statistics_analysis_pass"].fn(mg, {
+        "by": "type", "target_activation_nodes": ["relu"], "num_samples": 20, "input_generator": Batches(data, 8),
+        "activation_statistics": {"record": {}}})
+    h1, _ = relu_inputs(model, data[:20])
+    stored = mg.node("seq_blocks_1").meta["mase"].parameters["software"]["args"]["data_in_0"]["stat"]["record"]
+    assert torch.equal(stored["data"], h1)
+    assert info["stats"]["seq_blocks_1"]["data_in_0"]["record"] == {"shape": [20, 16], "count": 20, "size_in_bytes": 20 * 16 * 4}
+    json.dumps(info, allow_nan=False)

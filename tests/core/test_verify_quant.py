@@ -23,6 +23,12 @@ KEYS = {
     "block_fp": {"width": 6, "exponent_width": 8, "exponent_bias": None, "block_size": [16]},
     "binary": {"width": 1, "stochastic": False, "bipolar": False},
     "ternary": {"width": 2, "scaling_factor": True, "mean": None, "median": None, "max": None},
+    "block_minifloat": {"width": 8, "exponent_width": 4, "exponent_bias_width": 4, "block_size": [16]},
+    "block_log": {"width": 8, "exponent_bias_width": 4, "block_size": [16]},
+    "mxint8": {},
+    "mxfp8_e5m2": {"block_size": 32},
+    "mxfp6_e3m2": {"width": 6},
+    "mxfp4": {},
 }
 
 

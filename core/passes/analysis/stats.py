@@ -260,6 +260,11 @@ class Record(Stat):
         size = 0 if data is None else data.element_size() * data.nelement()
         return {"data": data if data is not None else NA, "count": self.n, "size_in_bytes": size}
 
+    def export(self) -> dict[str, dict[str, Any]]:
+        # the data stays a tensor: MASE's nested lists cost far more than the recording itself
+        # (about a microsecond a value); exports of the metadata still write lists
+        return {self.name: self.compute()}
+
 
 class RangeQuantile(Stat):
     """Quantile range, exact with respect to torch.quantile's linear interpolation.
@@ -408,4 +413,16 @@ def merged_export(stats: Sequence[Stat]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for stat in stats:
         out.update(stat.export())
+    return out
+
+
+def plain_view(exported: dict[str, Any]) -> dict[str, Any]:
+    """``merged_export`` as plain data for a pass's info: recorded tensors become their shape
+    (the data itself is in the node's metadata)."""
+    out: dict[str, Any] = {}
+    for name, values in exported.items():
+        if isinstance(values, dict) and any(isinstance(v, Tensor) for v in values.values()):
+            values = {("shape" if isinstance(v, Tensor) else k): (list(v.shape) if isinstance(v, Tensor) else v)
+                      for k, v in values.items()}
+        out[name] = values
     return out

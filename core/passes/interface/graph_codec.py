@@ -97,17 +97,38 @@ def describe_graph(graph, enc: Encoder) -> tuple[dict[str, Any], dict[str, torch
         "frozen_parameters": [n for n, p in gm.named_parameters() if not p.requires_grad],
         "ties": _ties(gm),
         "cf_args": enc.encode(getattr(graph, "cf_args", None), "cf_args"),
+        "capture": to_plain_capture(gm),
         "custom_leaf_modules": [enc.callable_ref(c, "custom leaf module") for c in getattr(graph, "custom_leaf_modules", ())],
         "custom_leaf_functions": [enc.callable_ref(f, "custom leaf function") for f in getattr(graph, "custom_leaf_functions", ())],
     }
     return doc, extra, untrusted
 
 
+def to_plain_capture(gm: nn.Module) -> dict[str, Any]:
+    from core.ir.capture import capture_info
+
+    return capture_info(gm)
+
+
 def _describe_node(node: fx.Node, enc: Encoder) -> dict[str, Any]:
     where = f"node {node.name}"
     target = enc.callable_ref(node.target, where) if node.op == "call_function" else node.target
-    return {"name": node.name, "op": node.op, "target": target,
-            "args": enc.encode(tuple(node.args), where), "kwargs": enc.encode(dict(node.kwargs), where)}
+    record = {"name": node.name, "op": node.op, "target": target,
+              "args": enc.encode(tuple(node.args), where), "kwargs": enc.encode(dict(node.kwargs), where)}
+    stack = module_stack_plain(node)
+    if stack:
+        record["module_stack"] = stack  # exported graphs: the module tree of the node view
+    return record
+
+
+def module_stack_plain(node: fx.Node) -> list[list[str]]:
+    """``nn_module_stack`` as [[path, class name], ...] (strings only)."""
+    out = []
+    for value in (node.meta.get("nn_module_stack") or {}).values():
+        if isinstance(value, (tuple, list)) and len(value) == 2:
+            out.append([str(value[0]), value[1] if isinstance(value[1], str) else
+                        f"{getattr(value[1], '__module__', '')}.{getattr(value[1], '__qualname__', value[1])}"])
+    return out
 
 
 def _tensor_placement(gm: nn.Module, unit_paths: set[str], skip: list[str]):
@@ -165,6 +186,8 @@ def rebuild_graph_module(doc: dict[str, Any], state: dict[str, torch.Tensor], ex
             _place_holder_tensor(root, rec, state, extra)
     graph = _rebuild_graph(doc["nodes"], meta_tensors, objects, trusted)
     gm = fx.GraphModule(root, graph, doc.get("class_name") or "GraphModule")
+    if isinstance(doc.get("capture"), dict):
+        gm.meta["mase_capture"] = {k: v for k, v in doc["capture"].items() if isinstance(k, str)}
     # GraphModule copies only what the graph uses; keep the whole saved tree.
     for name, child in root._modules.items():
         gm.add_module(name, child)
@@ -258,6 +281,10 @@ def _rebuild_graph(records: list[dict[str, Any]], meta_tensors, objects, trusted
         node = graph.create_node(op, target, args, kwargs, name=name)
         if node.name != name:
             raise ValueError(f"node name {name!r} came back as {node.name!r}")
+        stack = rec.get("module_stack")
+        if isinstance(stack, list) and all(isinstance(e, list) and len(e) == 2 and all(isinstance(v, str) for v in e)
+                                           for e in stack):
+            node.meta["nn_module_stack"] = {path: (path, cls) for path, cls in stack}
         nodes[name] = node
     graph.lint()
     return graph

@@ -61,6 +61,20 @@ class UntrustedReference(Exception):
     """A name that is not on the allow-list (raised while reading)."""
 
 
+# aten operators (the nodes of exported graphs) are pure tensor operations: all are allowed.
+ATEN_MODULE = "torch.ops.aten"
+
+
+def _aten_overload(ref: str, name: str) -> Any:
+    packet, _, overload = name.partition(".")
+    if not (packet.isidentifier() and overload.isidentifier()):
+        raise UntrustedReference(ref)
+    op = getattr(getattr(torch.ops.aten, packet, None), overload, None)
+    if not isinstance(op, torch._ops.OpOverload):
+        raise UntrustedReference(ref)
+    return op
+
+
 def _module_allowed(module: str, *, classes: bool) -> bool:
     if classes:
         return module == "builtins" or module.startswith(CLASS_MODULE_PREFIXES) or module == "core.quant"
@@ -80,6 +94,8 @@ def _name_allowed(module: str, name: str) -> bool:
 
 def reference_of(obj: Any) -> str | None:
     """``"module:name"`` for an allow-listed function or class, else None."""
+    if isinstance(obj, torch._ops.OpOverload) and obj.namespace == "aten":  # exported graphs
+        return f"{ATEN_MODULE}:{obj.overloadpacket.__name__}.{obj._overloadname}"
     name = getattr(obj, "__name__", None)
     if not isinstance(name, str):
         return None
@@ -119,6 +135,8 @@ def _resolve(module: str, name: str) -> Any:
 def resolve_reference(ref: str, *, classes: bool = False) -> Any:
     """The object an allow-listed reference names; UntrustedReference if it is not allowed."""
     module, sep, name = ref.partition(":")
+    if module == ATEN_MODULE and not classes:
+        return _aten_overload(ref, name)
     if not sep or not _module_allowed(module, classes=classes) or not _name_allowed(module, name):
         raise UntrustedReference(ref)
     if not all(part.isidentifier() for part in module.split(".")):

@@ -27,6 +27,7 @@ import torch.fx as fx
 import torch.nn.functional as F
 
 from core.errors import QuantError
+from core.ir.aten_ops import quantizable_aten_targets
 from core.ir.classify import classify_node
 from core.ir.common import MODULE_OPS, OP_TO_TYPE
 from core.passes.schema import Arg, mase_pass
@@ -59,6 +60,7 @@ FLOAT_FUNCTIONS: dict[Any, str] = {
     F.relu: "relu", torch.relu: "relu",
     F.linear: "linear", F.conv1d: "conv1d", F.conv2d: "conv2d",
 }
+FLOAT_FUNCTIONS.update(quantizable_aten_targets())  # the aten ops of exported graphs
 _KNOWN_OPS = set(OP_TO_TYPE) | {op for _, op, _ in MODULE_OPS}
 
 
@@ -246,6 +248,17 @@ def _plan(graph, pass_args: dict[str, Any]) -> _Plan:
         raise QuantError(problems[0].message + more, hint=problems[0].hint)
     _check_shared_modules(graph, nodes, plan)
     return plan
+
+
+def quantizable_nodes(graph) -> list[tuple[fx.Node, str, bool]]:
+    """(node, quantisable op, has a bias) for every node this pass can quantise, in graph order
+    (the search space and the precision editor offer exactly these)."""
+    out = []
+    for node in graph.fx_graph.nodes:
+        op, _ = _quantizable(graph, node)
+        if op is not None:
+            out.append((node, op, _has_bias(graph, node, op)))
+    return out
 
 
 def validate_pass_args(graph, pass_args: dict[str, Any] | None = None) -> None:
