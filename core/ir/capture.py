@@ -49,8 +49,9 @@ def capture(model: torch.nn.Module, *, tracer: str = "auto", cf_args: dict[str, 
             fx_error = exc.message
         else:
             gm.meta[CAPTURE_KEY] = {"tracer": "fx", "reason": "fx: symbolic_trace succeeded"
-                                    if tracer == "auto" else "fx: asked for (--tracer fx)",
-                                    "mode": "train" if train else "eval"}
+                                    if tracer == "auto" else "fx: asked for (--tracer fx)"}
+            if train:  # eval is the default and goes unsaid; graph.traced_mode reads either
+                gm.meta[CAPTURE_KEY]["mode"] = "train"
             return gm
     if example_inputs is None:
         raise TraceError("torch.export needs an example input", hint="give the model a data set (--dataset NAME)")
