@@ -181,6 +181,8 @@ def load_passes_files(files: list[Any], path: Path | None, source: str) -> None:
     runs its code (the user's own, like a model factory file)."""
     from core.passes.user_passes import load_pass_file
 
+    if not isinstance(files, list):
+        raise ConfigError(f"{source}: passes_files must be a list of file paths, got {files!r}")
     base = path.parent if path is not None else Path.cwd()
     for item in files:
         if not isinstance(item, str) or not item:
