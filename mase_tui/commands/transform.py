@@ -87,6 +87,7 @@ def _run(args, config, config_path: str, settings) -> int:
     session.load(progress=say)
     console.print(f"Transforming model '{v['model']}' (weights: {session.weights_source}; "
                   f"data: {session.data_label}); output: {out}")
+    console.print(f"graph {session.trace_note}", style="dim", markup=False, highlight=False)
 
     from core.transform import run_transform
 

@@ -210,3 +210,18 @@ def test_export_front_end_also_captures_in_eval_mode():
     assert torch.equal(graph.model(x), model.eval()(x))
     train = MaseGraph(AuxHeadNet(), tracer="export", example_inputs=(x,), training=True)
     assert train.traced_mode == "train" and train.copy().traced_mode == "train"
+
+
+def test_transform_config_keys_train_graph_and_cf_args(tmp_path, capsys, monkeypatch):
+    from mase_tui.cli import main
+
+    (tmp_path / "auxnet.py").write_text(textwrap.dedent(USER_FILE))
+    (tmp_path / "c.toml").write_text(
+        'model = "auxnet.py:build"\ndataset = "jsc-synthetic"\ntrain_graph = true\nbatch_size = 4\n'
+        "[cf_args]\nis_causal = true\n[passes.report_graph]\n")
+    monkeypatch.chdir(tmp_path)
+    code = main(["transform", "--config", "c.toml", "--no-eval", "--project-dir", "out",
+                 "--concrete", "attn_mask=None"])
+    out = " ".join(capsys.readouterr().out.split())  # rich wraps at the terminal width
+    assert code == 0
+    assert "graph training graph (--train-graph), traced; constant args attn_mask=None, is_causal=True" in out
