@@ -238,6 +238,7 @@ _COPIES = (
     "logspace", "unfold", "fold", "hstack", "vstack", "dstack", "column_stack", "resize_",
     "as_tensor", "from_numpy", "copy_", "set_", "argsort", "sort", "topk", "unique", "bincount",
     "searchsorted", "bucketize", "chunk", "sum_to_size",
+    "_get_relative_position_bias", "_patch_merging_pad",
 )
 _REDUCTIONS = (
     "amax", "amin", "argmax", "argmin", "prod", "all", "any", "cumprod", "cummax", "cummin",

@@ -172,7 +172,9 @@ EXTRA_IMPLICIT_FUNCS = (
     "isinstance", "hasattr", "_assert_is_none", "sym_size", "chunk", "dsplit", "hstack", "vstack",
     "dstack", "column_stack", "atleast_1d", "atleast_2d", "atleast_3d", "squeeze_", "unsqueeze_",
     "t_", "transpose_", "resize_", "as_tensor", "from_numpy", "copy_", "set_", "argsort", "sort",
-    "topk", "unique", "bincount", "searchsorted", "bucketize", 
+    "topk", "unique", "bincount", "searchsorted", "bucketize",
+    # torchvision helpers it keeps as one fx node (fx.wrap): gathers, pads and slices
+    "_get_relative_position_bias", "_patch_merging_pad", 
 )
 EXTRA_BUILTIN_FUNCS = (
     "einsum", "addbmm", "addmv", "addr", "mv", "dot", "vdot", "inner", "outer", "ger", "kron",
