@@ -39,12 +39,13 @@ class PassFileReload:
         for problem in PASSES.problems:  # installed entry points that could not be loaded
             self.notify(problem, title="pass entry point", severity="warning", timeout=15)
         self._pass_mtimes = pass_file_mtimes()
-        if self._pass_mtimes:  # nothing to poll without pass files
-            self.set_interval(POLL_SECONDS, self._poll_pass_files)
+        # polled even with no files yet: opening a config with passes_files may load some
+        self.set_interval(POLL_SECONDS, self._poll_pass_files)
 
     def _poll_pass_files(self) -> None:
         now = pass_file_mtimes()
-        changed = [path for path, stamp in now.items() if self._pass_mtimes.get(path) != stamp]
+        # a file loaded since the last poll (a config's passes_files) is new, not changed
+        changed = [path for path, stamp in now.items() if path in self._pass_mtimes and self._pass_mtimes[path] != stamp]
         self._pass_mtimes = now  # a broken save is reported once, not every second
         if changed:
             self.reload_pass_files(changed)

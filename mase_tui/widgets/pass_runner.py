@@ -26,7 +26,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Label, OptionList, ProgressBar, Static, TextArea
 from textual.widgets.option_list import Option
 
-from core.config import check_pass_args, dumps_toml, parse_toml, read_toml
+from core.config import check_pass_args, dumps_toml, load_passes_files, parse_toml, read_toml
 from core.errors import MaseError
 from core.passes.registry import PASSES, PassSpec
 from mase_tui.messages import GraphChanged, PassFinished
@@ -229,6 +229,9 @@ class PassRunner(Widget):
     def load_config_file(self, path: Path) -> bool:
         try:
             data = read_toml(path)
+            if data.get("passes_files"):  # the config's own pass files, relative to it
+                load_passes_files(data["passes_files"], Path(path), str(path))
+                self.refresh_passes()
             name, args, note = pass_args_from_config(data, self.selected)
         except MaseError as exc:
             self._error(str(exc))

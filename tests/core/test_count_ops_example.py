@@ -32,7 +32,7 @@ def both(session: Session) -> tuple[dict, dict]:
     return mine.info, cost.info
 
 
-@pytest.mark.parametrize("model,batch", [("jsc-toy", 8), ("toy-cnn", 4)])
+@pytest.mark.parametrize("model,batch", [("jsc-toy", 8), ("toy-cnn", 4), ("tiny-transformer", 2)])
 def test_every_node_matches_the_built_in_cost_pass(model, batch):
     session = Session(model, batch_size=batch).load(progress=lambda _: None)
     mine, cost = both(session)

@@ -143,3 +143,27 @@ async def test_a_raising_user_pass_reports_its_line_and_keeps_the_graph(tmp_path
             assert "overwritten" not in ops
     finally:
         unload_pass_file(Path(path))
+
+
+async def test_a_config_with_passes_files_opens_its_user_pass_in_the_editor(tmp_path):
+    (tmp_path / "passes").mkdir()
+    (tmp_path / "passes" / "tally.py").write_text(version(PASS_FILE, "v1", 1))
+    config = tmp_path / "run.toml"
+    config.write_text('passes_files = ["passes/tally.py"]\n\n[passes.tally]\nopcode = "placeholder"\n')
+    try:
+        session = Session("jsc-toy")
+        app = make_app(session)
+        app.config_path = str(config)  # as `mase-tui inspect jsc-toy --config run.toml` does
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await settle(app, pilot)
+            runner = app.query_one("#pass-runner")
+            assert runner.selected == "tally_analysis_pass" and pass_ids(app)[-1] == "tally_analysis_pass"
+            assert 'opcode = "placeholder"' in app.query_one("#pass-args").text
+            await choose_pass(app, pilot, "tally_analysis_pass")
+            run = await run_selected(app, pilot)
+            assert run.ok and run.info == {"count": 1}  # jsc-toy has one placeholder
+            await pilot.pause(1.3)  # a poll after loading: the new file is not "changed"
+            assert not any("reloaded" in n.message for n in app._notifications)
+    finally:
+        for loaded in list(loaded_files()):
+            unload_pass_file(loaded)
