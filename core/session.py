@@ -69,6 +69,26 @@ def _user_frame(spec, exc: BaseException) -> str:
     return f" at {spec.shown_file}:{lines[-1]}" if lines else ""
 
 
+class FullBatches:
+    """A loader without its last, smaller batch: an exported graph runs only the batch size it
+    was captured with."""
+
+    def __init__(self, loader, batch_size: int) -> None:
+        self.loader, self.batch_size = loader, batch_size
+
+    def __len__(self) -> int:
+        return len(self.loader) - (1 if self._ragged() else 0)
+
+    def _ragged(self) -> bool:
+        total = getattr(self.loader, "num_samples", None)
+        return total is not None and total % self.batch_size != 0
+
+    def __iter__(self):
+        for inputs, labels in self.loader:
+            if len(labels) == self.batch_size:
+                yield inputs, labels
+
+
 def _user_args(args: dict[str, Any] | None) -> dict[str, Any]:
     """A deep copy of what the user gave, minus runtime objects that are not data."""
     return copy.deepcopy(dict(args or {}))
@@ -174,6 +194,29 @@ class Session:
         self.loaded = True
         say("ready")
         return self
+
+    @property
+    def exported(self) -> bool:
+        """The graph was captured by torch.export (aten ops, static shapes)."""
+        graph = self.original
+        return graph is not None and getattr(graph, "capture", {}).get("tracer") == "export"
+
+    def accuracy_problem(self) -> str | None:
+        """Why accuracy cannot be measured on this session's graph (None when it can): a meta
+        model has no weights; a graph whose output is not [batch, classes] is no classifier."""
+        if self.on_meta:
+            return "accuracy needs real weights, but the model is on the meta device (shapes only)"
+        graph = self.original
+        if graph is None:
+            return None
+        output = next((n for n in reversed(graph.fx_graph.nodes) if n.op == "output"), None)
+        meta = output.meta.get("mase") if output is not None else None
+        entry = (meta.parameters.get("common", {}).get("args", {}) if meta is not None else {}).get("data_in_0")
+        shape = entry.get("shape") if isinstance(entry, dict) else None
+        if isinstance(shape, list) and len(shape) != 2:
+            return (f"accuracy needs class scores [batch, classes], but the graph returns {shape} "
+                    f"(a language model's per-token logits?)")
+        return None
 
     @property
     def on_meta(self) -> bool:
@@ -406,6 +449,8 @@ class Session:
     def eval_batch_size(self) -> int:
         """Evaluation needs no gradients, so it batches by memory, not by the dummy input's size:
         about 4M input values a batch (1024 JSC rows, 16 ResNet images)."""
+        if self.exported:
+            return self.batch_size  # an exported graph has the static shapes of its example input
         sample = 1
         for value in (self.dummy_in or {}).values():
             if hasattr(value, "numel") and value.dim() > 0:
@@ -419,7 +464,12 @@ class Session:
 
         graph = self.current if which == "current" else self.original
         require_real_weights(graph, "evaluating accuracy")
+        problem = self.accuracy_problem()
+        if problem:
+            raise MaseError(problem, hint="accuracy applies to classifiers; cost and the report passes still work")
         loader = self.datamodule.dataloader(split, shuffle=False, batch_size=self.eval_batch_size())
+        if self.exported:
+            loader = FullBatches(loader, self.batch_size)
         result = evaluate(graph.model, loader, max_batches=max_batches, progress=progress, cancel=cancel)
         result = dict(result)
         result["split"] = split
