@@ -112,6 +112,8 @@ class Session:
         custom_leaf_modules: tuple = (),
         tracer: str = "auto",
         seq_len: int | None = None,
+        train_graph: bool = False,
+        cf_args: dict[str, Any] | None = None,
     ) -> None:
         from core.models.registry import MODELS
 
@@ -141,6 +143,11 @@ class Session:
         self.custom_leaf_modules = custom_leaf_modules
         self.tracer = tracer
         self.seq_len = seq_len
+        # Traced in eval mode unless asked (self.training branches freeze at trace time);
+        # cf_args: forward arguments traced as constants besides the defaults (core/ir/concrete.py)
+        self.train_graph = bool(train_graph)
+        self.cf_args = dict(cf_args or {})
+        self.concrete: dict[str, Any] = {}
         self.model = None
         self.original = None
         self.current = None
@@ -183,10 +190,15 @@ class Session:
         self._load_data(spec, say)
         say("tracing and adding metadata")
         if graph is None:
+            from core.ir.concrete import concrete_arguments
+
+            traced, literal = concrete_arguments(self.model, self.cf_args)
+            self.concrete = {**traced, **literal}
             example = next(iter(self.input_generator("train", ("x",))))["x"]  # for torch.export
-            graph = MaseGraph(self.model, custom_leaf_modules=self.custom_leaf_modules, tracer=self.tracer,
-                              example_inputs=(example,))
-        self.model.eval() if hasattr(self.model, "eval") else None
+            graph = MaseGraph(self.model, cf_args=self.cf_args or None, custom_leaf_modules=self.custom_leaf_modules,
+                              tracer=self.tracer, example_inputs=(example,), training=self.train_graph)
+        elif not self.train_graph and hasattr(self.model, "eval"):
+            self.model.eval()
         graph = self._annotate(graph, keep_metadata=self.load_type == "mz")
         self.original = graph
         self.current = graph.copy()
@@ -325,6 +337,22 @@ class Session:
     def first_batch(self, names) -> dict[str, Any]:
         gen = self.input_generator("train", names)
         return next(iter(gen))
+
+    @property
+    def trace_note(self) -> str:
+        """How the graph was traced, for the Graph tab and `report`."""
+        graph = self.current or self.original
+        mode = graph.traced_mode if graph is not None else ("train" if self.train_graph else "eval")
+        exported = graph is not None and graph.capture.get("tracer") == "export"
+        verb = "exported (torch.export)" if exported else "traced"
+        note = f"training graph (--train-graph), {verb}" if mode == "train" else f"{verb} in eval mode"
+        if self.concrete and not exported:
+            from core.concrete_args import describe_concrete
+
+            shown = dict(list(self.concrete.items())[:4])
+            more = len(self.concrete) - len(shown)
+            note += f"; constant args {describe_concrete(shown)}" + (f" and {more} more" if more else "")
+        return note
 
     # ------------------------------------------------------------------ data
     @property
