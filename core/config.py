@@ -249,14 +249,9 @@ def validate_passes(table: Any, source: str = "the config") -> list[PassEntry]:
             args = {}
         if not isinstance(args, dict):
             raise ConfigError(f"{source}: [passes.{key}] must be a table of arguments, got {args!r}")
-        check_pass_args(spec, args, f"{source}: [passes.{key}]")
+        spec.check_args(args, f"{source}: [passes.{key}]")  # the pass's declaration decides
         entries.append(PassEntry(key=key, name=spec.name, args=args))
     return entries
-
-
-def check_pass_args(spec, args: dict[str, Any], where: str) -> None:
-    """The pass's declaration decides: unknown keys (did-you-mean) and wrong types are errors."""
-    spec.check_args(args, where)
 
 
 # --------------------------------------------------------------------------- writing
