@@ -157,7 +157,8 @@ def ratio(mg: MaseGraph, case: Case, batches: list[dict], w_stats: dict, a_stats
         fwd.append(forward_all(mg.model, batches))
         prof.append(profile_once(mg, case, batches, w_stats, a_stats))
     f, p = statistics.median(fwd), statistics.median(prof)
-    return {"forward_ms": f * 1000, "profile_ms": p * 1000, "ratio": p / f}
+    # best-of ratio too: on a shared machine other processes only ever add time
+    return {"forward_ms": f * 1000, "profile_ms": p * 1000, "ratio": p / f, "best_ratio": min(prof) / min(fwd)}
 
 
 def weights_ms(mg: MaseGraph, case: Case, w_stats: dict, repeats: int) -> float:
@@ -207,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
             r = ratio(mg, case, batches, w_stats, a_stats, opts.repeats)
             results[f"{case.label} / {label}"] = {k: round(v, 3) for k, v in r.items()}
             rows.append((case.label, label, f"{case.samples} x b{case.batch}", f"{r['forward_ms']:.1f}",
-                         f"{r['profile_ms']:.1f}", f"{r['ratio']:.2f}", f"<= {GOAL}",
+                         f"{r['profile_ms']:.1f}", f"{r['ratio']:.2f}", f"{r['best_ratio']:.2f}", f"<= {GOAL}",
                          "ok" if r["ratio"] <= GOAL else "OVER"))
     weight_rows, weight_ms = [], {}
     if not opts.no_weights:
@@ -231,9 +232,9 @@ def main(argv: list[str] | None = None) -> int:
         flow = statistics.median(times)
 
     if not opts.json_only:
-        print_table(["model", "statistic", "samples", "forward ms", "pass ms", "ratio", "goal", ""], rows,
-                    note=f"ratio = median pass / median bare forwards over {opts.repeats} runs, "
-                         f"{opts.threads} torch thread(s)")
+        print_table(["model", "statistic", "samples", "forward ms", "pass ms", "ratio", "best", "goal", ""], rows,
+                    note=f"ratio = median pass / median bare forwards over {opts.repeats} runs (best = fastest "
+                         f"/ fastest), {opts.threads} torch thread(s)")
         if weight_rows:
             print()
             print_table(["weights of", "statistic", "ms (once per pass)"], weight_rows,

@@ -44,6 +44,7 @@ SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "project_dir": (str,), "project": (str,), "log_level": (str,), "to_debug": (bool,),
     "dataset_path": (str,), "trust_checkpoint": (bool,), "cf_args": (dict,), "passes_files": (list,),
     "tracer": (str,), "device": (str,), "seq_len": (int,),
+    "train_graph": (bool,),
 }
 SETTING_CHOICES: dict[str, tuple[str, ...]] = {
     "task": TASKS, "load_type": LOAD_TYPES, "accelerator": ACCELERATORS, "log_level": LOG_LEVELS,
@@ -180,6 +181,8 @@ def load_passes_files(files: list[Any], path: Path | None, source: str) -> None:
     runs its code (the user's own, like a model factory file)."""
     from core.passes.user_passes import load_pass_file
 
+    if not isinstance(files, list):
+        raise ConfigError(f"{source}: passes_files must be a list of file paths, got {files!r}")
     base = path.parent if path is not None else Path.cwd()
     for item in files:
         if not isinstance(item, str) or not item:

@@ -42,6 +42,7 @@ from mase_tui.messages import (
 )
 from mase_tui.node_index import NodeRow
 from mase_tui.panes import FollowsCost, FollowsNode, FollowsPasses, OpensConfig, SessionView
+from mase_tui.pass_files import PassFileReload
 from mase_tui.session_loader import start_loading
 from mase_tui.tuning import ProcessTuning, tuning_enabled
 from mase_tui.widgets.details import NodeDetails
@@ -92,7 +93,7 @@ def _passes_provider():
     return PassesProvider
 
 
-class MaseTuiApp(ReportActions, App):
+class MaseTuiApp(ReportActions, PassFileReload, App):
     CSS_PATH = "app.tcss"
     TITLE = "mase-tui"
     COMMANDS = App.COMMANDS | {_bindings_provider, _passes_provider}
@@ -116,6 +117,7 @@ class MaseTuiApp(ReportActions, App):
         Binding("t", "toggle_pane('hide-tree')", "Toggle tree", show=False, id="toggle.tree"),
         Binding("d", "toggle_pane('hide-details')", "Toggle details", show=False, id="toggle.details"),
         Binding("ctrl+p", "command_palette", "Palette", show=False, id="palette"),
+        *PassFileReload.PASS_FILE_BINDINGS,
     ]
 
     def __init__(self, session=None, *, config_path: str | None = None, theme: str | None = None,
@@ -225,6 +227,7 @@ class MaseTuiApp(ReportActions, App):
         self._stamp("first_frame")
         start_loading(self, self.session)
         self.call_after_refresh(self._mount_tab_panes)
+        self.start_pass_file_watch()
 
     async def _mount_tab_panes(self) -> None:
         """Import and mount the Compare, Passes and Costs panes once the first frame is out: their

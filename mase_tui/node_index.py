@@ -152,9 +152,16 @@ def _fallback_op(node, view: NodeView) -> str:
 def node_row(node, modules: dict | None = None) -> NodeRow:
     view = node_view(node, modules)
     first = view.output
-    shapes = [list(v.shape) for v in view.values if v.shape is not None]
-    types = tuple(dict.fromkeys(v.type for v in view.values if v.type))
-    quantised = view.first_quantised
+    shapes: list[list] = []
+    types: dict[str, None] = {}
+    quantised = None
+    for value in (*view.args.values(), *view.results.values()):  # one pass: big graphs index fast
+        if value.shape is not None:
+            shapes.append(list(value.shape))
+        if value.type:
+            types[value.type] = None
+        if quantised is None and value.quantised:
+            quantised = value
     return NodeRow(
         name=node.name,
         op=node.op,
@@ -167,7 +174,7 @@ def node_row(node, modules: dict | None = None) -> NodeRow:
         shapes=shapes,
         module_class=view.module_class,
         chain=_group_chain(node),
-        types=types,
+        types=tuple(types),
         quant=quantised.label if quantised is not None else "",
         out_label=first.label if first is not None else "",
     )

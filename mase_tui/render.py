@@ -61,6 +61,8 @@ def render_verify_metadata(info: dict[str, Any]) -> RenderableType:
 
 
 def render_generic(info: dict[str, Any]) -> RenderableType:
+    """Any pass's info (user passes too): report text as is, else a key/value table, with each
+    list of records (dicts with the same keys, e.g. one per node) drawn as a table of its own."""
     if isinstance(info.get("text"), str):
         return _text_block(info)
     if not info:
@@ -68,11 +70,35 @@ def render_generic(info: dict[str, Any]) -> RenderableType:
     table = Table(show_header=False)
     table.add_column("key", style="bold")
     table.add_column("value", overflow="fold")
+    records = []
     for key, value in info.items():
+        if _is_records(value):
+            records.append(_records_table(str(key), value))
+            continue
         shown = value if isinstance(value, str) else json.dumps(value, default=str)
         if len(shown) > 2000:
             shown = shown[:2000] + " ..."
         table.add_row(str(key), shown)
+    return Group(table, *records) if records else table
+
+
+_MAX_RECORD_ROWS = 500
+
+
+def _is_records(value: Any) -> bool:
+    return (isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+            and all(v.keys() == value[0].keys() for v in value))
+
+
+def _records_table(title: str, rows: list[dict[str, Any]]) -> Table:
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    for column in rows[0]:
+        numeric = all(isinstance(r[column], (int, float)) and not isinstance(r[column], bool) for r in rows)
+        table.add_column(str(column), justify="right" if numeric else "left", overflow="fold")
+    for row in rows[:_MAX_RECORD_ROWS]:
+        table.add_row(*(v if isinstance(v, str) else json.dumps(v, default=str) for v in row.values()))
+    if len(rows) > _MAX_RECORD_ROWS:
+        table.caption = f"first {_MAX_RECORD_ROWS} of {len(rows)} rows"
     return table
 
 

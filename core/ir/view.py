@@ -13,8 +13,8 @@ published graph is read by several threads) and imports no torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+import functools
+from typing import Any, Iterator, Mapping, NamedTuple
 
 # Types whose precision is a plain bit width, spelled like torch dtypes: float32, int64, bool.
 _PLAIN_TYPES = ("float", "int", "bool", "complex")
@@ -36,17 +36,35 @@ def _join(values: Any) -> str:
     return str(values)
 
 
+_DTYPE_NAMES: dict[Any, str] = {}
+
+
 def dtype_name(dtype: Any) -> str:
     """``torch.float32`` -> ``float32``; "" for none."""
-    return "" if dtype is None else str(dtype).removeprefix("torch.")
+    if dtype is None:
+        return ""
+    try:
+        return _DTYPE_NAMES[dtype]
+    except (KeyError, TypeError):  # TypeError: an unhashable stand-in
+        name = str(dtype).removeprefix("torch.")
+        if len(_DTYPE_NAMES) < 256:
+            try:
+                _DTYPE_NAMES[dtype] = name
+            except TypeError:
+                pass
+        return name
 
 
-def _dtype_bits(dtype: Any) -> int | None:
-    name = dtype_name(dtype)
+@functools.lru_cache(maxsize=64)
+def _bits_of(name: str) -> int | None:
     digits = name.lstrip("abcdefghijklmnopqrstuvwxyz_")
     if name == "bool":
         return 1
     return int(digits) if digits.isdigit() else None
+
+
+def _dtype_bits(dtype: Any) -> int | None:
+    return _bits_of(dtype_name(dtype))
 
 
 def format_precision(kind: Any, precision: Any = None, dtype: Any = None, *, short: bool = False) -> str:
@@ -93,10 +111,10 @@ def join_precisions(labels: Mapping[str, str] | str | None, *, short: bool = Fal
     return distinct[0] if len(distinct) == 1 else ", ".join(f"{k} {rename(str(v))}" for k, v in labels.items())
 
 
-@dataclass(frozen=True)
-class ArgView:
+class ArgView(NamedTuple):
     """One ``args`` / ``results`` entry. ``is_tensor`` entries have a shape; others (``inplace``,
-    ``dim`` ...) keep their raw entry in ``raw``."""
+    ``dim`` ...) keep their raw entry in ``raw``. (A NamedTuple: immutable and cheap to build,
+    which matters when the tree indexes a 10,000-node graph.)"""
 
     name: str
     shape: tuple | None = None
@@ -125,25 +143,35 @@ class ArgView:
 
 def _tuple(value: Any) -> tuple | None:
     if isinstance(value, (list, tuple)):
+        if not any(isinstance(v, list) for v in value):
+            return tuple(value)
         return tuple(_tuple(v) if isinstance(v, list) else v for v in value)
     return None
 
 
 def arg_view(name: str, entry: Any) -> ArgView:
-    if not isinstance(entry, Mapping):
+    # Written for speed (the tree builds one per arg of every node of a big graph): exact type
+    # checks first, one dict lookup per field, the dtype's name from a cache.
+    if not isinstance(entry, dict):
         return ArgView(name, raw=entry)
-    shape = entry.get("shape")
-    precision = entry.get("precision")
-    return ArgView(
-        name=name,
-        shape=tuple(shape) if isinstance(shape, (list, tuple)) else None,
-        type=_type_name(entry.get("type")),
-        precision=_tuple(precision) if isinstance(precision, (list, tuple)) else None,
-        dtype=dtype_name(entry.get("torch_dtype")),
-        source=entry.get("from"),
-        is_tensor=isinstance(shape, (list, tuple)),
-        raw=entry,
-    )
+    get = entry.get
+    shape, precision, kind, dtype = get("shape"), get("precision"), get("type"), get("torch_dtype")
+    has_shape = isinstance(shape, (list, tuple))
+    if isinstance(precision, (list, tuple)):
+        flat = tuple(precision)
+        for value in flat:
+            if isinstance(value, list):  # block sizes: [8, 8, 127, [1, 16]]
+                flat = _tuple(precision)
+                break
+        precision = flat
+    else:
+        precision = None
+    try:
+        dname = _DTYPE_NAMES[dtype] if dtype is not None else ""
+    except (KeyError, TypeError):  # not seen yet, or an unhashable stand-in
+        dname = dtype_name(dtype)
+    return ArgView(name, tuple(shape) if has_shape else None, kind if type(kind) is str else _type_name(kind),
+                   precision, dname, get("from"), has_shape, entry)
 
 
 def _target_name(node) -> str:
@@ -153,20 +181,57 @@ def _target_name(node) -> str:
     return getattr(target, "__name__", None) or str(target)
 
 
-@dataclass(frozen=True)
 class NodeView:
-    name: str
-    op: str  # fx opcode
-    target: str  # module path, function or method name
-    mase_type: str | None = None
-    mase_op: str | None = None
-    module_class: str | None = None  # class of the called module (call_module only)
-    args: dict[str, ArgView] = field(default_factory=dict)
-    results: dict[str, ArgView] = field(default_factory=dict)
-    # software statistics: (arg or result name, statistic name) -> value (a number or a dict)
-    statistics: dict[tuple[str, str], Any] = field(default_factory=dict)
-    hardware: dict[str, Any] = field(default_factory=dict)
-    has_metadata: bool = False
+    """One fx node's metadata, read-only. ``args`` / ``results`` (``ArgView``s), ``statistics``
+    and ``hardware`` are built on first use: the tree reads shapes and types of every node of
+    a big graph, the details pane reads everything of one node."""
+
+    __slots__ = ("name", "op", "target", "mase_type", "mase_op", "module_class", "has_metadata",
+                 "_common", "_params", "_args", "_results", "_statistics")
+
+    def __init__(self, name: str, op: str, target: str, mase_type: str | None = None, mase_op: str | None = None,
+                 module_class: str | None = None, params: dict[str, Any] | None = None) -> None:
+        self.name, self.op, self.target = name, op, target
+        self.mase_type, self.mase_op, self.module_class = mase_type, mase_op, module_class
+        self._params = params or {}
+        self._common = self._params.get("common") or {}
+        self.has_metadata = bool(self._common)
+        self._args: dict[str, ArgView] | None = None
+        self._results: dict[str, ArgView] | None = None
+        self._statistics: dict[tuple[str, str], Any] | None = None
+
+    def __repr__(self) -> str:
+        return f"NodeView({self.name!r}, {self.op!r}, mase_op={self.mase_op!r})"
+
+    @property
+    def args(self) -> dict[str, ArgView]:
+        if self._args is None:
+            self._args = {k: arg_view(k, v) for k, v in (self._common.get("args") or {}).items()}
+        return self._args
+
+    @property
+    def results(self) -> dict[str, ArgView]:
+        if self._results is None:
+            self._results = {k: arg_view(k, v) for k, v in (self._common.get("results") or {}).items()}
+        return self._results
+
+    @property
+    def statistics(self) -> dict[tuple[str, str], Any]:
+        """Software statistics: (arg or result name, statistic name) -> value (a number or a dict)."""
+        if self._statistics is None:
+            stats: dict[tuple[str, str], Any] = {}
+            software = self._params.get("software") or {}
+            for group in ("args", "results"):
+                for name, entry in (software.get(group) or {}).items():
+                    collected = entry.get("stat") if isinstance(entry, dict) else None
+                    for stat_name, value in (collected or {}).items():
+                        stats[(name, stat_name)] = value
+            self._statistics = stats
+        return self._statistics
+
+    @property
+    def hardware(self) -> dict[str, Any]:
+        return dict(self._params.get("hardware") or {})
 
     @property
     def values(self) -> Iterator[ArgView]:
@@ -192,7 +257,7 @@ class NodeView:
 def _parameters(node) -> dict[str, Any] | None:
     meta = node.meta.get("mase")
     params = getattr(meta, "parameters", None)
-    return params if isinstance(params, Mapping) else None
+    return params if isinstance(params, dict) else None
 
 
 def node_view(node, modules: Mapping[str, Any] | None = None, model: Any = None) -> NodeView:
@@ -200,7 +265,6 @@ def node_view(node, modules: Mapping[str, Any] | None = None, model: Any = None)
     the class of a called module."""
     params = _parameters(node)
     common = (params or {}).get("common") or {}
-    software = (params or {}).get("software") or {}
     module_class = None
     if node.op == "call_module":
         module = None
@@ -212,26 +276,10 @@ def node_view(node, modules: Mapping[str, Any] | None = None, model: Any = None)
             except AttributeError:
                 module = None
         module_class = None if module is None else type(module).__name__
-    statistics: dict[tuple[str, str], Any] = {}
-    for group in ("args", "results"):
-        for name, entry in (software.get(group) or {}).items():
-            stats = entry.get("stat") if isinstance(entry, Mapping) else None
-            for stat_name, value in (stats or {}).items():
-                statistics[(name, stat_name)] = value
     mase_type, mase_op = common.get("mase_type"), common.get("mase_op")
-    return NodeView(
-        name=node.name,
-        op=node.op,
-        target=_target_name(node),
-        mase_type=None if mase_type is None else str(mase_type),
-        mase_op=None if mase_op is None else str(mase_op),
-        module_class=module_class,
-        args={k: arg_view(k, v) for k, v in (common.get("args") or {}).items()},
-        results={k: arg_view(k, v) for k, v in (common.get("results") or {}).items()},
-        statistics=statistics,
-        hardware=dict((params or {}).get("hardware") or {}),
-        has_metadata=bool(common),
-    )
+    return NodeView(node.name, node.op, _target_name(node),
+                    None if mase_type is None else str(mase_type), None if mase_op is None else str(mase_op),
+                    module_class, params)
 
 
 def node_views(graph) -> list[NodeView]:

@@ -15,12 +15,10 @@ import threading
 from collections.abc import Iterator, Mapping
 
 from core.errors import ConfigError
-from core.passes.schema import Arg, PassSpec
+from core.passes.schema import PassSpec
 
-# The Session supplies these (see schema.SUPPLIES); kept as names for callers.
+# A pass whose declaration has the session supply this runs real batches through the graph.
 NEEDS_INPUT_GENERATOR = "input_generator"
-NEEDS_ORIGINAL_GRAPH = "original_graph"
-NEEDS_DUMMY_IN = "dummy_in"
 
 # Modules holding built-in passes, in the order passes are listed (then source order within).
 BUILTIN_MODULES = (
@@ -38,8 +36,6 @@ BUILTIN_MODULES = (
     "core.passes.analysis.avg_bits",
     "core.passes.interface.save_load",
 )
-
-ArgSpec = Arg  # the name older code used
 
 
 class PassRegistry(Mapping):
@@ -132,7 +128,7 @@ def _claim(spec: PassSpec, specs: dict[str, PassSpec], names: dict[str, str]) ->
             what = "built-in " if other.builtin else ""
             raise ConfigError(
                 f"{spec.where}: pass {spec.name} clashes with {what}pass {other.name} ({other.where}): "
-                f"both are called '{name}'", hint=f"rename {spec.name} (or its aliases)")
+                f"both are called '{name}'", hint=f"rename {spec.name} or its aliases")
     for name in own:
         names[name] = spec.name
 

@@ -54,6 +54,7 @@ imports torch.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import functools
 import importlib
@@ -220,8 +221,6 @@ class PassSpec:
 
 def _fresh(value: Any) -> Any:
     """Defaults are lists and dicts: every caller gets its own copy."""
-    import copy
-
     return copy.deepcopy(value)
 
 

@@ -55,7 +55,7 @@ def load_pass_file(path: str | os.PathLike, *, shown_as: str | None = None) -> l
     if absolute in _FILES:
         return [s for s in PASSES.values() if s.file and _absolute(s.file) == absolute]
     specs = _import_file(absolute, shown_as or str(path))
-    PASSES.add(specs, replacing_origin=None)
+    _register(specs, replacing_origin=None)
     _FILES[absolute] = shown_as or str(path)
     return specs
 
@@ -65,9 +65,25 @@ def reload_pass_file(path: str | os.PathLike) -> list[PassSpec]:
     absolute = _absolute(path)
     shown = _FILES.get(absolute, str(path))
     specs = _import_file(absolute, shown)
-    PASSES.add(specs, replacing_origin=shown)
+    _register(specs, replacing_origin=shown)
     _FILES[absolute] = shown
     return specs
+
+
+def _register(specs: list[PassSpec], replacing_origin: str | None) -> None:
+    try:
+        PASSES.add(specs, replacing_origin=replacing_origin)
+    except UserPassError:
+        raise
+    except ConfigError as exc:  # a name clash
+        raise UserPassError(exc.message, hint=exc.hint) from None
+
+
+def unload_pass_file(path: str | os.PathLike) -> None:
+    """Forget a pass file and its passes."""
+    shown = _FILES.pop(_absolute(path), None)
+    if shown is not None:
+        PASSES.remove_origin(shown)
 
 
 def _absolute(path: str | os.PathLike) -> str:
@@ -176,7 +192,7 @@ def load_entry_points() -> list[str]:
             if not found:
                 raise UserPassError(f"{label} declares no passes",
                                     hint="point it at a module with @mase_pass functions, or at one of them")
-            PASSES.add(found, replacing_origin=label)
+            _register(found, replacing_origin=label)
         except Exception as exc:  # a broken installed package must not stop the others
             if isinstance(exc, ConfigError):
                 message = exc.one_line()

@@ -26,10 +26,52 @@ from core.search.config import SearchConfig
 
 logger = logging.getLogger(__name__)
 
-# layers whose weights the average bit width counts (MASE counts quantised nn.Linear only)
-WEIGHTED_OPS = ("linear", "conv1d", "conv2d")
 # rows per forward: one batch for the usual num_samples, bounded for big inputs
 _MAX_EVAL_ROWS = 4096
+
+
+class EvalSubset:
+    """A fixed evaluation subset held in memory: the first ``num_samples`` rows of a split, in
+    order, so every evaluation (every trial, every edit) scores the same samples with fresh
+    metrics."""
+
+    def __init__(self, datamodule, split: str, num_samples: int, *, eval_mode: bool = True,
+                 chunk: int = _MAX_EVAL_ROWS) -> None:
+        loader = datamodule.dataloader(split, shuffle=False, batch_size=num_samples)
+        x, y = next(iter(loader))
+        if len(y) < num_samples:
+            logger.warning("the %s split has %d samples; num_samples = %d uses all of them",
+                           split, len(y), num_samples)
+        self.inputs = list(x.split(chunk))
+        self.labels = list(y.split(chunk))
+        self.num_samples = len(y)
+        self.split = split
+        self.eval_mode = eval_mode
+
+    def evaluate(self, graph, progress: Callable[[int, int], None] | None = None, cancel=None) -> dict[str, float]:
+        """Accuracy (fraction correct) and mean cross-entropy; ``progress(done, total)`` after
+        each chunk; a set ``cancel`` event stops with MaseError (no numbers from part of it)."""
+        import torch
+        import torch.nn.functional as F
+
+        from core.errors import MaseError
+
+        model = graph.model
+        model.train(not self.eval_mode)  # eval_mode = false: BatchNorm uses batch statistics
+        loss = 0.0
+        correct = 0
+        total = len(self.inputs)
+        with torch.no_grad():
+            for i, (x, y) in enumerate(zip(self.inputs, self.labels, strict=True), start=1):
+                if cancel is not None and cancel.is_set():
+                    raise MaseError("evaluation cancelled")
+                logits = model(x)
+                loss += float(F.cross_entropy(logits, y, reduction="sum"))
+                correct += int((logits.argmax(dim=1) == y).sum())
+                if progress is not None:
+                    progress(i, total)
+        n = self.num_samples
+        return {"accuracy": correct / n, "loss": loss / n, "samples": n}
 
 
 class TrialEvaluator:
@@ -56,20 +98,8 @@ class TrialEvaluator:
         self.session = session
         self.graph = session.original
         self.space = build_space(self.graph, search)
-        self.inputs: list[Any] = []
-        self.labels: list[Any] = []
-        if search.needs_evaluation:
-            self._preload(session, search)
-
-    def _preload(self, session, search: SearchConfig) -> None:
-        loader = session.datamodule.dataloader(search.split, shuffle=False, batch_size=search.num_samples)
-        x, y = next(iter(loader))
-        if len(y) < search.num_samples:
-            logger.warning("the %s split has %d samples; num_samples = %d uses all of them",
-                           search.split, len(y), search.num_samples)
-        self.inputs = list(x.split(_MAX_EVAL_ROWS))
-        self.labels = list(y.split(_MAX_EVAL_ROWS))
-        self.num_samples = len(y)
+        self.subset = (EvalSubset(session.datamodule, search.split, search.num_samples, eval_mode=search.eval_mode)
+                       if search.needs_evaluation else None)
 
     # ------------------------------------------------------------------ one trial
     def quantize(self, config: dict[str, Any]):
@@ -91,43 +121,24 @@ class TrialEvaluator:
         return metrics, {"quantize": t1 - t0, "cost": t2 - t1, "evaluate": t3 - t2}
 
     def accuracy(self, graph) -> dict[str, float]:
-        import torch
-        import torch.nn.functional as F
-
-        model = graph.model
-        model.train(not self.search.eval_mode)  # eval_mode = false: BatchNorm uses batch statistics
-        loss = 0.0
-        correct = 0
-        with torch.no_grad():
-            for x, y in zip(self.inputs, self.labels, strict=True):
-                logits = model(x)
-                loss += float(F.cross_entropy(logits, y, reduction="sum"))
-                correct += int((logits.argmax(dim=1) == y).sum())
-        n = self.num_samples
-        return {"accuracy": correct / n, "loss": loss / n}
+        result = self.subset.evaluate(graph)
+        return {"accuracy": result["accuracy"], "loss": result["loss"]}
 
 
 def cost_metrics(graph, compare_to: float = 32.0) -> dict[str, float]:
-    """BitOPs and FLOPs per sample, parameter storage bits and the average weight width, all
-    from the quantised graph's metadata (the cost pass's own numbers; no forward)."""
-    from core.cost.bits import arith_bits, is_tensor_entry, numel
-    from core.ir.metadata import get_mase
+    """The runners' cost metrics from two analysis passes on the quantised graph's metadata (no
+    forward): cost_analysis_pass (BitOPs and FLOPs per sample, parameter storage bits) and
+    calculate_avg_bits_mg_analysis_pass (the weight bit width averaged over every Linear/Conv
+    weight element, float = 32; MASE's runner counts only its quantised nn.Linear layers)."""
+    from core.passes.analysis.avg_bits import calculate_avg_bits_mg_analysis_pass
     from core.passes.analysis.cost import cost_analysis_pass
 
     _, info = cost_analysis_pass(graph, {})
-    per_sample = info["totals_per_sample"]
-    weight_bits = weights = 0
-    for node in graph.fx_graph.nodes:
-        common = get_mase(node).parameters.get("common") or {}
-        entry = (common.get("args") or {}).get("weight")
-        if common.get("mase_op") in WEIGHTED_OPS and is_tensor_entry(entry):
-            n = numel(entry)
-            weights += n
-            weight_bits += n * arith_bits(entry)[0]
-    average = weight_bits / weights if weights else 32.0
+    _, bits = calculate_avg_bits_mg_analysis_pass(graph, {})
+    average = bits["w_avg_bit"] if bits["w_avg_bit"] is not None else 32.0
     return {
-        "bitops": per_sample["bitops"],
-        "flops": per_sample["flops_total"],
+        "bitops": info["totals_per_sample"]["bitops"],
+        "flops": info["totals_per_sample"]["flops_total"],
         "param_bits": info["totals_model"]["param_bits"],
         "average_bitwidth": average,
         "memory_density": compare_to / average if average else math.inf,

@@ -16,11 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from core.search.study import SPEC_ATTR
-from core.search.worker import SKIP_ATTR
 
 TABLE_METRICS = ("accuracy", "bitops", "average_bitwidth")
-_SHORT = {"integer": "int", "fixed": "int", "minifloat_ieee": "mfp", "minifloat_denorm": "mfd", "log": "log",
-          "block_fp": "bfp", "binary": "bin", "ternary": "ter"}
 _OPERAND_SHORT = (("data_in", "in"), ("weight", "w"), ("bias", "b"), ("data_out", "out"))
 
 
@@ -65,7 +62,11 @@ def pareto_front(rows: list[TrialRow], directions: list[str]) -> list[TrialRow]:
 
 
 def precision_summary(config: dict[str, Any]) -> list[str]:
-    """One short line per quantised node: ``seq_blocks_2 int in8.4 w4.2 b8.4``."""
+    """One short line per quantised node, each operand spelled by the one precision formatter:
+    ``seq_blocks_2 in int[8,4] w int[4,2] b int[8,4]``."""
+    from core.ir.view import format_precision
+    from core.quant.config import QUANT_ARITH_SUFFIXES, has_operand, precision
+
     lines = []
     for key, entry in config.items():
         if key in ("by", "default") or not isinstance(entry, dict):
@@ -74,14 +75,14 @@ def precision_summary(config: dict[str, Any]) -> list[str]:
         name = node.get("name")
         if name is None:
             continue
-        parts = [key, _SHORT.get(name, name)]
+        parts = [key]
         for operand, short in _OPERAND_SHORT:
-            width = node.get(f"{operand}_width")
-            if width is None:
+            if not has_operand(node, operand):
                 continue
-            extra = [node.get(f"{operand}_{s}") for s in ("frac_width", "exponent_width")]
-            extra = [str(e) for e in extra if e is not None]
-            parts.append(f"{short}{width}" + (f".{extra[0]}" if extra else ""))
+            values = precision(node, operand) if name in QUANT_ARITH_SUFFIXES else [node[f"{operand}_width"]]
+            while values and values[-1] is None:  # optional fields the config leaves out
+                values = values[:-1]
+            parts.append(f"{short} {format_precision(name, values, short=True)}")
         lines.append(" ".join(parts))
     return lines or ["float"]
 
@@ -204,7 +205,3 @@ def objective_names(spec: dict[str, Any], count: int) -> list[str]:
         return ["sum_scaled_metrics"]
     names = [m[0] for m in spec.get("metrics") or []]
     return names if len(names) == count else [f"objective_{i}" for i in range(count)]
-
-
-def skipped_reason(trial) -> str | None:
-    return trial.user_attrs.get(SKIP_ATTR)

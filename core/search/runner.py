@@ -12,12 +12,12 @@ from typing import Any, Callable
 from core.search.config import SearchConfig
 from core.search.results import Progress, progress, write_results
 from core.search.study import (
-    HEARTBEAT_SECONDS,
     SearchError,
     make_sampler,
     open_storage,
     open_study,
     sqlite_url,
+    study_lock,
 )
 from core.search.worker import Worker, WorkerReport
 
@@ -37,7 +37,6 @@ class SearchOptions:
     timeout: float | None = None
     sampler: str | None = None
     seed: int | None = None
-    heartbeat: int = HEARTBEAT_SECONDS
     threads: int = 1
 
     @property
@@ -67,10 +66,10 @@ def run_search(search: SearchConfig, settings: dict[str, Any], options: SearchOp
     n_trials = options.n_trials or search.n_trials
     spec = search_spec(search, settings)
     options.out_dir.mkdir(parents=True, exist_ok=True)
-    storage = open_storage(options.storage_url, heartbeat=options.heartbeat)
+    storage = open_storage(options.storage_url)
     base_seed = options.seed if options.seed is not None else (search.seed if search.seed is not None else settings.get("seed") or 0)
     sampler_name = options.sampler or search.sampler
-    study = open_study(storage, options.study, spec, search.directions, make_sampler(sampler_name, base_seed))
+    study = open_study(storage, options.study, spec, search.directions)
     deadline = time.time() + (options.timeout or search.timeout) if (options.timeout or search.timeout) else None
     started = time.time()
     names = search.objective_names
@@ -91,14 +90,15 @@ def run_search(search: SearchConfig, settings: dict[str, Any], options: SearchOp
         say(f"searching {evaluator.space.size} configurations ({len(evaluator.space.param_names)} parameters) "
             f"with {sampler_name}, {n_trials} trials")
         worker = Worker(study, evaluator.space, evaluator, search, n_trials=n_trials, deadline=deadline,
-                        seed=base_seed, on_trial=report_progress)
+                        sampler=make_sampler(sampler_name, base_seed), seed=base_seed,
+                        lock=study_lock(options.storage_url, storage, options.study), on_trial=report_progress)
         report = worker.run()
         reports.append(_report_dict(report, 0))
         stop = report.stop_reason
     else:
         payload = {"config": search.raw, "path": str(search.path) if search.path else None, "settings": settings,
                    "storage": options.storage_url, "study": options.study, "n_trials": n_trials,
-                   "deadline": deadline, "sampler": sampler_name, "heartbeat": options.heartbeat,
+                   "deadline": deadline, "sampler": sampler_name,
                    "threads": options.threads}
         reports, stop = _run_processes(payload, options.workers, base_seed, report_progress, say)
     report_progress()
@@ -109,7 +109,8 @@ def run_search(search: SearchConfig, settings: dict[str, Any], options: SearchOp
 
 
 def _report_dict(report: WorkerReport, index: int) -> dict[str, Any]:
-    return {"worker": index, "evaluated": report.evaluated, "pruned": report.pruned, "failed": report.failed,
+    return {"worker": index, "evaluated": report.evaluated, "pruned": report.pruned, "discarded": report.discarded,
+            "failed": report.failed,
             "stop_reason": report.stop_reason, "seconds": dict(report.seconds)}
 
 
@@ -176,13 +177,13 @@ def worker_main(payload: dict[str, Any]) -> WorkerReport:
     path = Path(payload["path"]) if payload.get("path") else None
     search = parse_search(payload["config"], path)
     settings = payload["settings"]
-    storage = open_storage(payload["storage"], heartbeat=payload["heartbeat"])
+    storage = open_storage(payload["storage"])
     spec = search_spec(search, settings)
     evaluator = TrialEvaluator(settings, search, threads=payload.get("threads", 1))
-    study = open_study(storage, payload["study"], spec, search.directions,
-                       make_sampler(payload["sampler"], payload["seed"]), create=False)
+    study = open_study(storage, payload["study"], spec, search.directions, create=False)
     worker = Worker(study, evaluator.space, evaluator, search, n_trials=payload["n_trials"],
-                    deadline=payload.get("deadline"), seed=payload["seed"])
+                    sampler=make_sampler(payload["sampler"], payload["seed"]), deadline=payload.get("deadline"),
+                    seed=payload["seed"], lock=study_lock(payload["storage"], storage, payload["study"]))
     return worker.run()
 
 

@@ -2,18 +2,20 @@
 
 The study lives in an Optuna RDB storage: by default a SQLite file in the run's output
 directory (nothing to start), or any URL (``postgresql://...``) that several processes and
-machines share. Heartbeats mark the running trials of a worker that died as failed, and
-RetryFailedTrialCallback puts their parameters back in the queue, so a resumed study loses no
-trial. The study records what it searches (``SPEC_ATTR``), so a worker started with another
-config cannot join it, and `--show` can read it without the config.
+machines share. Workers write a trial only when it is complete (core/search/worker.py), under
+``study_lock``, so there are no running trials for a dead worker to leave behind. The study
+records what it searches (``SPEC_ATTR``), so a worker started with another config cannot join
+it, and `--show` can read it without the config.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, ContextManager, Iterator
 
 from core.errors import ConfigError, MaseError
 
@@ -21,7 +23,6 @@ logger = logging.getLogger(__name__)
 
 SPEC_ATTR = "mase_tui_search"
 STUDY_FILE = "study.db"
-HEARTBEAT_SECONDS = 10
 
 
 class SearchError(MaseError):
@@ -32,21 +33,15 @@ def sqlite_url(out_dir: str | Path) -> str:
     return f"sqlite:///{Path(out_dir).resolve() / STUDY_FILE}"
 
 
-def open_storage(url: str, *, heartbeat: int | None = HEARTBEAT_SECONDS, grace: int | None = None):
+def open_storage(url: str):
     import optuna
-    from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+    from optuna.storages import RDBStorage
 
     # failed trials are reported by the search itself, in one line
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite:///"):
         kwargs["engine_kwargs"] = {"creator": _sqlite_connector(url[len("sqlite:///"):])}
-    if heartbeat:
-        import warnings
-
-        warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-        kwargs.update(heartbeat_interval=int(heartbeat), grace_period=int(grace or 2 * heartbeat + 1),
-                      heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3))
     try:
         return RDBStorage(url, **kwargs)
     except ImportError as exc:
@@ -55,6 +50,45 @@ def open_storage(url: str, *, heartbeat: int | None = HEARTBEAT_SECONDS, grace: 
     except Exception as exc:  # sqlalchemy's OperationalError and friends
         raise SearchError(f"cannot open the Optuna storage {_redact(url)}: {type(exc).__name__}: {_first_line(exc)}",
                           hint="check the URL, that the server runs, and the credentials") from None
+
+
+@contextlib.contextmanager
+def _file_lock(path: str) -> Iterator[None]:
+    import fcntl
+
+    with open(path, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _advisory_lock(storage, name: str) -> Iterator[None]:
+    from sqlalchemy import text
+
+    key = zlib.crc32(f"mase-tui-search:{name}".encode())
+    with storage.engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+            conn.commit()
+
+
+def study_lock(url: str, storage, name: str) -> Callable[[], ContextManager]:
+    """A lock all workers of the study take to check the budget and write a trial: a file lock
+    beside a SQLite file (one machine), an advisory lock on PostgreSQL (any machine). Other
+    servers get none: at the very end two workers may then write one trial too many."""
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):] + ".lock"
+        return lambda: _file_lock(path)
+    if url.startswith("postgresql"):
+        return lambda: _advisory_lock(storage, name)
+    logger.warning("no study lock for %s: parallel workers may end one trial over n_trials", url.split(":", 1)[0])
+    return contextlib.nullcontext
 
 
 def _sqlite_connector(path: str):
@@ -96,10 +130,9 @@ def make_sampler(name: str, seed: int | None):
         import optuna
 
         warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-        # multivariate: one joint draw per trial (and one read of the history instead of one per
-        # parameter); group: conditional parameters (several quantisers); constant_liar: workers
-        # running in parallel do not all propose the same point
-        return s.TPESampler(seed=seed, multivariate=True, group=True, constant_liar=True)
+        # multivariate: one joint draw over the operands of the model; group: conditional
+        # parameters (several quantisers)
+        return s.TPESampler(seed=seed, multivariate=True, group=True)
     if name == "random":
         return s.RandomSampler(seed=seed)
     if name == "nsgaii":

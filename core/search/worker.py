@@ -1,37 +1,41 @@
 """A worker's trial loop over a shared study.
 
 Any number of workers (processes here, processes on other machines) run this loop on one
-study. The rules that keep the study exact:
+study. A trial is written to the shared storage only when it is complete, in one transaction
+(``Study.add_trial``): Optuna's storages write every suggested parameter, attribute and state
+change in a transaction of its own, which on a busy machine cost more than evaluating jsc-toy.
+So the sampler runs on an in-memory *mirror* of the study (the shared completed trials are
+copied into it before each proposal) and the shared storage sees one write per trial.
 
-- **Budget**: ``n_trials`` counts distinct evaluated configurations. A worker starts a trial
-  only while completed + running trials are fewer than ``n_trials``; when the rest are running
-  elsewhere it waits for them (if their worker dies, the heartbeat fails them and their
-  parameters come back as a waiting trial, which this worker then runs). Two workers that
-  start the last trial at the same moment are told apart by trial number: the later one is
-  pruned, unevaluated ("budget reached").
-- **Each configuration once**: a trial records its configuration's key before evaluating; if
-  another running or completed trial has the same key, it is pruned ("same configuration as
-  trial N") and a configuration never seen is queued instead, so the budget buys new points.
-  When every configuration of a finite space has been evaluated, the search stops.
-- **Interrupted trials**: Ctrl+C marks the running trial failed and queues its parameters
-  again, so the next run evaluates it.
+The rules that keep the study exact:
+
+- **No trial lost or evaluated twice.** Only finished evaluations become trials, so a worker
+  that dies (Ctrl+C, crash, machine gone) leaves nothing half-done behind: its evaluation in
+  flight is simply not there, and a restarted worker continues from the completed trials.
+- **Budget**: ``n_trials`` counts distinct evaluated configurations. Under the study lock (a
+  file lock beside a SQLite study, an advisory lock on PostgreSQL) a worker re-reads the study
+  and writes its trial only if fewer than ``n_trials`` are complete, so parallel workers finish
+  with exactly ``n_trials``.
+- **Each configuration once**: a proposal whose configuration is already in the study is
+  dropped before evaluation and a configuration not yet evaluated is queued in its place; one
+  that another worker finished first is not written twice. When every configuration of a
+  finite space has been evaluated, the search stops.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, ContextManager
 
 logger = logging.getLogger(__name__)
 
 KEY_ATTR = "config_key"
-SKIP_ATTR = "skipped"
 MAX_CONSECUTIVE_FAILURES = 3
-POLL_SECONDS = 0.5
 # spaces up to this size are enumerated to find a configuration not yet evaluated
 ENUMERATE_LIMIT = 20000
 
@@ -39,11 +43,12 @@ ENUMERATE_LIMIT = 20000
 @dataclass
 class WorkerReport:
     evaluated: int = 0
-    pruned: int = 0
+    pruned: int = 0  # proposals dropped before evaluation (configuration already in the study)
+    discarded: int = 0  # evaluations not written (another worker finished the same one, or the budget)
     failed: int = 0
     stop_reason: str = ""
-    seconds: dict[str, float] = field(default_factory=lambda: {"quantize": 0.0, "cost": 0.0, "evaluate": 0.0,
-                                                               "storage": 0.0, "total": 0.0})
+    seconds: dict[str, float] = field(default_factory=lambda: {
+        "quantize": 0.0, "cost": 0.0, "evaluate": 0.0, "sampler": 0.0, "storage": 0.0, "total": 0.0})
 
 
 def short_key(key: str) -> str:
@@ -57,8 +62,11 @@ def objective_values(metrics: dict[str, float], search) -> list[float]:
 
 
 class Worker:
-    def __init__(self, study, space, evaluator, search, *, n_trials: int, deadline: float | None = None,
-                 seed: int = 0, on_trial: Callable[[], None] | None = None) -> None:
+    def __init__(self, study, space, evaluator, search, *, n_trials: int, sampler=None,
+                 deadline: float | None = None, seed: int = 0, lock: Callable[[], ContextManager] | None = None,
+                 on_trial: Callable[[], None] | None = None) -> None:
+        import optuna
+
         self.study = study
         self.space = space
         self.evaluator = evaluator
@@ -66,8 +74,13 @@ class Worker:
         self.n_trials = n_trials
         self.deadline = deadline
         self.rng = random.Random(seed)
+        self.lock = lock or contextlib.nullcontext
         self.on_trial = on_trial
         self.report = WorkerReport()
+        self.mirror = optuna.create_study(directions=search.directions, sampler=sampler)
+        self._keys: set[str] = set()
+        self._complete = 0
+        self._fresh = False
         self._failures = 0
         self._last_error = ""
 
@@ -76,20 +89,11 @@ class Worker:
         start = time.perf_counter()
         try:
             while True:
-                reason = self._should_stop()
-                if reason == "wait":
-                    time.sleep(POLL_SECONDS)
-                    continue
+                reason = self._stop_reason()
                 if reason:
                     self.report.stop_reason = reason
                     break
-                try:
-                    self.study.optimize(self._objective, n_trials=1, catch=(Exception,), gc_after_trial=False)
-                except KeyboardInterrupt:
-                    self._requeue_interrupted()
-                    raise
-                if self.on_trial is not None:
-                    self.on_trial()
+                self._one_trial()
                 if self._failures >= MAX_CONSECUTIVE_FAILURES:
                     from core.search.study import SearchError
 
@@ -99,108 +103,111 @@ class Worker:
             self.report.seconds["total"] = time.perf_counter() - start
         return self.report
 
-    def _should_stop(self) -> str:
-        from optuna.storages import fail_stale_trials
-        from optuna.trial import TrialState
-
+    def _stop_reason(self) -> str:
         if self.deadline is not None and time.time() >= self.deadline:
             return "timeout"
-        trials = self.study.get_trials(deepcopy=False)
-        complete = [t for t in trials if t.state == TrialState.COMPLETE]
-        running = [t for t in trials if t.state == TrialState.RUNNING]
-        waiting = [t for t in trials if t.state == TrialState.WAITING]
-        if len(complete) >= self.n_trials:
+        if not self._fresh:  # a trial was just written: the view from under the lock is current
+            t0 = time.perf_counter()
+            self._sync()
+            self.report.seconds["storage"] += time.perf_counter() - t0
+        self._fresh = False
+        if self._complete >= self.n_trials:
             return "budget"
-        keys = {t.user_attrs.get(KEY_ATTR) for t in complete}
-        if len(keys) >= self.space.size and not waiting:
+        if len(self._keys) >= self.space.size:
             return "exhausted"
-        if len(complete) + len(running) >= self.n_trials:
-            fail_stale_trials(self.study)  # a dead worker's trials go back to the queue
-            return "wait"  # the rest of the budget is running elsewhere
         return ""
 
-    @property
-    def _last_own_trial(self):
-        return getattr(self, "_last_trial", None)
+    def _sync(self) -> None:
+        """Copy the shared study's completed trials into the mirror the sampler reads."""
+        from optuna.trial import TrialState
+
+        done = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        for t in done:
+            key = t.user_attrs.get(KEY_ATTR)
+            if key not in self._keys:  # trials are told apart by configuration (each is in once)
+                self._keys.add(key)
+                self.mirror.add_trial(t)
+        self._complete = len(done)
 
     # ------------------------------------------------------------------ one trial
-    def _objective(self, trial):
-        import optuna
+    def _one_trial(self) -> None:
         from optuna.trial import TrialState
 
         t0 = time.perf_counter()
+        trial = self.mirror.ask()
         config, _ = self.space.suggest(trial)
         key = short_key(_key(config))
-        trial.set_user_attr(KEY_ATTR, key)
-        others = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING))
-        storage_s = time.perf_counter() - t0
-        self._last_trial = trial
-        same = next((t for t in others if t.number != trial.number and t.user_attrs.get(KEY_ATTR) == key), None)
-        if same is not None:
-            trial.set_user_attr(SKIP_ATTR, f"same configuration as trial {same.number}")
+        self.report.seconds["sampler"] += time.perf_counter() - t0
+        if key in self._keys:
+            self.mirror.tell(trial, state=TrialState.PRUNED)
             self.report.pruned += 1
-            self._queue_unseen(others)
-            raise optuna.TrialPruned()
-        ahead = sum(1 for t in others if t.number < trial.number)
-        if ahead >= self.n_trials:
-            trial.set_user_attr(SKIP_ATTR, "budget reached by other workers")
-            self.report.pruned += 1
-            raise optuna.TrialPruned()
+            self._queue_unseen()
+            return
         try:
             metrics, seconds = self.evaluator.evaluate(config)
         except Exception as exc:
             from core.errors import MaseError
 
+            self.mirror.tell(trial, state=TrialState.FAIL)
             self._failures += 1
             self.report.failed += 1
             self._last_error = exc.one_line() if isinstance(exc, MaseError) else f"{type(exc).__name__}: {exc}"
-            logger.debug("trial %d failed", trial.number, exc_info=True)
-            trial.set_user_attr("error", self._last_error)
-            raise
+            logger.warning("a trial failed: %s", self._last_error)
+            logger.debug("trial failed", exc_info=True)
+            return
         self._failures = 0
-        values = objective_values(metrics, self.search)
-        t1 = time.perf_counter()
-        trial.set_user_attr("metrics", metrics)
-        trial.set_user_attr("config", config)
-        storage_s += time.perf_counter() - t1
         for part, s in seconds.items():
             self.report.seconds[part] += s
-        self.report.seconds["storage"] += storage_s
-        self.report.evaluated += 1
-        return values if len(values) > 1 else values[0]
+        values = objective_values(metrics, self.search)
+        t1 = time.perf_counter()
+        frozen = self.mirror.get_trials(deepcopy=False)[-1]  # the trial just asked (one thread)
+        record = self._record(trial, frozen, values, metrics, config, key)
+        # the mirror gets the completed trial back from the shared study at the next sync
+        self.mirror.tell(trial, state=TrialState.FAIL)
+        self.report.seconds["storage"] += time.perf_counter() - t1
+        if record:
+            self.report.evaluated += 1
+            if self.on_trial is not None:
+                self.on_trial()
+        else:
+            self.report.discarded += 1
 
-    def _queue_unseen(self, others) -> None:
+    def _record(self, trial, frozen, values, metrics, config, key) -> bool:
+        import optuna
+
+        with self.lock():
+            self._sync()
+            self._fresh = True
+            if self._complete >= self.n_trials or key in self._keys:
+                return False
+            done = optuna.trial.create_trial(
+                params=dict(trial.params), distributions=dict(trial.distributions), values=values,
+                user_attrs={KEY_ATTR: key, "metrics": metrics, "config": config},
+                system_attrs=dict(frozen.system_attrs))
+            self.study.add_trial(done)
+        self._complete += 1
+        self._keys.add(key)
+        self.mirror.add_trial(done)  # the sampler sees it at once
+        return True
+
+    def _queue_unseen(self) -> None:
         """The sampler proposed a configuration already evaluated: queue one never seen, so the
         trial budget buys new points (a converged sampler would otherwise repeat itself)."""
         from optuna.trial import TrialState
 
-        if any(t.state == TrialState.WAITING for t in self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,))):
+        if self.mirror.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
             return
-        seen = {t.user_attrs.get(KEY_ATTR) for t in others}
         params = None
         for _ in range(200):
             candidate = self.space.random_params(self.rng)
-            if short_key(_key(self.space.from_params(candidate))) not in seen:
+            if short_key(_key(self.space.from_params(candidate))) not in self._keys:
                 params = candidate
                 break
         if params is None and self.space.size <= ENUMERATE_LIMIT:
-            unseen = [p for p in self.space.all_params() if short_key(_key(self.space.from_params(p))) not in seen]
+            unseen = [p for p in self.space.all_params() if short_key(_key(self.space.from_params(p))) not in self._keys]
             params = self.rng.choice(unseen) if unseen else None
         if params is not None:
-            self.study.enqueue_trial(params, user_attrs={"queued": "a configuration not yet evaluated"})
-
-    def _requeue_interrupted(self) -> None:
-        """Ctrl+C: the trial that was running is marked failed by Optuna; queue its parameters
-        so the resumed study evaluates it."""
-        from optuna.trial import TrialState
-
-        trial = self._last_own_trial
-        if trial is None:
-            return
-        frozen = self.study.get_trials(deepcopy=False)
-        match = next((t for t in frozen if t.number == trial.number), None)
-        if match is not None and match.state == TrialState.FAIL and match.params:
-            self.study.enqueue_trial(dict(match.params), user_attrs={"retry_of": match.number})
+            self.mirror.enqueue_trial(params)
 
 
 def _key(config: dict[str, Any]) -> str:

@@ -22,7 +22,8 @@ The counting conventions (the same as the built-in ``cost_analysis_pass``):
 - BitOPs = MACs x (bits of the input) x (bits of the weight). A float32 multiply counts as
   32 x 32, an 8-bit fixed-point one as 8 x 8; the fractional bits do not add width.
 - Elementwise ops cost FLOPs only: ReLU and other activations, add/sub/mul one per output
-  element; batch norm (eval) two (scale and shift); pooling one per input element.
+  element; batch norm (eval) two (scale and shift); layer norm five (mean, variance,
+  normalise, scale, shift; four without weights); pooling, mean and sum one per input element.
 - Everything is divided by the batch size: the numbers are per sample.
 """
 
@@ -38,6 +39,7 @@ ACTIVATIONS = {"relu", "relu6", "leaky_relu", "gelu", "silu", "sigmoid", "tanh",
 ELEMENTWISE_BINARY = {"add", "sub", "mul", "div"}
 BATCH_NORMS = {"batch_norm1d", "batch_norm2d", "batch_norm"}
 POOLS = {"max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d"}
+REDUCTIONS = {"mean", "sum"}
 
 
 def count_elements(entry):
@@ -93,8 +95,13 @@ def count_node(common):
         return 0, out_elements, 0
     if op in BATCH_NORMS:
         return 0, 2 * count_elements(args["data_in_0"]), 0
-    if op in POOLS:
+    if op in POOLS or op in REDUCTIONS:
         return 0, count_elements(args["data_in_0"]), 0
+    if op == "layer_norm":
+        # mean, variance, normalise, scale, shift: 5 per element (4 without weights, as the
+        # built-in cost pass counts it)
+        per_element = 5 if is_tensor(args.get("weight")) else 4
+        return 0, per_element * count_elements(args["data_in_0"]), 0
     return 0, 0, 0  # placeholders, views, flatten, output: no arithmetic
 
 

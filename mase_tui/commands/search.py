@@ -42,8 +42,6 @@ def register(sub) -> None:
     p.add_argument("--sampler-seed", dest="sampler_seed", type=int, default=None, metavar="N",
                    help="sampler seed (default: setup.seed, else the top-level seed); worker i uses N + i")
     p.add_argument("--show", action="store_true", help="print and save the Pareto front of the study; run nothing")
-    p.add_argument("--heartbeat", type=int, default=None, metavar="SECONDS",
-                   help="worker heartbeat; a trial silent for 2x this + 1 s is failed and retried (default 10)")
     p.add_argument("--threads", type=int, default=1, metavar="N", help="torch threads per worker (default 1)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.add_argument("--load", dest="load_name", default=S, metavar="PATH", help="checkpoint to load")
@@ -68,7 +66,7 @@ def _check_numbers(args) -> None:
     from core.errors import ConfigError
 
     for flag, value, lo in (("--workers", args.workers, 1), ("--n-trials", args.n_trials, 1),
-                            ("--heartbeat", args.heartbeat, 1), ("--threads", args.threads, 1)):
+                            ("--threads", args.threads, 1)):
         if value is not None and value < lo:
             raise ConfigError(f"{flag} must be at least {lo}, got {value}")
     if args.timeout is not None and args.timeout <= 0:
@@ -118,8 +116,6 @@ def run(args) -> int:
                             workers=args.workers or search.n_jobs, n_trials=args.n_trials, timeout=args.timeout,
                             sampler=args.sampler.lower() if args.sampler else None, seed=args.sampler_seed,
                             threads=args.threads)
-    if args.heartbeat:
-        options.heartbeat = args.heartbeat
     if args.show:
         return _show(options.storage_url, study, out_dir)
     return _search(search, values, options, show_progress=args.progress)
@@ -168,7 +164,7 @@ def _show(storage_url: str, study_name: str, out_dir: Path) -> int:
     from core.search.results import write_results
     from core.search.study import load_study, open_storage
 
-    storage = open_storage(storage_url, heartbeat=None)
+    storage = open_storage(storage_url)
     study = load_study(storage, study_name)
     results = write_results(out_dir, study, study_name)
     console = Console(highlight=False)

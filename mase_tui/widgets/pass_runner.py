@@ -26,7 +26,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Label, OptionList, ProgressBar, Static, TextArea
 from textual.widgets.option_list import Option
 
-from core.config import check_pass_args, dumps_toml, parse_toml, read_toml
+from core.config import check_pass_args, dumps_toml, load_passes_files, parse_toml, read_toml
 from core.errors import MaseError
 from core.passes.registry import PASSES, PassSpec
 from mase_tui.messages import GraphChanged, PassFinished
@@ -129,6 +129,7 @@ class PassRunner(Widget):
         self.configs_dir = configs_dir
         self.selected: str = next(iter(PASSES))
         self.texts: dict[str, str] = {}  # edited text per pass, kept while switching passes
+        self.default_texts: dict[str, str] = {}  # the text each pass's declared defaults give
         self.cancel_event: threading.Event | None = None
         self.running: str | None = None
         self.finished_at: dict[int, str] = {}
@@ -179,13 +180,28 @@ class PassRunner(Widget):
             self.texts[self.selected] = editor.text
         spec = PASSES[name]
         self.selected = name
-        text = self.texts.get(name) or args_to_toml(spec, spec.editable_defaults())
+        self.default_texts[name] = args_to_toml(spec, spec.editable_defaults())
+        text = self.texts.get(name) or self.default_texts[name]
         editor.load_text(text)
         self.query_one("#pass-desc", Static).update(Text.assemble((spec.name, "bold"), f": {spec.description}"))
         options = self.query_one("#pass-list", OptionList)
         index = list(PASSES).index(name)
         if options.highlighted != index:
             options.highlighted = index
+
+    def refresh_passes(self) -> None:
+        """Rebuild the list after user pass files were (re)loaded. Texts the user edited stay;
+        the others start again from the (possibly new) declared defaults."""
+        editor = self.query_one("#pass-args", TextArea)
+        if self.selected in PASSES and editor.text:
+            self.texts[self.selected] = editor.text
+        self.texts = {n: t for n, t in self.texts.items() if n in PASSES and t != self.default_texts.get(n)}
+        options = self.query_one("#pass-list", OptionList)
+        options.clear_options()
+        options.add_options(self._pass_options())
+        name = self.selected if self.selected in PASSES else next(iter(PASSES))
+        self.selected = ""  # the editor's text is already kept above
+        self.select_pass(name)
 
     def set_args_text(self, text: str) -> None:
         self.query_one("#pass-args", TextArea).load_text(text)
@@ -213,6 +229,9 @@ class PassRunner(Widget):
     def load_config_file(self, path: Path) -> bool:
         try:
             data = read_toml(path)
+            if data.get("passes_files"):  # the config's own pass files, relative to it
+                load_passes_files(data["passes_files"], Path(path), str(path))
+                self.refresh_passes()
             name, args, note = pass_args_from_config(data, self.selected)
         except MaseError as exc:
             self._error(str(exc))
@@ -377,6 +396,10 @@ class PassRunner(Widget):
 
     def _status(self, message: str) -> None:
         self.query_one("#pass-status", Static).update(message)
+
+    def show_error(self, message: str) -> None:
+        """A problem shown in place: the status line and a notification that stays."""
+        self._error(message)
 
     def _error(self, message: str) -> None:
         self._status(Text(message, style="bold red").plain)

@@ -201,3 +201,16 @@ def test_every_example_config_validates(path):
     assert cfg.settings.get("model")
     assert cfg.settings.get("dataset")
     assert cfg.passes or "search" in cfg.ignored_sections  # search configs need no passes
+
+
+def test_every_argument_a_pass_declares_is_accepted_in_a_config(tmp_path):
+    # both were rejected while the config loader kept its own list apart from the passes'
+    path = write(tmp_path, "[passes.profile_statistics]\nprofile_output_activation = false\nnum_samples = 8\n"
+                           "[passes.verify_quantization]\nnum_samples = 8\n")
+    loaded = load_config(path)
+    assert [(e.name, e.args) for e in loaded.passes] == [
+        ("profile_statistics_analysis_pass", {"profile_output_activation": False, "num_samples": 8}),
+        ("verify_quantization_analysis_pass", {"num_samples": 8}),
+    ]
+    with pytest.raises(ConfigError, match="'by' = 'kind' is not one of type, name"):
+        load_config(write(tmp_path, "[passes.profile_statistics]\nby = 'kind'\n", "by.toml"))

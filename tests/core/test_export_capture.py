@@ -190,3 +190,55 @@ def test_gpt2_conv1d_projections_become_linear():
                   and list(n.meta["nn_module_stack"].values())[-1][0] == "transformer.h.0.attn.c_attn")
     # Conv1D stores its weight as [in, out] = [64, 192]; the linear reads it transposed
     assert c_attn.meta["mase"].parameters["common"]["args"]["weight"]["shape"] == [192, 64]
+
+
+def test_verify_and_profile_statistics_on_an_exported_graph(sessions):
+    session = sessions["llama-tiny"]
+    verify = session.run_pass("verify_common_metadata_analysis_pass")
+    assert verify.ok and verify.info["problems"] == []
+    run = session.run_pass("profile_statistics_analysis_pass",
+                           {"target_weight_nodes": ["linear"], "target_activation_nodes": ["linear"], "num_samples": 4})
+    assert run.ok, run.error
+    weight = session.model.get_parameter("model.layers.0.self_attn.q_proj.weight").detach()  # node linear
+    stat = run.info["stats"]["linear"]["weight"]["variance_precise"]
+    assert stat["count"] == weight.numel() == 64 * 64
+    assert stat["mean"] == pytest.approx(float(weight.mean()), rel=1e-6)
+    assert stat["variance"] == pytest.approx(float(weight.var()), rel=1e-6)
+
+
+# ------------------------------------------------------------------ data, accuracy, user files
+HF_FACTORY = '''
+from transformers import LlamaConfig, LlamaForCausalLM
+
+
+def build():
+    config = LlamaConfig(vocab_size=300, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                         num_attention_heads=2, num_key_value_heads=2)
+    return LlamaForCausalLM(config)
+'''
+
+
+def test_user_factory_file_returning_an_hf_model(tmp_path):
+    path = tmp_path / "my_llama.py"
+    path.write_text(HF_FACTORY)
+    session = Session(f"{path}:build", dataset="tokens-synthetic", batch_size=2).load(progress=lambda m: None)
+    assert session.original.capture["tracer"] == "export"
+    (x,) = session.dummy_in.values()
+    assert tuple(x.shape) == (2, 128)  # a Hugging Face language model reads 128 tokens by default
+    assert int(x.max()) < 300  # ids drawn below the model's own vocabulary
+    short = Session(f"{path}:build", dataset="tokens-synthetic", batch_size=2, seq_len=16).load(progress=lambda m: None)
+    (x16,) = short.dummy_in.values()
+    assert tuple(x16.shape) == (2, 16)
+    # a causal LM returns per-token logits: accuracy says why it does not apply
+    assert "accuracy needs class scores [batch, classes], but the graph returns [2, 16, 300]" in short.accuracy_problem()
+    with pytest.raises(MaseError, match="accuracy needs class scores"):
+        short.evaluate(max_batches=1)
+
+
+def test_accuracy_of_an_exported_classifier_runs_at_its_captured_batch():
+    session = Session("bert-tiny", batch_size=3).load(progress=lambda m: None)
+    assert session.accuracy_problem() is None
+    result = session.evaluate("original", max_batches=None)
+    # 1024 test samples in batches of 3: the last, smaller batch cannot run a static-shape graph
+    assert result["samples"] == 1023
+    assert 0.0 <= result["accuracy"] <= 1.0

@@ -222,3 +222,14 @@ def test_a_failing_pass_changes_nothing(name, bad, loaded):
     assert not run.ok and not run.changed_graph
     assert session.current is published and fingerprint(published) == before
     assert same_state(module_state(published), state)
+
+
+def test_every_module_declaring_a_pass_is_in_the_builtin_index():
+    from core.passes.registry import BUILTIN_MODULES
+
+    declaring = set()
+    for path in (REPO / "core").rglob("*.py"):
+        if re.search(r"^@mase_pass\(", path.read_text(encoding="utf-8"), flags=re.M):
+            declaring.add(".".join(path.relative_to(REPO).with_suffix("").parts))
+    assert declaring == set(BUILTIN_MODULES)
+    assert len(PASSES) >= 16 and all(PASSES[n].builtin for n in PASSES)

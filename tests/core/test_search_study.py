@@ -102,22 +102,23 @@ def test_two_worker_processes_share_one_sqlite_study(tmp_path):
     keys = [json.dumps(t.user_attrs["config"], sort_keys=True) for t in done]
     assert len(set(keys)) == 10
     assert sorted(r["worker"] for r in outcome.reports) == [0, 1]
-    assert sum(r["evaluated"] for r in outcome.reports) == 10  # nothing evaluated twice
+    assert sum(r["evaluated"] for r in outcome.reports) == 10  # nothing written twice
     assert all(r["evaluated"] > 0 for r in outcome.reports)
 
 
-@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 def test_killed_worker_resumes_without_losing_or_repeating_a_trial(tmp_path):
+    from optuna.trial import TrialState
+
     path = write_config(tmp_path, 14)
     cmd = [sys.executable, "-m", "mase_tui.cli", "search", "--config", str(path), "--project-dir",
-           str(tmp_path / "out"), "--project", "p", "--study", "k", "--heartbeat", "1", "--no-progress"]
+           str(tmp_path / "out"), "--project", "p", "--study", "k", "--no-progress"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     url = f"sqlite:///{tmp_path / 'out/p/software/search/k/study.db'}"
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.time() + 180
         while time.time() < deadline:
-            time.sleep(0.3)
+            time.sleep(0.2)
             try:
                 if len(complete(study_trials(url, "k"))) >= 3:
                     break
@@ -126,25 +127,17 @@ def test_killed_worker_resumes_without_losing_or_repeating_a_trial(tmp_path):
         else:
             pytest.fail(f"the first run made no progress: {proc.stderr.read() if proc.poll() is not None else ''}")
     finally:
-        proc.send_signal(signal.SIGKILL)
+        proc.send_signal(signal.SIGKILL)  # mid-trial: the kill lands while a trial is being evaluated
         proc.wait()
-    before = study_trials(url, "k")
-    done_before = {t.number for t in complete(before)}
-    assert len(done_before) < 14
+    before = {t.number: t.params for t in complete(study_trials(url, "k"))}
+    assert 3 <= len(before) < 14
     rerun = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
-    from optuna.storages import RetryFailedTrialCallback
-    from optuna.trial import TrialState
-
     after = study_trials(url, "k")
     done = complete(after)
-    assert len(done) == 14
-    assert done_before <= {t.number for t in done}  # nothing done before was redone or lost
+    assert len(done) == len(after) == 14  # only completed evaluations are trials: nothing half-done left
+    assert {t.number: t.params for t in done if t.number in before} == before  # nothing lost or redone
     keys = [json.dumps(t.user_attrs["config"], sort_keys=True) for t in done]
     assert len(set(keys)) == 14
-    # a trial the kill interrupted was failed by the heartbeat and evaluated again from its parameters
-    killed = [t for t in after if t.state == TrialState.FAIL]
-    for t in killed:
-        retries = [d for d in done if RetryFailedTrialCallback.retried_trial_number(d) == t.number]
-        assert len(retries) == 1 and retries[0].params == t.params
-    assert not [t for t in after if t.state == TrialState.RUNNING]
+    assert f"{14 - len(before)} evaluated by this run" in " ".join(rerun.stdout.split())
+    assert all(t.state != TrialState.RUNNING for t in after)

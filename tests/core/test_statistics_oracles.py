@@ -136,6 +136,16 @@ def test_moments_min_max_abs_mean_against_torch():
     assert torch.equal(torch.as_tensor(r["data"]), data) and r["count"] == 50
 
 
+def test_variance_of_a_large_weight_is_accurate():
+    g = torch.Generator().manual_seed(13)
+    w = torch.randn(1536, 1536, generator=g) * 0.02 + 0.003  # 2.4M values, like a ResNet conv
+    stat = create_stat("variance_precise", {})
+    stat.expect(1)
+    stat.update(w, batched=False)
+    r = stat.compute()
+    assert close(r["variance"], w.double().var(), rel=1e-6) and close(r["mean"], w.double().mean(), rel=1e-6)
+
+
 def test_listed_and_per_element_dims_against_torch():
     data = random_data(8)
     _, r = feed("variance_precise", {"dims": [2]}, data)

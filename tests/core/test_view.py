@@ -103,3 +103,15 @@ def test_a_width_the_dtype_does_not_have_is_shown_as_recorded():
     assert format_precision("float", [16], torch.float32) == "float16"
     assert format_precision("int", [8], torch.int8) == "int8"
     assert format_precision("bool", [1], torch.bool) == "bool"
+
+
+def test_search_results_spell_precisions_with_the_same_formatter():
+    from core.search.results import precision_summary
+
+    config = {"by": "name", "default": {"config": {"name": None}},
+              "seq_blocks_2": {"config": {"name": "integer", "data_in_width": 8, "data_in_frac_width": 4,
+                                          "weight_width": 4, "weight_frac_width": 2,
+                                          "bias_width": 8, "bias_frac_width": 4}},
+              "seq_blocks_5": {"config": {"name": None}}}
+    assert precision_summary(config) == ["seq_blocks_2 in int[8,4] w int[4,2] b int[8,4]"]
+    assert precision_summary({"by": "type", "default": {"config": {"name": None}}}) == ["float"]

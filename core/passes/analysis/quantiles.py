@@ -84,6 +84,12 @@ def _from_tails(bottom: Tensor, top: Tensor, n: int, q_low: float, q_high: float
     return _nan_where(low, has_nan), _nan_where(high, has_nan)
 
 
+def _select(x: Tensor, mask: Tensor) -> Tensor:
+    """``x[mask]`` as two ordinary ops, which release the GIL (tensor indexing holds it, which
+    would stall an app's UI thread for the whole selection on a large input)."""
+    return x.index_select(0, mask.nonzero().squeeze(1))
+
+
 class _MergedTail:
     """The k largest (or smallest) values of each row, merged block by block with topk: fixed
     shapes, one op per block for all rows (used when there are several rows)."""
@@ -128,9 +134,9 @@ class _FilteredTail:
             if part is None:
                 part = x if owned else x.clone()
         elif self.largest:  # not (x <= t): NaN passes, ranked above everything as topk does
-            part = x[x.le(self.threshold).logical_not_()]
+            part = _select(x, x.le(self.threshold).logical_not_())
         else:
-            part = x[x < self.threshold]
+            part = _select(x, x < self.threshold)
         self.parts.append(part)
         self.count += part.numel()
         if self.count > 2 * self.k:
@@ -153,10 +159,10 @@ class _FilteredTail:
         t = sample.topk(j, largest=self.largest, sorted=False).values
         if self.largest:  # a NaN in the subsample must not become the threshold
             t = torch.where(torch.isnan(t), math.inf, t).min()
-            part = x[x.lt(t).logical_not_()]  # NaN passes
+            part = _select(x, x.lt(t).logical_not_())  # NaN passes
         else:
             t = t.max()
-            part = x[x <= t]
+            part = _select(x, x <= t)
         if part.numel() < self.k:
             return None
         self.threshold = t

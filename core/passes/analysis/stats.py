@@ -124,16 +124,17 @@ class _Moments(Stat):
         n_b = _count(s, reduce)
         if n_b == 0:
             return
-        # two passes (mean, then squared deviations): much faster than torch.var_mean's Welford
-        # reduction on CPU, and as accurate for one batch; batches merge in float64 below
+        # two passes (mean, then squared deviations) with torch's cascaded float32 sums: several
+        # times faster than torch.var_mean's Welford reduction or float64 sums on CPU, relative
+        # error ~1e-7 on millions of values (BLAS dot would be 1e-5); batches merge in float64
         if len(reduce) == s.ndim:
             sum_k = s.sum()
-            d = (s - sum_k / n_b).reshape(-1)
-            sum_b, m2_b = sum_k.double(), torch.dot(d, d).double()
+            d = s - sum_k / n_b  # a fresh tensor: squared in place
+            sum_b, m2_b = sum_k.double(), d.mul_(d).sum().double()
         else:
             sum_k = s.sum(dim=reduce, keepdim=True)
             d = s - sum_k / n_b
-            sum_b, m2_b = sum_k.squeeze(reduce).double(), (d * d).sum(dim=reduce).double()
+            sum_b, m2_b = sum_k.squeeze(reduce).double(), d.mul_(d).sum(dim=reduce).double()
         mean_b = sum_b / n_b
         if self.mean is None:
             self.n, self.mean, self.m2, self.total = n_b, mean_b, m2_b, sum_b
