@@ -242,3 +242,20 @@ def test_accuracy_of_an_exported_classifier_runs_at_its_captured_batch():
     # 1024 test samples in batches of 3: the last, smaller batch cannot run a static-shape graph
     assert result["samples"] == 1023
     assert 0.0 <= result["accuracy"] <= 1.0
+
+
+def test_integer_arithmetic_is_not_quantised(sessions):
+    """Llama's position ids are aten.add on int64 tensors; only float adds are quantised. Hand
+    count of float adds: per layer 2 residuals + 2 RMSNorm eps + 2 rotary (q and k) = 6, x 2
+    layers, + the final norm's eps = 13."""
+    session = sessions["llama-tiny"]
+    try:
+        run = session.run_pass("quantize_transform_pass", {"by": "type", "add": {"config": {
+            "name": "integer", "data_in_width": 16, "data_in_frac_width": 8}}})
+        assert run.ok, run.error
+        assert run.info["counts"]["quantized"] == 13
+        integer_adds = [n for n in session.current.fx_graph.nodes if n.target is torch.ops.aten.add.Tensor]
+        assert len(integer_adds) == 3
+        assert all(not n.meta["val"].is_floating_point() for n in integer_adds)
+    finally:
+        session.reset()
