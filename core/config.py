@@ -44,6 +44,7 @@ SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "project_dir": (str,), "project": (str,), "log_level": (str,), "to_debug": (bool,),
     "dataset_path": (str,), "trust_checkpoint": (bool,), "cf_args": (dict,), "passes_files": (list,),
     "tracer": (str,), "device": (str,), "seq_len": (int,),
+    "train_graph": (bool,),
 }
 SETTING_CHOICES: dict[str, tuple[str, ...]] = {
     "task": TASKS, "load_type": LOAD_TYPES, "accelerator": ACCELERATORS, "log_level": LOG_LEVELS,

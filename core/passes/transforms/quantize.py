@@ -102,8 +102,21 @@ def _quantizable(graph, node: fx.Node) -> tuple[str | None, str]:
             return None, "calls with out= cannot be quantised"
         if not _has_tensor_operand(node):
             return None, "no tensor operands (shape arithmetic)"
+        if not _has_float_operand(node):
+            return None, "integer or bool tensors only (indices, positions, masks)"
         return op, ""
     return None, f"{node.op} nodes are never quantised"
+
+
+def _has_float_operand(node: fx.Node) -> bool:
+    """False when every tensor going in is integer or bool: position ids and attention masks
+    (an exported Hugging Face graph does this arithmetic as aten add/sub/mul) are not data."""
+    meta = node.meta.get("mase")
+    args = (meta.parameters.get("common", {}) if meta is not None else {}).get("args")
+    dtypes = [v["torch_dtype"] for v in (args or {}).values() if isinstance(v, dict) and "torch_dtype" in v]
+    if not dtypes:
+        return True  # no metadata: assume float
+    return any(getattr(d, "is_floating_point", True) for d in dtypes)
 
 
 def _has_tensor_operand(node: fx.Node) -> bool:
@@ -375,4 +388,10 @@ def quantize_transform_pass(graph, pass_args: dict[str, Any] | None = None):
     logger.info("quantize: %d node(s) quantised, %d left in float", len(changed), len(plan.skipped))
     info = {"by": plan.by, "quantized": changed, "skipped": plan.skipped, "warnings": plan.warnings,
             "counts": {"quantized": len(changed), "float": len(plan.skipped)}}
+    from core.ir.device import on_meta
+
+    if on_meta(graph):
+        # nothing to round: the graph now calls quantised ops whose precisions the metadata and
+        # the cost pass (BitOPs, storage) follow
+        info["plan"] = "meta device: a plan (each node's new precision), no weights were quantised"
     return graph, info
