@@ -250,6 +250,11 @@ def validate_passes(table: Any, source: str = "the config") -> list[PassEntry]:
         if not isinstance(args, dict):
             raise ConfigError(f"{source}: [passes.{key}] must be a table of arguments, got {args!r}")
         check_pass_args(spec, args, f"{source}: [passes.{key}]")
+        if spec.name == "quantize_transform_pass":
+            # quantiser names, keys and values need no model: fail before torch loads
+            from core.quant.config import check_quantize_args
+
+            check_quantize_args(args, f"{source}: [passes.{key}]")
         entries.append(PassEntry(key=key, name=spec.name, args=args))
     return entries
 
