@@ -145,7 +145,7 @@ def test_malformed_config_in_a_subprocess_is_one_line_on_stderr(tmp_path):
     proc = run_script("ch", ["transform", "--config", "q.toml"], tmp_path)
     assert proc.returncode == 2
     assert len(proc.stderr.splitlines()) == 1, proc.stderr
-    assert proc.stderr.startswith("error: [passes.quantize] failed: quantize: entry 'linear' for node 'seq_blocks_2'")
+    assert proc.stderr.startswith("error: [passes.quantize] failed: quantize: no node named 'seq_blocks_7'")
     assert files_under(tmp_path) == ["bad.toml", "q.toml"]
 
 
@@ -329,8 +329,12 @@ def test_precedence_end_to_end(tmp_path, monkeypatch, capsys):
 
 
 # --------------------------------------------------------------------------- errors and atomicity
-BAD_QUANT = ('model = "jsc-tiny"\ndataset = "jsc-synthetic"\nbatch_size = 8\n[passes.quantize]\nby = "type"\n'
-             '[passes.quantize.linear.config]\nname = "integer"\ndata_in_width = "eight"\n')
+# refuted by the graph only (jsc-tiny has no node seq_blocks_7): fails after model and data load
+BAD_QUANT = ('model = "jsc-tiny"\ndataset = "jsc-synthetic"\nbatch_size = 8\n[passes.quantize]\nby = "name"\n'
+             '[passes.quantize.seq_blocks_7.config]\nname = "integer"\ndata_in_width = 8\ndata_in_frac_width = 4\n')
+# refuted by the config alone: fails before torch or the model is loaded
+BAD_QUANT_KEYS = ('model = "jsc-tiny"\ndataset = "jsc-synthetic"\nbatch_size = 8\n[passes.quantize]\nby = "type"\n'
+                  '[passes.quantize.linear.config]\nname = "integer"\ndata_in_width = "eight"\n')
 GOOD = 'model = "jsc-tiny"\ndataset = "jsc-synthetic"\nbatch_size = 8\n[passes.report_graph]\n'
 
 ERROR_CASES = {
@@ -346,7 +350,12 @@ ERROR_CASES = {
     "bad pass argument type": ('model = "jsc-tiny"\n[passes.profile_statistics]\nnum_samples = "all"\n',
                                ["--config", "c.toml"], "error: c.toml: [passes.profile_statistics]: 'num_samples' must be an integer"),
     "bad quantize config": (BAD_QUANT, ["--config", "c.toml"],
-                            "error: [passes.quantize] failed: quantize: entry 'linear' for node 'seq_blocks_2'"),
+                            "error: [passes.quantize] failed: quantize: no node named 'seq_blocks_7'"),
+    "bad quantize keys": (BAD_QUANT_KEYS, ["--config", "c.toml"],
+                          "error: c.toml: [passes.quantize]: entry 'linear': missing key 'data_in_frac_width'"),
+    "unknown quantiser": (BAD_QUANT_KEYS.replace('"integer"', '"mxfp8"'), ["--config", "c.toml"],
+                          "error: c.toml: [passes.quantize]: entry 'linear': unknown quantiser 'mxfp8' "
+                          "(did you mean 'mxfp8_e4m3' or 'mxfp8_e5m2'?)"),
     "unknown model": (GOOD.replace("jsc-tiny", "jsc-huge"), ["--config", "c.toml"], "error: unknown model 'jsc-huge'"),
     "unknown dataset": (GOOD.replace("jsc-synthetic", "mnist"), ["--config", "c.toml"], "error: unknown dataset 'mnist'"),
     "missing checkpoint": (GOOD, ["--config", "c.toml", "--load", "runs/best.ckpt"],

@@ -154,6 +154,9 @@ def test_quantize_by_type_changes_exactly_the_linear_and_matmul_nodes(name, tmp_
     after = {n.name: n.target for n in session.current.fx_graph.nodes}
     changed = {n for n in before if after[n] is not before[n]}
     assert changed == macs
+    from core.compare import compare_graphs, summary_line  # what the app's Compare tab shows
+
+    assert summary_line(compare_graphs(session.original, session.current)).startswith(f"{len(macs)} changed, 0 added")
     assert {after[n].__name__ for n in changed} <= {"linear_integer", "matmul_integer", "bmm_integer"}
     # the weights are quantised in the forward pass: the 16-bit output stays close to float
     x = next(iter(session.dummy_in.values()))

@@ -41,12 +41,11 @@ from core.quant import (
     quantized_metadata_entries,
     validate_config,
 )
-from core.quant.config import canonical_name, is_none, write_quantized_entry
+from core.quant.config import BY_VALUES, canonical_name, is_none, write_quantized_entry
 from core.quant.functional import QUANTIZED_FUNCTIONS
 
 logger = logging.getLogger(__name__)
 
-BY_VALUES = ("type", "name", "regex_name")
 # Top-level keys MASE's test configs carry that mean nothing to the pass.
 # "progress" / "cancel" are the runtime hooks the Session adds to every pass's args.
 IGNORED_KEYS = ("report", "progress", "cancel")
@@ -347,6 +346,7 @@ def _rollback(graph, undo: list) -> None:
     changes_graph=True,
     renderer="quantize",
     validator="validate_pass_args",
+    config_check="core.quant.config:check_quantize_args",
 )
 def quantize_transform_pass(graph, pass_args: dict[str, Any] | None = None):
     """Quantise the graph as ``pass_args`` says; returns ``(graph, info)``."""
