@@ -85,7 +85,7 @@ def test_range_quantile_refuses_more_samples_than_announced():
     from core.errors import PassError
 
     stat = create_stat("range_quantile", {"quantile": 0.97})
-    stat.expect(30)  # tails sized for 30 samples: a 51st value could be one they dropped
+    stat.expect(30)  # tails sized for 30 samples: values dropped earlier could matter for more
     stat.update(random_data(14)[:30], batched=True)
     with pytest.raises(PassError, match="were announced"):
         stat.update(random_data(15)[:5], batched=True)
