@@ -33,7 +33,9 @@ class PrecisionActions:
         Binding("S", "copy_precision('siblings')", "Precision to siblings", show=False, id="precision.siblings"),
         Binding("O", "copy_precision('op')", "Precision to same op", show=False, id="precision.same-op"),
         Binding("W", "save_precision", "Save precisions", show=False, id="precision.save"),
+        Binding("F", "open_search", "Search", show=False, id="search.open"),
     ]
+    _search_target: tuple[str, str, str] = ("", "", "")
     _precision_edits = None
     _precision_subset = None
     _precision_float_accuracy = None
@@ -110,6 +112,23 @@ class PrecisionActions:
         atomic_write_text(path, edits.toml(settings))
         self.last_precision_toml = path
         self.notify(f"saved {path} (ch transform --config {path})", timeout=8)
+
+    def action_open_search(self) -> None:
+        """The search screen: a study's trials live, and a trial's configuration to apply."""
+        from mase_tui.widgets.search_screen import SearchScreen
+
+        screen = SearchScreen(*self._search_target)
+
+        def closed(result) -> None:
+            self._search_target = (screen.storage, screen.study, screen.config)
+            if result is None:
+                return
+            edits = self.precision_edits()
+            if edits is None:
+                return
+            self._precision_change(lambda: edits.load(result["config"]), f"trial {result['trial']} applied")
+
+        self.push_screen(screen, closed)
 
     # ------------------------------------------------------------------ applying
     def _precision_change(self, change, what: str) -> None:
