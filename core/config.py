@@ -249,19 +249,11 @@ def validate_passes(table: Any, source: str = "the config") -> list[PassEntry]:
             args = {}
         if not isinstance(args, dict):
             raise ConfigError(f"{source}: [passes.{key}] must be a table of arguments, got {args!r}")
-        check_pass_args(spec, args, f"{source}: [passes.{key}]")
-        if spec.name == "quantize_transform_pass":
-            # quantiser names, keys and values need no model: fail before torch loads
-            from core.quant.config import check_quantize_args
-
-            check_quantize_args(args, f"{source}: [passes.{key}]")
+        # the declaration decides, and a pass may declare a check of its own that needs no
+        # model (quantize: quantiser names, keys, values), so the config fails before torch loads
+        spec.check_config(args, f"{source}: [passes.{key}]")
         entries.append(PassEntry(key=key, name=spec.name, args=args))
     return entries
-
-
-def check_pass_args(spec, args: dict[str, Any], where: str) -> None:
-    """The pass's declaration decides: unknown keys (did-you-mean) and wrong types are errors."""
-    spec.check_args(args, where)
 
 
 # --------------------------------------------------------------------------- writing

@@ -137,3 +137,20 @@ def test_graph_with_a_finfo_node_saves_and_loads(tmp_path):
     assert to_plain(common(loaded, "size")["results"]) == {"data_out_0": {"type": "Size", "shape": [2], "value": [2, 16]}}
     x = torch.randn(2, 16) * 20
     assert torch.equal(loaded.model(x), graph.model(x))
+
+
+def test_nested_container_result_of_an_lstm():
+    class Recurrent(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm = torch.nn.LSTM(4, 6)
+
+        def forward(self, x):
+            out, (h, c) = self.lstm(x)
+            return out.sum() + h.sum() + c.sum()
+
+    graph = annotated(Recurrent(), {"x": torch.randn(3, 2, 4)})
+    results = common(graph, "lstm")["results"]
+    assert results["data_out_0"]["shape"] == [3, 2, 6]
+    assert results["data_out_1"] == {"type": "tuple", "shape": [2], "value": ["tensor[1, 2, 6]", "tensor[1, 2, 6]"]}
+    assert common(graph, "lstm")["mase_op"] == "lstm" and verify(graph)["problems"] == []

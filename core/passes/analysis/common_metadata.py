@@ -83,7 +83,8 @@ class _Items:
         self.type_name = type(value).__name__
         pairs = container_items(value)
         self.names = [name for name, _ in pairs]
-        self.items = [_Seen(v, keep_value) if isinstance(v, torch.Tensor) else v for _, v in pairs]
+        # nested containers (an LSTM's (out, (h, c))) are summarised too, so no tensor is kept alive
+        self.items = [_summary(v, keep_value) for _, v in pairs]
 
 
 def type_precision(dtype: torch.dtype) -> dict[str, Any]:
@@ -102,6 +103,8 @@ def _plain(value: Any) -> Any:
         return value.name
     if isinstance(value, _Seen):
         return f"tensor{list(value.shape)}"
+    if isinstance(value, _Items):
+        return [_plain(v) for v in value.items]
     if isinstance(value, (list, tuple)) and not isinstance(value, torch.Size):
         items = [_plain(v) for v in value]
         return items if isinstance(value, list) else tuple(items)
@@ -191,7 +194,12 @@ def _describe_result(value, add_value) -> dict[str, Any]:
     if isinstance(value, _Items):
         out = {}
         for i, (name, item) in enumerate(zip(value.names, value.items, strict=True)):
-            entry = tensor_entry(item, None, add_value) if isinstance(item, _TENSORS) else value_entry(item)
+            if isinstance(item, _TENSORS):
+                entry = tensor_entry(item, None, add_value)
+            elif isinstance(item, _Items):
+                entry = {"type": item.type_name, "shape": [len(item.items)], "value": _plain(item)}
+            else:
+                entry = value_entry(item)
             if name is not None:
                 entry["name"] = name
             out[f"data_out_{i}"] = entry

@@ -18,7 +18,7 @@ def graph_report(graph) -> dict:
     layer_types = []
     seen_paths: set[str] = set()
     capture = getattr(graph, "capture", None) or {}
-    exported = capture.get("tracer") == "export"
+    exported = capture.get("tracer") == "export"  # fx graphs keep MASE's list: called modules only
     for node in graph.fx_graph.nodes:
         counts[node.op] = counts.get(node.op, 0) + 1
         if node.op == "call_module":

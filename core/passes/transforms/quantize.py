@@ -346,6 +346,7 @@ def _rollback(graph, undo: list) -> None:
     changes_graph=True,
     renderer="quantize",
     validator="validate_pass_args",
+    config_check="core.quant.config:check_quantize_args",
 )
 def quantize_transform_pass(graph, pass_args: dict[str, Any] | None = None):
     """Quantise the graph as ``pass_args`` says; returns ``(graph, info)``."""
