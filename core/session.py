@@ -69,6 +69,26 @@ def _user_frame(spec, exc: BaseException) -> str:
     return f" at {spec.shown_file}:{lines[-1]}" if lines else ""
 
 
+class FullBatches:
+    """A loader without its last, smaller batch: an exported graph runs only the batch size it
+    was captured with."""
+
+    def __init__(self, loader, batch_size: int) -> None:
+        self.loader, self.batch_size = loader, batch_size
+
+    def __len__(self) -> int:
+        return len(self.loader) - (1 if self._ragged() else 0)
+
+    def _ragged(self) -> bool:
+        total = getattr(self.loader, "num_samples", None)
+        return total is not None and total % self.batch_size != 0
+
+    def __iter__(self):
+        for inputs, labels in self.loader:
+            if len(labels) == self.batch_size:
+                yield inputs, labels
+
+
 def _user_args(args: dict[str, Any] | None) -> dict[str, Any]:
     """A deep copy of what the user gave, minus runtime objects that are not data."""
     return copy.deepcopy(dict(args or {}))
@@ -92,6 +112,8 @@ class Session:
         custom_leaf_modules: tuple = (),
         tracer: str = "auto",
         seq_len: int | None = None,
+        train_graph: bool = False,
+        cf_args: dict[str, Any] | None = None,
     ) -> None:
         from core.models.registry import MODELS
 
@@ -121,6 +143,11 @@ class Session:
         self.custom_leaf_modules = custom_leaf_modules
         self.tracer = tracer
         self.seq_len = seq_len
+        # Traced in eval mode unless asked (self.training branches freeze at trace time);
+        # cf_args: forward arguments traced as constants besides the defaults (core/ir/concrete.py)
+        self.train_graph = bool(train_graph)
+        self.cf_args = dict(cf_args or {})
+        self.concrete: dict[str, Any] = {}
         self.model = None
         self.original = None
         self.current = None
@@ -163,10 +190,15 @@ class Session:
         self._load_data(spec, say)
         say("tracing and adding metadata")
         if graph is None:
+            from core.ir.concrete import concrete_arguments
+
+            traced, literal = concrete_arguments(self.model, self.cf_args)
+            self.concrete = {**traced, **literal}
             example = next(iter(self.input_generator("train", ("x",))))["x"]  # for torch.export
-            graph = MaseGraph(self.model, custom_leaf_modules=self.custom_leaf_modules, tracer=self.tracer,
-                              example_inputs=(example,))
-        self.model.eval() if hasattr(self.model, "eval") else None
+            graph = MaseGraph(self.model, cf_args=self.cf_args or None, custom_leaf_modules=self.custom_leaf_modules,
+                              tracer=self.tracer, example_inputs=(example,), training=self.train_graph)
+        elif not self.train_graph and hasattr(self.model, "eval"):
+            self.model.eval()
         graph = self._annotate(graph, keep_metadata=self.load_type == "mz")
         self.original = graph
         self.current = graph.copy()
@@ -174,6 +206,29 @@ class Session:
         self.loaded = True
         say("ready")
         return self
+
+    @property
+    def exported(self) -> bool:
+        """The graph was captured by torch.export (aten ops, static shapes)."""
+        graph = self.original
+        return graph is not None and getattr(graph, "capture", {}).get("tracer") == "export"
+
+    def accuracy_problem(self) -> str | None:
+        """Why accuracy cannot be measured on this session's graph (None when it can): a meta
+        model has no weights; a graph whose output is not [batch, classes] is no classifier."""
+        if self.on_meta:
+            return "accuracy needs real weights, but the model is on the meta device (shapes only)"
+        graph = self.original
+        if graph is None:
+            return None
+        output = next((n for n in reversed(graph.fx_graph.nodes) if n.op == "output"), None)
+        meta = output.meta.get("mase") if output is not None else None
+        entry = (meta.parameters.get("common", {}).get("args", {}) if meta is not None else {}).get("data_in_0")
+        shape = entry.get("shape") if isinstance(entry, dict) else None
+        if isinstance(shape, list) and len(shape) != 2:
+            return (f"accuracy needs class scores [batch, classes], but the graph returns {shape} "
+                    f"(a language model's per-token logits?)")
+        return None
 
     @property
     def on_meta(self) -> bool:
@@ -282,6 +337,22 @@ class Session:
     def first_batch(self, names) -> dict[str, Any]:
         gen = self.input_generator("train", names)
         return next(iter(gen))
+
+    @property
+    def trace_note(self) -> str:
+        """How the graph was traced, for the Graph tab and `report`."""
+        graph = self.current or self.original
+        mode = graph.traced_mode if graph is not None else ("train" if self.train_graph else "eval")
+        exported = graph is not None and graph.capture.get("tracer") == "export"
+        verb = "exported (torch.export)" if exported else "traced"
+        note = f"training graph (--train-graph), {verb}" if mode == "train" else f"{verb} in eval mode"
+        if self.concrete and not exported:
+            from core.concrete_args import describe_concrete
+
+            shown = dict(list(self.concrete.items())[:4])
+            more = len(self.concrete) - len(shown)
+            note += f"; constant args {describe_concrete(shown)}" + (f" and {more} more" if more else "")
+        return note
 
     # ------------------------------------------------------------------ data
     @property
@@ -406,6 +477,8 @@ class Session:
     def eval_batch_size(self) -> int:
         """Evaluation needs no gradients, so it batches by memory, not by the dummy input's size:
         about 4M input values a batch (1024 JSC rows, 16 ResNet images)."""
+        if self.exported:
+            return self.batch_size  # an exported graph has the static shapes of its example input
         sample = 1
         for value in (self.dummy_in or {}).values():
             if hasattr(value, "numel") and value.dim() > 0:
@@ -419,7 +492,12 @@ class Session:
 
         graph = self.current if which == "current" else self.original
         require_real_weights(graph, "evaluating accuracy")
+        problem = self.accuracy_problem()
+        if problem:
+            raise MaseError(problem, hint="accuracy applies to classifiers; cost and the report passes still work")
         loader = self.datamodule.dataloader(split, shuffle=False, batch_size=self.eval_batch_size())
+        if self.exported:
+            loader = FullBatches(loader, self.batch_size)
         result = evaluate(graph.model, loader, max_batches=max_batches, progress=progress, cancel=cancel)
         result = dict(result)
         result["split"] = split

@@ -84,7 +84,10 @@ def run_transform(
         say("saving the transformed graph")
         _check(session.run_pass(SAVE_GRAPH, {"save_dir": str(stage / "transformed_ckpt")}),
                "saving transformed_ckpt")
-        if evaluate and session.datamodule is not None:
+        problem = session.accuracy_problem() if evaluate else None
+        if problem:  # a language model or a meta-device model: nothing to measure, say why
+            say(f"accuracy skipped: {problem}")
+        elif evaluate and session.datamodule is not None:
             say("evaluating accuracy before and after on the test split")
             outcome.accuracy = _accuracy(session, eval_batches)
         _write_summary(stage, outcome, settings, passes, style)

@@ -58,6 +58,7 @@ from mase_tui.panes import (
     ShowsLoadFailure,
 )
 from mase_tui.pass_files import PassFileReload
+from mase_tui.precision import PrecisionActions
 from mase_tui.session_loader import start_loading
 from mase_tui.tuning import ProcessTuning, tuning_enabled
 from mase_tui.widgets.details import NodeDetails
@@ -111,7 +112,7 @@ def _passes_provider():
     return PassesProvider
 
 
-class MaseTuiApp(ReportActions, PassFileReload, App):
+class MaseTuiApp(ReportActions, PassFileReload, PrecisionActions, App):
     CSS_PATH = "app.tcss"
     TITLE = "mase-tui"
     COMMANDS = App.COMMANDS | {_bindings_provider, _passes_provider}
@@ -144,6 +145,7 @@ class MaseTuiApp(ReportActions, PassFileReload, App):
         Binding("d", "toggle_pane('hide-details')", "Toggle details", show=False, id="toggle.details"),
         Binding("ctrl+p", "command_palette", "Palette", show=False, id="palette"),
         *PassFileReload.PASS_FILE_BINDINGS,
+        *PrecisionActions.PRECISION_BINDINGS,
     ]
 
     def __init__(self, session=None, *, config_path: str | None = None, theme: str | None = None,

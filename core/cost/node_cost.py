@@ -7,7 +7,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.cost.bits import arith_bits, is_tensor_entry, storage_bits
-from core.cost.rules import FLOPS_PER_MAC, MAC, SCALAR_RULE, MissingShape, OpCost, rule_for
+from core.cost.rules import (
+    FLOPS_PER_MAC,
+    IMPLICIT_RULE,
+    MAC,
+    SCALAR_RULE,
+    MissingShape,
+    OpCost,
+    rule_for,
+)
 from core.ir.view import entry_label
 
 UNRULED = "unruled"
@@ -81,6 +89,8 @@ def cost_of_node(node, common: dict[str, Any]) -> NodeCost:
     rule = rule_for(mase_op)
     if node.op in ("call_function", "call_method") and not _has_tensor(results) and not _has_tensor(args):
         rule = SCALAR_RULE  # pure Python on sizes and constants, whatever the function
+    elif rule is None and common.get("mase_type") == "implicit_func":
+        rule = IMPLICIT_RULE
     row = NodeCost(
         name=node.name, op=node.op, mase_op=mase_op, mase_type=str(common.get("mase_type")),
         module=module_path(node), rule=UNRULED if rule is None else rule.bucket,

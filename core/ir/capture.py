@@ -42,7 +42,7 @@ def capture(model: torch.nn.Module, *, tracer: str = "auto", cf_args: dict[str, 
     fx_error: str | None = None
     if tracer in ("auto", "fx"):
         try:
-            gm = trace_module(model, cf_args, custom_leaf_modules, custom_leaf_functions)
+            gm = trace_module(model, cf_args, custom_leaf_modules, custom_leaf_functions, training=train)
         except MaseError as exc:
             if tracer == "fx" or example_inputs is None:
                 raise
@@ -50,6 +50,8 @@ def capture(model: torch.nn.Module, *, tracer: str = "auto", cf_args: dict[str, 
         else:
             gm.meta[CAPTURE_KEY] = {"tracer": "fx", "reason": "fx: symbolic_trace succeeded"
                                     if tracer == "auto" else "fx: asked for (--tracer fx)"}
+            if train:  # eval is the default and goes unsaid; graph.traced_mode reads either
+                gm.meta[CAPTURE_KEY]["mode"] = "train"
             return gm
     if example_inputs is None:
         raise TraceError("torch.export needs an example input", hint="give the model a data set (--dataset NAME)")

@@ -22,6 +22,7 @@ class MaseGraph:
         *,
         tracer: str = "auto",
         example_inputs: tuple | None = None,
+        training: bool = False,
     ) -> None:
         self.cf_args = cf_args
         self.custom_leaf_modules = tuple(custom_leaf_modules)
@@ -29,17 +30,27 @@ class MaseGraph:
         if isinstance(model, fx.GraphModule):
             self.model = model
         else:
-            # fx first; torch.export (given example inputs) when fx fails or is not wanted
+            # fx first; torch.export (given example inputs) when fx fails or is not wanted. Eval
+            # mode unless the training graph is asked for (core/ir/tracer.py says why).
             self.model = capture(model, tracer=tracer, cf_args=cf_args,
                                  custom_leaf_modules=self.custom_leaf_modules,
                                  custom_leaf_functions=self.custom_leaf_functions,
-                                 example_inputs=example_inputs)
+                                 example_inputs=example_inputs, train=training)
         self.meta: dict[str, MaseGraphMetadata] = {"mase": MaseGraphMetadata(model=self.model)}
 
     @property
     def capture(self) -> dict[str, Any]:
         """Which tracer made the graph and why (``{"tracer": "export", "reason": ...}``)."""
         return capture_info(self.model)
+
+    @property
+    def traced_mode(self) -> str:
+        """"eval" or "train": the mode the graph was traced in (recorded at capture; graphs
+        given as GraphModules report their training flag)."""
+        mode = self.capture.get("mode")
+        if mode in ("eval", "train"):
+            return mode
+        return "train" if self.model.training else "eval"
 
     @property
     def fx_graph(self) -> fx.Graph:

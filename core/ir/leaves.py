@@ -27,6 +27,7 @@ def register_leaf_function(fn: Callable) -> Callable:
 def load_builtin_leaves() -> None:
     """Import the packages that register leaves (the quantised modules and functions)."""
     try:
-        import core.quant  # noqa: F401  (registers on import)
+        import core.quant.functional  # noqa: F401  (they register on import)
+        import core.quant.modules  # noqa: F401
     except ImportError:
         pass

@@ -11,6 +11,7 @@ import torch
 import torch.fx as fx
 
 from core.errors import TraceError
+from core.ir.concrete import concrete_arguments, prune_concrete_placeholders
 from core.ir.leaves import LEAF_FUNCTIONS, LEAF_MODULE_CLASSES, load_builtin_leaves
 
 _TORCH_DIR = os.path.dirname(torch.__file__)
@@ -57,14 +58,31 @@ def trace_module(
     cf_args: dict[str, Any] | None = None,
     custom_leaf_modules: Iterable[type] = (),
     custom_leaf_functions: Iterable[Callable] = (),
+    *,
+    training: bool = False,
 ) -> fx.GraphModule:
+    """The model's fx graph in eval mode (``training=True``: the training graph).
+
+    The mode is set before tracing because ``self.training`` branches (auxiliary heads,
+    stochastic depth, functional batch norm) are frozen into the graph as traced; the model is
+    left in that mode since the graph shares its submodules (a BatchNorm leaf reads its own flag
+    when the graph runs). Forward arguments the data does not supply keep their defaults
+    (core/ir/concrete.py); ``cf_args`` overrides them.
+    """
+    if hasattr(model, "train"):
+        model.train(training)
+    traced, literal = concrete_arguments(model, cf_args)
     tracer = MaseTracer(custom_leaf_modules, custom_leaf_functions)
     try:
-        graph = tracer.trace(model, concrete_args=cf_args)
+        graph = tracer.trace(model, concrete_args=traced or None)
     except Exception as exc:
         raise _explain(exc, model, tracer) from exc
+    prune_concrete_placeholders(graph, model, traced, literal)
+    graph.lint()
     name = type(model).__name__
-    return fx.GraphModule(tracer.root, graph, name)
+    gm = fx.GraphModule(tracer.root, graph, name)
+    gm.train(training)
+    return gm
 
 
 def _explain(exc: Exception, model: torch.nn.Module, tracer: MaseTracer) -> TraceError:

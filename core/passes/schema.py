@@ -42,6 +42,9 @@ Fields of ``mase_pass``:
   omitted); a user pass may give a callable ``info -> rich renderable`` instead.
 - ``validator``: the name of a function ``(graph, pass_args) -> None`` in the same module that
   checks arguments against a graph without running the pass (the editor calls it first).
+- ``config_check``: ``"module:function"`` (or a function name in the pass's module) checking
+  ``(pass_args, where)`` with no graph and no torch: the config loader and the editor run it, so
+  a bad config fails before a model loads.
 - ``aliases``: more names that resolve to this pass (MASE's older names).
 
 The decorator returns the function wrapped so that a ``dict`` of pass arguments is checked
@@ -153,6 +156,7 @@ class PassSpec:
     free_form: bool = False
     renderer: Any = "generic"
     validator: str | None = None
+    config_check: str | None = None
     origin: str = "built-in"  # "built-in", the user's pass file as given, or "entry point NAME"
     file: str = ""  # the source file (matched against traceback frames)
     line: int = 0
@@ -215,6 +219,15 @@ class PassSpec:
     def check_args(self, args: dict[str, Any], where: str | None = None) -> None:
         check_args(self, args, where)
 
+    def check_config(self, args: dict[str, Any], where: str | None = None) -> None:
+        """What a config alone can show: the declaration's checks, then the pass's own
+        ``config_check`` (no graph, no torch) if it declares one."""
+        check_args(self, args, where)
+        if self.config_check:
+            module, _, name = self.config_check.rpartition(":")
+            check = getattr(importlib.import_module(module or self.module), name)
+            check(args, where or self.name)
+
     def __call__(self, graph, pass_args=None, **kwargs):
         return self.fn(graph, pass_args, **kwargs)
 
@@ -240,7 +253,8 @@ def short_name(name: str) -> str:
 
 def declare(name: str, *, kind: str, doc: str = "", args: Iterable[Arg] = (), aliases: Iterable[str] = (),
             changes_graph: bool = False, writes_metadata: bool = False, free_form: bool = False,
-            renderer: Any = "generic", validator: str | None = None, module: str = "", func: str = "",
+            renderer: Any = "generic", validator: str | None = None, config_check: str | None = None,
+            module: str = "", func: str = "",
             origin: str = "built-in", file: str = "", line: int = 0) -> PassSpec:
     """A checked PassSpec (the decorator and the source reader both build declarations here)."""
     where = f"{_relative(file)}:{line}: " if file else ""
@@ -261,7 +275,8 @@ def declare(name: str, *, kind: str, doc: str = "", args: Iterable[Arg] = (), al
     return PassSpec(name=name, kind=kind, description=" ".join(str(doc).split()), module=module, func=func,
                     args=args, aliases=tuple(aliases), changes_graph=bool(changes_graph),
                     writes_metadata=bool(writes_metadata), free_form=bool(free_form),
-                    renderer=renderer or "generic", validator=validator, origin=origin, file=file, line=line)
+                    renderer=renderer or "generic", validator=validator, config_check=config_check,
+                    origin=origin, file=file, line=line)
 
 
 def mase_pass(name: str, **declaration: Any) -> Callable[[Callable], Callable]:

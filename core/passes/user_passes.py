@@ -64,9 +64,12 @@ def reload_pass_file(path: str | os.PathLike) -> list[PassSpec]:
     """Import ``path`` afresh and swap its passes in; on any error the old ones stay."""
     absolute = _absolute(path)
     shown = _FILES.get(absolute, str(path))
+    old_modules = {s.module for s in PASSES.values() if s.origin == shown}
     specs = _import_file(absolute, shown)
     _register(specs, replacing_origin=shown)
     _FILES[absolute] = shown
+    for name in old_modules - {s.module for s in specs}:
+        sys.modules.pop(name, None)  # the previous version; its functions stay alive while used
     return specs
 
 
@@ -91,40 +94,40 @@ def _absolute(path: str | os.PathLike) -> str:
 
 
 def _import_file(absolute: str, shown: str) -> list[PassSpec]:
+    from core.models.registry import import_module_file
+
     file = Path(absolute)
     if not file.is_file():
         what = "is a directory" if file.is_dir() else "not found"
         raise UserPassError(f"pass file {what}: {shown}", hint="give the path to a .py file with @mase_pass functions")
     try:
-        source = file.read_text(encoding="utf-8")
-        code = compile(source, absolute, "exec")
-    except SyntaxError as exc:
-        raise UserPassError(f"{shown}:{exc.lineno}: syntax error: {exc.msg}",
-                            hint="fix the file; the passes loaded before are kept") from None
-    except (OSError, UnicodeDecodeError) as exc:
+        source = file.read_bytes()
+    except OSError as exc:
         raise UserPassError(f"cannot read pass file {shown}: {exc}") from None
-    # A fresh module name per load and content, so a reload never reuses a half-run module.
-    digest = hashlib.sha1(f"{absolute}\0{source}".encode()).hexdigest()[:10]
-    name = f"{_MODULE_PREFIX}.{_identifier(file.stem)}_{digest}"
-    module = ModuleType(name)
-    module.__file__ = absolute
-    sys.modules[name] = module  # dataclasses, pickling and inspect look modules up here
+    # A module name per file and content: a reload never reuses (or, failing, removes) the
+    # module the passes loaded before live in.
+    digest = hashlib.sha1(absolute.encode() + b"\0" + source).hexdigest()[:10]
+    name = f"{_MODULE_PREFIX}_{_identifier(file.stem)}_{digest}"
     try:
-        exec(code, module.__dict__)  # noqa: S102 - the user's own pass file, which they asked to load
+        module = import_module_file(absolute, name)
+    except SyntaxError as exc:
+        raise UserPassError(f"{shown}:{exc.lineno}: syntax error: {exc.msg}", hint=_KEPT) from None
+    except (KeyboardInterrupt, SystemExit):
+        raise
     except BaseException as exc:  # any error in the user's code is reported, never raised raw
-        sys.modules.pop(name, None)
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            raise
         line = _line_in(exc, absolute)
         where = f"{shown}:{line}" if line else shown
         message = exc.one_line() if isinstance(exc, ConfigError) else f"{type(exc).__name__}: {exc}"
-        raise UserPassError(f"{where}: loading the pass file failed: {message}",
-                            hint="fix the file; the passes loaded before are kept") from None
+        raise UserPassError(f"{where}: loading the pass file failed: {message}", hint=_KEPT) from None
     specs = [with_origin(spec, shown, fn) for fn, spec in _declared_in(module)]
     if not specs:
+        sys.modules.pop(name, None)
         raise UserPassError(f"{shown} declares no passes",
                             hint="decorate a function with @mase_pass(...) (from core.passes import mase_pass, Arg)")
     return specs
+
+
+_KEPT = "fix the file; the passes loaded before are kept"
 
 
 def _declared_in(module: ModuleType) -> list[tuple[object, PassSpec]]:

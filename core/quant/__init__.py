@@ -1,50 +1,32 @@
 """Quantisers, quantised modules and quantised functions.
 
-Importing this package registers every quantised module class and function as a tracer leaf,
-so ``MaseGraph(quantised_graph.model)`` keeps them as single nodes.
+The package loads lazily: ``core.quant.config`` (config validation) needs no torch, so a config
+is checked before torch is imported. Importing ``core.quant.modules`` / ``core.quant.functional``
+registers every quantised module class and function as a tracer leaf, so
+``MaseGraph(quantised_graph.model)`` keeps them as single nodes.
 """
 
-from core.ir.leaves import register_leaf_function, register_leaf_module
-from core.quant.config import (
-    OP_METADATA_ARGS,
-    QUANT_ARITH_SUFFIXES,
-    QUANTIZABLE_OPS,
-    QUANTIZER_NAMES,
-    is_float_config,
-    precision,
-    quantized_metadata_entries,
-    validate_config,
-)
-from core.quant.functional import FUNCTION_TO_OP, QUANTIZED_FUNCTIONS, quantized_function
-from core.quant.modules import (
-    QUANTIZED_MODULE_CLASSES,
-    QUANTIZED_MODULES,
-    module_op,
-    quantize_module,
-)
-from core.quant.quantizers import QUANTIZERS, quantize
+from __future__ import annotations
 
-for _cls in QUANTIZED_MODULE_CLASSES:
-    register_leaf_module(_cls)
-for _fn in QUANTIZED_FUNCTIONS.values():
-    register_leaf_function(_fn)
+import importlib
+from typing import Any
 
-__all__ = [
-    "FUNCTION_TO_OP",
-    "OP_METADATA_ARGS",
-    "QUANTIZABLE_OPS",
-    "QUANTIZED_FUNCTIONS",
-    "QUANTIZED_MODULES",
-    "QUANTIZED_MODULE_CLASSES",
-    "QUANTIZERS",
-    "QUANTIZER_NAMES",
-    "QUANT_ARITH_SUFFIXES",
-    "is_float_config",
-    "module_op",
-    "precision",
-    "quantized_metadata_entries",
-    "quantize",
-    "quantize_module",
-    "quantized_function",
-    "validate_config",
-]
+# public name -> submodule that defines it
+_EXPORTS = {
+    "OP_METADATA_ARGS": "config", "QUANT_ARITH_SUFFIXES": "config", "QUANTIZABLE_OPS": "config",
+    "QUANTIZER_NAMES": "config", "is_float_config": "config", "precision": "config",
+    "quantized_metadata_entries": "config", "validate_config": "config",
+    "FUNCTION_TO_OP": "functional", "QUANTIZED_FUNCTIONS": "functional", "quantized_function": "functional",
+    "QUANTIZED_MODULE_CLASSES": "modules", "QUANTIZED_MODULES": "modules", "module_op": "modules",
+    "quantize_module": "modules",
+    "QUANTIZERS": "quantizers", "quantize": "quantizers",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'core.quant' has no attribute '{name}'")
+    return getattr(importlib.import_module(f"core.quant.{module}"), name)

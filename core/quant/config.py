@@ -255,19 +255,7 @@ def _check_operand(name: str, operand: str, cfg: dict[str, Any], where: str) -> 
     return out
 
 
-def validate_config(
-    config: dict[str, Any],
-    op: str,
-    *,
-    has_bias: bool = False,
-    where: str = "quantisation config",
-) -> dict[str, Any]:
-    """Check a node config for ``op`` and return its normalised copy (only the keys the op
-    uses, defaults resolved). Raises QuantError naming ``where`` and the key."""
-    if not isinstance(config, dict):
-        raise _fail(where, f"config must be a table of keys, got {type(config).__name__}")
-    if op not in OP_OPERANDS:
-        raise _fail(where, f"op '{op}' cannot be quantised", hint=f"quantisable ops: {', '.join(QUANTIZABLE_OPS)}")
+def _check_name(config: dict[str, Any], where: str) -> str:
     raw_name = config.get("name")
     if not isinstance(raw_name, str):
         raise _fail(where, f"'name' must be a quantiser name, got {raw_name!r}",
@@ -281,16 +269,37 @@ def validate_config(
         hint = (f"did you mean {' or '.join(repr(c) for c in close)}?" if close
                 else f"one of {', '.join(QUANTIZER_NAMES)}")
         raise _fail(where, f"unknown quantiser '{raw_name}'", hint=hint)
+    return raw_name
+
+
+def _check_keys(config: dict[str, Any], name: str, where: str) -> None:
+    allowed = allowed_keys(name)
+    for key in config:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"keys for {name}: {', '.join(sorted(allowed))}"
+            raise _fail(where, f"unknown key '{key}' for quantiser '{name}'", hint=hint)
+
+
+def validate_config(
+    config: dict[str, Any],
+    op: str,
+    *,
+    has_bias: bool = False,
+    where: str = "quantisation config",
+) -> dict[str, Any]:
+    """Check a node config for ``op`` and return its normalised copy (only the keys the op
+    uses, defaults resolved). Raises QuantError naming ``where`` and the key."""
+    if not isinstance(config, dict):
+        raise _fail(where, f"config must be a table of keys, got {type(config).__name__}")
+    if op not in OP_OPERANDS:
+        raise _fail(where, f"op '{op}' cannot be quantised", hint=f"quantisable ops: {', '.join(QUANTIZABLE_OPS)}")
+    raw_name = _check_name(config, where)
     if raw_name in OP_RESTRICTED and op not in OP_RESTRICTED[raw_name]:
         raise _fail(where, f"quantiser '{raw_name}' has no quantised {op} (MASE has it only for "
                            f"{', '.join(OP_RESTRICTED[raw_name])} layers)",
                     hint="give this op another quantiser, or \"NA\" to leave it in float")
-    allowed = allowed_keys(raw_name)
-    for key in config:
-        if key not in allowed:
-            close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
-            hint = f"did you mean '{close[0]}'?" if close else f"keys for {raw_name}: {', '.join(sorted(allowed))}"
-            raise _fail(where, f"unknown key '{key}' for quantiser '{raw_name}'", hint=hint)
+    _check_keys(config, raw_name, where)
     parsed: dict[str, Any] = {"name": raw_name}
     if "bypass" in config:
         parsed["bypass"] = _bool(where, "bypass", config["bypass"])
@@ -420,3 +429,55 @@ def write_quantized_entry(entry: dict[str, Any], config: dict[str, Any], op: str
 def precision(config: dict[str, Any], operand: str) -> list[Any]:
     """MASE's metadata precision: the operand's values in suffix order, e.g. ``[8, 4]``."""
     return [config.get(f"{operand}_{suffix}") for suffix in QUANT_ARITH_SUFFIXES[config["name"]]]
+
+
+BY_VALUES = ("type", "name", "regex_name")
+# Top-level keys of quantize's pass_args that are not entries (MASE's test configs carry
+# ``report``; the Session adds ``progress`` and ``cancel``).
+NON_ENTRY_KEYS = ("by", "report", "progress", "cancel")
+
+
+def check_quantize_args(args: dict[str, Any], where: str = "quantize") -> None:
+    """What a quantize config alone shows to be wrong, before any model or torch is loaded: a
+    bad ``by``, an entry that is not ``{config = {...}}``, an unknown quantiser or key, a bad
+    value, and (under ``by = "type"``, where the key is the op) a key the op needs. Checks that
+    need the graph (node names, biases, functional forms) happen when the pass runs."""
+    by = args.get("by", "type")
+    if by not in BY_VALUES:
+        raise QuantError(f"{where}: unsupported by '{by}'", hint="use by = \"type\", \"name\" or \"regex_name\"")
+    for key, value in args.items():
+        if key in NON_ENTRY_KEYS and not isinstance(value, dict):
+            continue
+        if is_none(value):
+            continue
+        if not isinstance(value, dict) or "config" not in value:
+            raise QuantError(f"{where}: entry '{key}' must be a table holding a 'config' table",
+                             hint=f"write [passes.quantize.{key}.config] with name = ... inside")
+        config = value["config"]
+        if is_float_config(config):
+            continue
+        if not isinstance(config, dict):
+            raise QuantError(f"{where}: '{key}.config' must be a table, got {type(config).__name__}")
+        entry = f"{where}: entry '{key}'"
+        if by == "type" and key in OP_OPERANDS:
+            validate_config(config, key, has_bias=False, where=entry)
+        else:
+            _check_name_and_keys(config, entry)
+
+
+def _check_name_and_keys(config: dict[str, Any], where: str) -> None:
+    """The op-independent part of validate_config: quantiser name, key spelling, options, and
+    the values of every operand whose keys are all present."""
+    name = _check_name(config, where)
+    _check_keys(config, name, where)
+    for option, kind, _ in GLOBAL_OPTIONS.get(name, ()):
+        if option in config:
+            _option(where, option, kind, config[option])
+    for operand in OPERANDS:
+        needed = [f"{operand}_{s}" for s in QUANT_ARITH_SUFFIXES[name] if s not in OPTIONAL_SUFFIXES.get(name, ())]
+        given = [k for k in config if k.startswith(operand + "_") and k not in _OPTION_KEYS]
+        if given and all(k in config for k in needed):
+            _check_operand(name, operand, config, where)
+
+
+_OPTION_KEYS = {option for options in GLOBAL_OPTIONS.values() for option, _, _ in options}

@@ -18,6 +18,7 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
+from core.ir.leaves import register_leaf_function
 from core.mx_names import MX_WIDTHS, is_mx
 from core.quant.config import canonical_name, has_operand, operand_kwargs
 from core.quant.quantizers import quantize
@@ -123,3 +124,8 @@ FUNCTION_TO_OP: dict[Callable, str] = {fn: op for (op, _), fn in QUANTIZED_FUNCT
 
 def quantized_function(op: str, quantizer: str) -> Callable:
     return QUANTIZED_FUNCTIONS[(op, canonical_name(quantizer))]
+
+
+# Quantised functions stay single nodes when a quantised model is traced again.
+for _fn in QUANTIZED_FUNCTIONS.values():
+    register_leaf_function(_fn)

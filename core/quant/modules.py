@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from core.ir.leaves import register_leaf_module
 from core.mx_names import is_mx
 from core.quant.config import (
     canonical_name,
@@ -287,3 +288,8 @@ def quantize_module(module: nn.Module, config: dict[str, Any], memo: dict | None
     if cls is None:
         raise TypeError(f"no quantised {type(module).__name__} for '{config['name']}'")
     return cls.from_float(module, config, memo)
+
+
+# Quantised layers stay single nodes when a quantised model is traced again.
+for _cls in QUANTIZED_MODULE_CLASSES:
+    register_leaf_module(_cls)

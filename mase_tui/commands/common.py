@@ -21,6 +21,7 @@ def add_model_options(p: argparse.ArgumentParser, *, model_required: bool = True
     p.add_argument("--no-pretrained", dest="pretrained", action="store_false",
                    help="do not load the shipped weights of jsc-tiny / jsc-toy")
     add_capture_options(p)
+    add_trace_options(p)
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors")
 
 
@@ -44,6 +45,19 @@ def preflight(args) -> None:
     check_files(getattr(args, "load_name", None), getattr(args, "dataset_path", None))
 
 
+def add_trace_options(p: argparse.ArgumentParser, default=None) -> None:
+    """How the model is traced: eval mode unless --train-graph; forward arguments the data does
+    not supply keep their defaults unless --concrete sets them."""
+    p.add_argument("--train-graph", dest="train_graph", action="store_true",
+                   help="trace the training graph (self.training branches, batch statistics); default: eval mode",
+                   **({} if default is None else {"default": default}))
+    p.add_argument("--concrete", dest="concrete", action="append", metavar="NAME=VALUE",
+                   help="trace forward argument NAME with VALUE (a Python literal: 3, 0.5, True, None, 'text'); "
+                        "repeatable; merged over the config's cf_args",
+                   **({} if default is None else {"default": default}))
+>>>>>>> main
+
+
 def session_from_args(args, **overrides):
     from core.session import Session
 
@@ -60,6 +74,8 @@ def session_from_args(args, **overrides):
         tracer=getattr(args, "tracer", None) or "auto",
         device=getattr(args, "device", None),
         seq_len=getattr(args, "seq_len", None),
+        train_graph=bool(getattr(args, "train_graph", False)),
+        cf_args=concrete_from_args(args),
     )
     if kwargs["seq_len"] is not None and kwargs["seq_len"] < 1:
         from core.errors import ConfigError
@@ -67,6 +83,13 @@ def session_from_args(args, **overrides):
         raise ConfigError(f"--seq-len must be at least 1, got {kwargs['seq_len']}")
     kwargs.update(overrides)
     return Session(args.model, **kwargs)
+
+
+def concrete_from_args(args, config_cf_args: dict | None = None) -> dict:
+    """The config's cf_args with --concrete NAME=VALUE typed over them."""
+    from core.concrete_args import parse_concrete
+
+    return {**(config_cf_args or {}), **parse_concrete(getattr(args, "concrete", None))}
 
 
 def add_run_options(p) -> None:

@@ -39,6 +39,7 @@ def run(args) -> int:
         from mase_tui.render import plain_info
 
         doc = {"model": args.model, "data": session.data_label, "batch_size": session.batch_size,
+               "traced": session.trace_note, "traced_mode": session.current.traced_mode,
                "capture": session.original.capture, "device": session.device,
                "passes": [{"name": r.name, "seconds": round(r.seconds, 4), "info": plain_info(r.info)} for r in results]}
         json.dump(doc, sys.stdout, indent=2)
@@ -54,6 +55,7 @@ def run(args) -> int:
     console.print(f"[bold]{escape(args.model)}[/] on {escape(session.data_label)}, "
                   f"weights: {escape(session.weights_source)}, batch {session.batch_size}")
     console.print(f"captured with {session.original.capture.get('reason', 'fx')}", markup=False, highlight=False)
+    console.print(f"graph {session.trace_note}", style="dim")
     for r in results:
         console.print(Rule(escape(f"{r.name} ({r.seconds * 1000:.0f} ms)")))
         console.print(render_pass_result(r.name, r.info))

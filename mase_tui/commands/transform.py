@@ -92,12 +92,11 @@ def _run(args, config, config_path: str, settings) -> int:
     console.print(settings_table(settings, config_path))
     for note in settings.notes:
         logger.warning("%s", note)
-    if config.settings.get("cf_args") is not None:
-        logger.warning("%s: cf_args is not used: models are traced with all inputs as placeholders", config_path)
     if not config.passes:
         logger.warning("%s has no [passes.*] tables: only the cost report and the graph are written", config_path)
 
     from core.session import Session
+    from mase_tui.commands.common import concrete_from_args
     from mase_tui.commands.transform_settings import resolve_device
 
     v = settings.values
@@ -107,6 +106,7 @@ def _run(args, config, config_path: str, settings) -> int:
         dataset_path=v["dataset_path"], batch_size=v["batch_size"], seed=v["seed"],
         trust_checkpoint=bool(v["trust_checkpoint"]), pretrained=getattr(args, "pretrained", True),
         device=v["device"], num_workers=v["num_workers"], tracer=v["tracer"], seq_len=v["seq_len"],
+        train_graph=bool(v["train_graph"]), cf_args=concrete_from_args(args, config.settings.get("cf_args")),
     )
     say = lambda msg: console.print(f"[dim]{escape(str(msg))}[/]")  # noqa: E731 - a one-line progress printer
     console.print(escape(f"Initialising model '{v['model']}' and dataset '{v['dataset']}'..."))
@@ -117,6 +117,7 @@ def _run(args, config, config_path: str, settings) -> int:
         console.print(escape(f"{planned} holds an earlier run's output: this run writes {out}"))
     console.print(escape(f"Transforming model '{v['model']}' (weights: {session.weights_source}; "
                          f"data: {session.data_label}); output: {out}"))
+    console.print(f"graph {session.trace_note}", style="dim", markup=False, highlight=False)
 
     from core.transform import run_transform
 

@@ -44,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "tracer": "auto",
     "device": None,
     "seq_len": None,
+    "train_graph": False,
 }
 # What an unset default means, for the table.
 DEFAULT_NOTES = {"device": "(model's)", "seq_len": "(model's)", "dataset": "(model's)", "load_type": "(from path)", "project": "(generated)"}
@@ -77,9 +78,10 @@ def add_transform_options(p: argparse.ArgumentParser) -> None:
                    help="allow checkpoints that unpickle code (only for files you trust)")
     p.add_argument("--no-pretrained", dest="pretrained", action="store_false", default=S,
                    help="random init instead of the shipped weights of jsc-tiny / jsc-toy (MASE's behaviour)")
-    from mase_tui.commands.common import add_capture_options
+    from mase_tui.commands.common import add_capture_options, add_trace_options
 
     add_capture_options(p, default=S)
+    add_trace_options(p, default=S)
     p.add_argument("--eval-batches", dest="eval_batches", type=int, default=S, metavar="N",
                    help="evaluate accuracy on at most N test batches (default: the whole test split)")
     p.add_argument("--no-eval", dest="evaluate", action="store_false", default=S,

@@ -40,6 +40,7 @@ def overview_data(session, cost_info: dict | None = None) -> dict[str, Any]:
         "synthetic": session.synthetic,
         "batch_size": session.batch_size,
         "graph_state": graph_state(session),
+        "traced": getattr(session, "trace_note", ""),
         "capture": report.get("capture") or {},
         "device": getattr(session, "device", "cpu"),
         "nodes": len(graph.fx_graph.nodes),
@@ -142,7 +143,8 @@ def overview_sections(data: dict[str, Any]) -> list[RenderableType]:
     shown = "\n".join(lines[:MAX_GRAPH_LINES])
     if len(lines) > MAX_GRAPH_LINES:
         shown += f"\n... {len(lines) - MAX_GRAPH_LINES} more lines (e exports the full report)"
-    sections += [Text("fx graph", style="bold underline"), Text(shown, no_wrap=True, overflow="ellipsis")]
+    traced = f" ({data['traced']})" if data.get("traced") else ""
+    sections += [Text(f"fx graph{traced}", style="bold underline"), Text(shown, no_wrap=True, overflow="ellipsis")]
     return sections
 
 

@@ -25,7 +25,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Label, OptionList, ProgressBar, Static, TextArea
 from textual.widgets.option_list import Option
 
-from core.config import check_pass_args, dumps_toml, load_passes_files, parse_toml, read_toml
+from core.config import dumps_toml, load_passes_files, parse_toml, read_toml
 from core.errors import MaseError
 from core.passes.registry import PASSES, PassSpec
 from mase_tui.markup import PlainTable as Table
@@ -51,7 +51,7 @@ def args_to_toml(spec: PassSpec, args: dict[str, Any]) -> str:
 def parse_pass_args(spec: PassSpec, text: str, graph: Any = None) -> dict[str, Any]:
     """The editor's text as pass arguments, or a ConfigError saying what is wrong and where."""
     args = parse_toml(text, source="the arguments")
-    check_pass_args(spec, args, f"{spec.short_name} arguments")
+    spec.check_config(args, f"{spec.short_name} arguments")
     # The declaration may name a validator: the checks the pass makes before changing anything,
     # without running it. Passes without one validate when they run (on a copy, for those that
     # change the graph, so a rejected config leaves it as it was).

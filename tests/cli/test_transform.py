@@ -142,12 +142,11 @@ def test_malformed_config_in_a_subprocess_is_one_line_on_stderr(tmp_path):
     assert files_under(tmp_path) == ["bad.toml"]
     # a pass that fails after the model and data are loaded (by name: which node an entry is for
     # needs the graph): still one line, and no output
-    (tmp_path / "q.toml").write_text(BAD_BY_NAME)
+    (tmp_path / "q.toml").write_text(BAD_QUANT)
     proc = run_script("ch", ["transform", "--config", "q.toml"], tmp_path)
     assert proc.returncode == 2
     assert len(proc.stderr.splitlines()) == 1, proc.stderr
-    assert proc.stderr.startswith("error: [passes.quantize] failed: quantize: entry 'seq_blocks_2' for node "
-                                  "'seq_blocks_2' (linear): missing key 'data_in_frac_width'")
+    assert proc.stderr.startswith("error: [passes.quantize] failed: quantize: no node named 'seq_blocks_7'")
     assert files_under(tmp_path) == ["bad.toml", "q.toml"]
 
 
@@ -331,10 +330,12 @@ def test_precedence_end_to_end(tmp_path, monkeypatch, capsys):
 
 
 # --------------------------------------------------------------------------- errors and atomicity
-BAD_QUANT = ('model = "jsc-tiny"\ndataset = "jsc-synthetic"\nbatch_size = 8\n[passes.quantize]\nby = "type"\n'
-             '[passes.quantize.linear.config]\nname = "integer"\ndata_in_width = "eight"\n')
-BAD_BY_NAME = ('model = "jsc-tiny"\ndataset = "jsc-synthetic"\nbatch_size = 8\n[passes.quantize]\nby = "name"\n'
-               '[passes.quantize.seq_blocks_2.config]\nname = "integer"\ndata_in_width = 8\n')
+# refuted by the graph only (jsc-tiny has no node seq_blocks_7): fails after model and data load
+BAD_QUANT = ('model = "jsc-tiny"\ndataset = "jsc-synthetic"\nbatch_size = 8\n[passes.quantize]\nby = "name"\n'
+             '[passes.quantize.seq_blocks_7.config]\nname = "integer"\ndata_in_width = 8\ndata_in_frac_width = 4\n')
+# refuted by the config alone: fails before torch or the model is loaded
+BAD_QUANT_KEYS = ('model = "jsc-tiny"\ndataset = "jsc-synthetic"\nbatch_size = 8\n[passes.quantize]\nby = "type"\n'
+                  '[passes.quantize.linear.config]\nname = "integer"\ndata_in_width = "eight"\n')
 GOOD = 'model = "jsc-tiny"\ndataset = "jsc-synthetic"\nbatch_size = 8\n[passes.report_graph]\n'
 
 ERROR_CASES = {
@@ -350,7 +351,12 @@ ERROR_CASES = {
     "bad pass argument type": ('model = "jsc-tiny"\n[passes.profile_statistics]\nnum_samples = "all"\n',
                                ["--config", "c.toml"], "error: c.toml: [passes.profile_statistics]: 'num_samples' must be an integer"),
     "bad quantize config": (BAD_QUANT, ["--config", "c.toml"],
-                            "error: c.toml: [passes.quantize] entry 'linear': missing key 'data_in_frac_width'"),
+                            "error: [passes.quantize] failed: quantize: no node named 'seq_blocks_7'"),
+    "bad quantize keys": (BAD_QUANT_KEYS, ["--config", "c.toml"],
+                          "error: c.toml: [passes.quantize]: entry 'linear': missing key 'data_in_frac_width'"),
+    "unknown quantiser": (BAD_QUANT_KEYS.replace('"integer"', '"mxfp8"'), ["--config", "c.toml"],
+                          "error: c.toml: [passes.quantize]: entry 'linear': unknown quantiser 'mxfp8' "
+                          "(did you mean 'mxfp8_e4m3' or 'mxfp8_e5m2'?)"),
     "unknown model": (GOOD.replace("jsc-tiny", "jsc-huge"), ["--config", "c.toml"], "error: unknown model 'jsc-huge'"),
     "unknown dataset": (GOOD.replace("jsc-synthetic", "mnist"), ["--config", "c.toml"], "error: unknown dataset 'mnist'"),
     "missing checkpoint": (GOOD, ["--config", "c.toml", "--load", "runs/best.ckpt"],

@@ -154,6 +154,9 @@ def test_quantize_by_type_changes_exactly_the_linear_and_matmul_nodes(name, tmp_
     after = {n.name: n.target for n in session.current.fx_graph.nodes}
     changed = {n for n in before if after[n] is not before[n]}
     assert changed == macs
+    from core.compare import compare_graphs, summary_line  # what the app's Compare tab shows
+
+    assert summary_line(compare_graphs(session.original, session.current)).startswith(f"{len(macs)} changed, 0 added")
     assert {after[n].__name__ for n in changed} <= {"linear_integer", "matmul_integer", "bmm_integer"}
     # the weights are quantised in the forward pass: the 16-bit output stays close to float
     x = next(iter(session.dummy_in.values()))
@@ -204,3 +207,58 @@ def test_verify_and_profile_statistics_on_an_exported_graph(sessions):
     assert stat["count"] == weight.numel() == 64 * 64
     assert stat["mean"] == pytest.approx(float(weight.mean()), rel=1e-6)
     assert stat["variance"] == pytest.approx(float(weight.var()), rel=1e-6)
+
+
+# ------------------------------------------------------------------ data, accuracy, user files
+HF_FACTORY = '''
+from transformers import LlamaConfig, LlamaForCausalLM
+
+
+def build():
+    config = LlamaConfig(vocab_size=300, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                         num_attention_heads=2, num_key_value_heads=2)
+    return LlamaForCausalLM(config)
+'''
+
+
+def test_user_factory_file_returning_an_hf_model(tmp_path):
+    path = tmp_path / "my_llama.py"
+    path.write_text(HF_FACTORY)
+    session = Session(f"{path}:build", dataset="tokens-synthetic", batch_size=2).load(progress=lambda m: None)
+    assert session.original.capture["tracer"] == "export"
+    (x,) = session.dummy_in.values()
+    assert tuple(x.shape) == (2, 128)  # a Hugging Face language model reads 128 tokens by default
+    assert int(x.max()) < 300  # ids drawn below the model's own vocabulary
+    short = Session(f"{path}:build", dataset="tokens-synthetic", batch_size=2, seq_len=16).load(progress=lambda m: None)
+    (x16,) = short.dummy_in.values()
+    assert tuple(x16.shape) == (2, 16)
+    # a causal LM returns per-token logits: accuracy says why it does not apply
+    assert "accuracy needs class scores [batch, classes], but the graph returns [2, 16, 300]" in short.accuracy_problem()
+    with pytest.raises(MaseError, match="accuracy needs class scores"):
+        short.evaluate(max_batches=1)
+
+
+def test_accuracy_of_an_exported_classifier_runs_at_its_captured_batch():
+    session = Session("bert-tiny", batch_size=3).load(progress=lambda m: None)
+    assert session.accuracy_problem() is None
+    result = session.evaluate("original", max_batches=None)
+    # 1024 test samples in batches of 3: the last, smaller batch cannot run a static-shape graph
+    assert result["samples"] == 1023
+    assert 0.0 <= result["accuracy"] <= 1.0
+
+
+def test_integer_arithmetic_is_not_quantised(sessions):
+    """Llama's position ids are aten.add on int64 tensors; only float adds are quantised. Hand
+    count of float adds: per layer 2 residuals + 2 RMSNorm eps + 2 rotary (q and k) = 6, x 2
+    layers, + the final norm's eps = 13."""
+    session = sessions["llama-tiny"]
+    try:
+        run = session.run_pass("quantize_transform_pass", {"by": "type", "add": {"config": {
+            "name": "integer", "data_in_width": 16, "data_in_frac_width": 8}}})
+        assert run.ok, run.error
+        assert run.info["counts"]["quantized"] == 13
+        integer_adds = [n for n in session.current.fx_graph.nodes if n.target is torch.ops.aten.add.Tensor]
+        assert len(integer_adds) == 3
+        assert all(not n.meta["val"].is_floating_point() for n in integer_adds)
+    finally:
+        session.reset()

@@ -48,6 +48,8 @@ def test_llama_7b_on_meta_cost_quantise_plan_and_refusals():
     quant = session.run_pass("quantize_transform_pass", {"by": "type", "linear": {"config": int8}})
     assert quant.ok, quant.error
     assert quant.info["counts"]["quantized"] == LAYERS * 7 + 1
+    assert quant.info["plan"].startswith("meta device: a plan")
+    assert all(q["metadata"]["weight"]["precision"] == [8, 4] for q in quant.info["quantized"])
     after = session.run_pass("cost_analysis_pass")
     assert after.ok, after.error
     assert after.info["totals_per_sample"]["bitops"] == LINEAR_MACS * 8 * 8 + ATTENTION_MACS * 32 * 32

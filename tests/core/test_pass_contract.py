@@ -152,6 +152,9 @@ def test_declaration_matches_the_function(name):
             continue  # declared so configs that give it are accepted; the doc says it is not used
         assert re.search(rf"[\"']{arg.name}[\"']", code), f"{arg.name} is declared but {spec.module} never reads it"
     assert spec.renderer in RENDERERS
+    if spec.config_check:  # a check a config can run before any model loads: it must exist
+        module, _, check = spec.config_check.rpartition(":")
+        assert callable(getattr(importlib.import_module(module or spec.module), check))
     assert spec.kind != "transform" or spec.changes_graph, "a transform must say that it changes the graph"
 
 

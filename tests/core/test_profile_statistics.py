@@ -45,7 +45,7 @@ def stat_of(mg, node, entry="data_in_0"):
 # ----------------------------------------------------------------------------- the lab setting
 def test_lab_setting_counts_and_values():
     model, data, mg = jsc_tiny()
-    model.train()
+    mg.model.train()  # traced in eval mode; put graph and model (shared modules) in train mode
     bn = model.seq_blocks[0]
     running = (bn.running_mean.clone(), bn.running_var.clone())
     mg, info = profile(

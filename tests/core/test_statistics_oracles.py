@@ -81,6 +81,16 @@ def test_range_quantile_without_an_announced_count_keeps_everything_and_is_still
     assert same(r["max"], torch.quantile(data.flatten(), 0.975))
 
 
+def test_range_quantile_refuses_more_samples_than_announced():
+    from core.errors import PassError
+
+    stat = create_stat("range_quantile", {"quantile": 0.97})
+    stat.expect(30)  # tails sized for 30 samples: values dropped earlier could matter for more
+    stat.update(random_data(14)[:30], batched=True)
+    with pytest.raises(PassError, match="were announced"):
+        stat.update(random_data(15)[:5], batched=True)
+
+
 def test_range_quantile_per_element_and_listed_dims():
     data = random_data(4)  # samples [1, 3, 40] as MASE sees them
     _, r = feed("range_quantile", {"quantile": 0.9, "dims": None}, data)

@@ -246,3 +246,12 @@ def test_a_broken_entry_point_is_reported_and_the_built_ins_still_load(tmp_path)
     assert lines[0] == "True"
     assert "entry point 'student = mase_student_passes'" in lines[1]
     assert "mase_student_passes.py:2): RuntimeError: half-installed" in lines[1]
+
+
+def test_listing_passes_with_a_torch_free_pass_file_does_not_import_torch(tmp_path):
+    path = write(tmp_path / "opcodes.py", OPCODES)
+    done = run_python(f"import sys\nfrom core.passes.user_passes import load_pass_file\n"
+                      f"load_pass_file({str(path)!r})\nfrom core.passes import PASSES\n"
+                      "print(len([s for s in PASSES.values() if not s.builtin]), 'torch' in sys.modules)", tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "False"]

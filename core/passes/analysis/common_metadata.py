@@ -15,6 +15,7 @@ from core.ir.classify import UNKNOWN, classify_node
 from core.ir.export_values import results_from_export
 from core.ir.leaves import LEAF_MODULE_CLASSES
 from core.ir.metadata import get_mase
+from core.ir.values import container_items, is_container, plain_value, value_entry
 from core.passes.schema import Arg, mase_pass
 
 logger = logging.getLogger(__name__)
@@ -22,9 +23,12 @@ logger = logging.getLogger(__name__)
 # Functional ops whose tensor parameters keep their names (weight, bias, ...), as modules do.
 _NAMED_PARAM_OPS = {
     "linear", "conv1d", "conv2d", "conv_transpose2d", "layer_norm", "batch_norm", "group_norm",
-    "instance_norm", "embedding",
+    "instance_norm", "embedding", "embedding_bag", "bilinear", "rms_norm", "conv3d", "conv_transpose1d",
+    "conv_transpose3d",
 }
 _NAMED_PARAMS = ("weight", "bias", "running_mean", "running_var")
+# Module attributes a cost rule needs that no tensor shape shows (MHA's layout and extra key row).
+_MODULE_ATTRS = {"multihead_attention": ("num_heads", "batch_first", "add_zero_attn"), "embedding_bag": ("mode",)}
 # Parameter names for C builtins and operators that fx cannot normalise (their schemas are
 # overloaded), so their arguments are named as their Python signatures name them.
 _POSITIONAL_NAMES = {
@@ -68,6 +72,21 @@ class _Seen:
 _TENSORS = (torch.Tensor, _Seen)
 
 
+class _Items:
+    """A container result (tuple, named tuple, list, mapping, dataclass) element by element,
+    tensors summarised as ``_Seen``: ``(out, None)`` from attention is two elements, not a
+    sequence of length 2."""
+
+    __slots__ = ("type_name", "names", "items")
+
+    def __init__(self, value: Any, keep_value: bool) -> None:
+        self.type_name = type(value).__name__
+        pairs = container_items(value)
+        self.names = [name for name, _ in pairs]
+        # nested containers (an LSTM's (out, (h, c))) are summarised too, so no tensor is kept alive
+        self.items = [_summary(v, keep_value) for _, v in pairs]
+
+
 def type_precision(dtype: torch.dtype) -> dict[str, Any]:
     if dtype.is_floating_point:
         return {"type": "float", "precision": [torch.finfo(dtype).bits]}
@@ -79,20 +98,19 @@ def type_precision(dtype: torch.dtype) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    """Non-tensor arguments as plain data (fx nodes by name)."""
+    """Non-tensor arguments as plain data (fx nodes by name, no live objects)."""
     if isinstance(value, fx.Node):
         return value.name
-    if isinstance(value, (list, tuple)):
-        return type(value)(_plain(v) for v in value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, torch.Size):
-        return list(value)
     if isinstance(value, _Seen):
         return f"tensor{list(value.shape)}"
-    if isinstance(value, (torch.dtype, torch.device)):
-        return str(value)
-    return value
+    if isinstance(value, _Items):
+        return [_plain(v) for v in value.items]
+    if isinstance(value, (list, tuple)) and not isinstance(value, torch.Size):
+        items = [_plain(v) for v in value]
+        return items if isinstance(value, list) else tuple(items)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return plain_value(value)
 
 
 def _bound_arguments(node: fx.Node, model, mase_op: str = "") -> list[tuple[str, Any]]:
@@ -131,8 +149,8 @@ def _flatten_tensors(value, env):
         result = env.get(value.name)
         if isinstance(result, _TENSORS):
             yield value.name, result
-        elif isinstance(result, (list, tuple)):
-            for item in result:
+        elif isinstance(result, (list, tuple, _Items)):
+            for item in (result.items if isinstance(result, _Items) else result):
                 if isinstance(item, _TENSORS):
                     yield value.name, item
     elif isinstance(value, (list, tuple)):
@@ -159,26 +177,51 @@ def _describe_args(node, model, env, mase_op, add_value) -> dict[str, Any]:
         module = model.get_submodule(node.target)
         for pname, param in module.named_parameters(recurse=True):
             args[pname.replace(".", "_")] = tensor_entry(param, None, add_value)
+        for attr in _MODULE_ATTRS.get(mase_op, ()):
+            args[attr] = _plain(getattr(module, attr, None))
+        if mase_op.startswith("transformer"):
+            # the layout flag lives on the attention submodules
+            attn = next((m for m in module.modules() if type(m).__name__ == "MultiheadAttention"), None)
+            args["batch_first"] = bool(getattr(attn, "batch_first", False))
     return args
 
 
 def _describe_result(value, add_value) -> dict[str, Any]:
+    if not isinstance(value, (_Items, *_TENSORS)) and is_container(value) and not _only_scalars(value):
+        value = _Items(value, False)  # an exported graph's recorded values come unsummarised
     if isinstance(value, _TENSORS):
         return {"data_out_0": tensor_entry(value, None, add_value)}
-    if isinstance(value, (list, tuple)) and value and all(isinstance(v, _TENSORS) for v in value):
-        return {f"data_out_{i}": tensor_entry(v, None, add_value) for i, v in enumerate(value)}
-    plain = _plain(value)
-    shape = [len(plain)] if isinstance(plain, (list, tuple)) else [1]
-    return {"data_out_0": {"type": type(value).__name__, "shape": shape, "value": plain}}
+    if isinstance(value, _Items):
+        out = {}
+        for i, (name, item) in enumerate(zip(value.names, value.items, strict=True)):
+            if isinstance(item, _TENSORS):
+                entry = tensor_entry(item, None, add_value)
+            elif isinstance(item, _Items):
+                entry = {"type": item.type_name, "shape": [len(item.items)], "value": _plain(item)}
+            else:
+                entry = value_entry(item)
+            if name is not None:
+                entry["name"] = name
+            out[f"data_out_{i}"] = entry
+        return out or {"data_out_0": {"type": value.type_name, "shape": [0], "value": []}}
+    return {"data_out_0": value_entry(value)}
 
 
 def _summary(value: Any, keep_value: bool) -> Any:
+    """What the interpreter keeps of a result: tensors as ``_Seen``; containers element by
+    element, unless they hold only plain scalars (a tuple of sizes stays one value)."""
     if isinstance(value, torch.Tensor):
         return _Seen(value, keep_value)
-    if isinstance(value, (list, tuple)) and any(isinstance(v, torch.Tensor) for v in value):
-        items = [_Seen(v, keep_value) if isinstance(v, torch.Tensor) else v for v in value]
-        return tuple(items) if isinstance(value, tuple) else items
+    if is_container(value) and not _only_scalars(value):
+        return _Items(value, keep_value)
     return value
+
+
+def _only_scalars(value: Any) -> bool:
+    if not isinstance(value, (list, tuple)) or hasattr(value, "_fields"):
+        return False
+    return all(v is None or isinstance(v, (bool, int, float, str)) for v in value) and \
+        not all(v is None for v in value)
 
 
 class _MetaInterpreter(fx.Interpreter):

@@ -327,10 +327,11 @@ class _Run:
 
 class _Collector:
     """The statistics of one (node, input) pair. Inputs of at least LARGE values go straight to
-    the statistics (no copy). Smaller ones are buffered (as copies: an in-place op may change
-    the input after the tap) and handed over a chunk of FLUSH values at a time, so the fixed
-    cost of each torch op is paid once per chunk, not once per node per batch. The buffer is
-    bounded (FLUSH values), whatever the number of samples."""
+    the statistics (no copy). Smaller ones are copied (an in-place op may change the input after
+    the tap) into a buffer of at most FLUSH values, allocated once, and handed over a full
+    buffer at a time, so the fixed cost of each torch op is paid once per chunk, not once per
+    node per batch. The statistics get a view of the reused buffer (``owned=False``): those
+    that keep values copy what they keep."""
 
     FLUSH_ELEMENTS = 1 << 18
     LARGE = 1 << 16
@@ -338,9 +339,9 @@ class _Collector:
     def __init__(self, stats: list[Stat], run: _Run) -> None:
         self.stats = stats
         self.run = run
-        self.announced = False
-        self.buffer: list[torch.Tensor] = []
-        self.buffered = 0
+        self.bound: int | None = None  # most rows that will arrive
+        self.buffer: torch.Tensor | None = None
+        self.filled = 0
 
     def _announce(self, value: torch.Tensor) -> None:
         """Tell the statistics how many rows (MASE's samples: entries of dim 0) will arrive at
@@ -348,37 +349,44 @@ class _Collector:
         sizes. Otherwise (heads folded into dim 0, a constant operand) assume rows per sample or
         rows per batch stay as in this first batch; a run that breaks that is an error, never a
         silently wrong quantile."""
-        self.announced = True
-        rows, batch, total = (int(value.shape[0]) if value.ndim else 1), self.run.batch, self.run.num_samples
+        rows, batch, total = int(value.shape[0]), self.run.batch, self.run.num_samples
         if rows == batch or batch <= 0:
-            bound = total
+            self.bound = total
         else:
-            bound = max(-(-rows * total // batch), rows * -(-total // batch))
+            self.bound = max(-(-rows * total // batch), rows * -(-total // batch))
         for stat in self.stats:
-            stat.expect(bound)
+            stat.expect(self.bound)
 
     def add(self, value: torch.Tensor) -> None:
         """Called under no_grad, right before the node runs."""
-        if not self.announced:
+        if self.bound is None:
             self._announce(value)
-        n = value.numel()
-        if n >= self.LARGE:
+        rows = value.shape[0]
+        if value.numel() >= self.LARGE:
             self.flush()
-            for stat in self.stats:  # large: no copy (statistics that keep values copy what they keep)
+            for stat in self.stats:
                 stat.update(value, batched=True)
             return
-        self.buffer.append(value.clone())
-        self.buffered += n
-        if self.buffered >= self.FLUSH_ELEMENTS:
+        buf = self.buffer
+        if buf is None or buf.shape[1:] != value.shape[1:] or buf.dtype != value.dtype or buf.device != value.device:
+            self.flush()
+            per_row = max(1, value[:1].numel())
+            size = max(rows, min(self.FLUSH_ELEMENTS // per_row, self.bound))
+            buf = self.buffer = torch.empty((size, *value.shape[1:]), dtype=value.dtype, device=value.device)
+        elif self.filled + rows > buf.shape[0]:
+            self.flush()
+        buf[self.filled:self.filled + rows].copy_(value)
+        self.filled += rows
+        if self.filled == buf.shape[0]:
             self.flush()
 
     def flush(self) -> None:
-        if not self.buffer:
+        if not self.filled:
             return
-        chunk = self.buffer[0] if len(self.buffer) == 1 else torch.cat(self.buffer, dim=0)
-        self.buffer, self.buffered = [], 0
+        chunk = self.buffer[:self.filled]
+        self.filled = 0
         for stat in self.stats:
-            stat.update(chunk, batched=True, owned=True)
+            stat.update(chunk, batched=True, owned=False)
 
 
 def _input_sink(collectors: list[_Collector | None]) -> Callable[..., None]:
@@ -388,8 +396,10 @@ def _input_sink(collectors: list[_Collector | None]) -> Callable[..., None]:
         for i, collector in slots:
             if i < len(values):
                 value = values[i]
-                # integer inputs count too (as float32, like MASE); masks and complex do not
-                if isinstance(value, torch.Tensor) and value.dtype != torch.bool and not value.is_complex():
+                # integer inputs count too (as float32, like MASE); masks, complex numbers and
+                # 0-d tensors (no samples to split) do not
+                if (isinstance(value, torch.Tensor) and value.ndim and value.dtype != torch.bool
+                        and not value.is_complex()):
                     collector.add(value)
 
     return profile_tap

@@ -152,7 +152,7 @@ class _FilteredTail:
         n = x.numel()
         if n < 4 * self.SUBSAMPLE or self.k * 4 > n:
             return None
-        sample = x[:: n // self.SUBSAMPLE]
+        sample = x[:: n // self.SUBSAMPLE].contiguous()  # topk on a strided view is ~10x slower
         m = sample.numel()
         expected = self.k * m / n
         j = min(m, math.ceil(expected + 4 * math.sqrt(expected) + 1))

@@ -17,17 +17,18 @@ def graph_report(graph) -> dict:
     counts = {op: 0 for op in OPCODES}
     layer_types = []
     seen_paths: set[str] = set()
+    capture = getattr(graph, "capture", None) or {}
+    exported = capture.get("tracer") == "export"  # fx graphs keep MASE's list: called modules only
     for node in graph.fx_graph.nodes:
         counts[node.op] = counts.get(node.op, 0) + 1
         if node.op == "call_module":
             layer_types.append(repr(graph.model.get_submodule(node.target)))
-        elif node.op == "call_function" and node.meta.get("nn_module_stack"):
+        elif exported and node.op == "call_function" and node.meta.get("nn_module_stack"):
             # exported graphs have no module calls: name each module that ran, with its class
             path, cls = list(node.meta["nn_module_stack"].values())[-1]
             if path not in seen_paths:
                 seen_paths.add(path)
                 layer_types.append(f"{str(cls).rpartition('.')[2]}({path or '<root>'})")
-    capture = getattr(graph, "capture", None) or {}
     graph_text = str(graph.fx_graph).rstrip("\n")
     text = (
         f"{graph_text}\nNetwork overview:\n{counts}\nLayer types:\n[{', '.join(layer_types)}]"

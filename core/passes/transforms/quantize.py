@@ -41,12 +41,11 @@ from core.quant import (
     quantized_metadata_entries,
     validate_config,
 )
-from core.quant.config import canonical_name, is_none, write_quantized_entry
+from core.quant.config import BY_VALUES, canonical_name, is_none, write_quantized_entry
 from core.quant.functional import QUANTIZED_FUNCTIONS
 
 logger = logging.getLogger(__name__)
 
-BY_VALUES = ("type", "name", "regex_name")
 # Top-level keys MASE's test configs carry that mean nothing to the pass.
 # "progress" / "cancel" are the runtime hooks the Session adds to every pass's args.
 IGNORED_KEYS = ("report", "progress", "cancel")
@@ -102,8 +101,21 @@ def _quantizable(graph, node: fx.Node) -> tuple[str | None, str]:
             return None, "calls with out= cannot be quantised"
         if not _has_tensor_operand(node):
             return None, "no tensor operands (shape arithmetic)"
+        if not _has_float_operand(node):
+            return None, "integer or bool tensors only (indices, positions, masks)"
         return op, ""
     return None, f"{node.op} nodes are never quantised"
+
+
+def _has_float_operand(node: fx.Node) -> bool:
+    """False when every tensor going in is integer or bool: position ids and attention masks
+    (an exported Hugging Face graph does this arithmetic as aten add/sub/mul) are not data."""
+    meta = node.meta.get("mase")
+    args = (meta.parameters.get("common", {}) if meta is not None else {}).get("args")
+    dtypes = [v["torch_dtype"] for v in (args or {}).values() if isinstance(v, dict) and "torch_dtype" in v]
+    if not dtypes:
+        return True  # no metadata: assume float
+    return any(getattr(d, "is_floating_point", True) for d in dtypes)
 
 
 def _has_tensor_operand(node: fx.Node) -> bool:
@@ -334,6 +346,7 @@ def _rollback(graph, undo: list) -> None:
     changes_graph=True,
     renderer="quantize",
     validator="validate_pass_args",
+    config_check="core.quant.config:check_quantize_args",
 )
 def quantize_transform_pass(graph, pass_args: dict[str, Any] | None = None):
     """Quantise the graph as ``pass_args`` says; returns ``(graph, info)``."""
@@ -375,4 +388,10 @@ def quantize_transform_pass(graph, pass_args: dict[str, Any] | None = None):
     logger.info("quantize: %d node(s) quantised, %d left in float", len(changed), len(plan.skipped))
     info = {"by": plan.by, "quantized": changed, "skipped": plan.skipped, "warnings": plan.warnings,
             "counts": {"quantized": len(changed), "float": len(plan.skipped)}}
+    from core.ir.device import on_meta
+
+    if on_meta(graph):
+        # nothing to round: the graph now calls quantised ops whose precisions the metadata and
+        # the cost pass (BitOPs, storage) follow
+        info["plan"] = "meta device: a plan (each node's new precision), no weights were quantised"
     return graph, info
