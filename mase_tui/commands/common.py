@@ -55,7 +55,6 @@ def add_trace_options(p: argparse.ArgumentParser, default=None) -> None:
                    help="trace forward argument NAME with VALUE (a Python literal: 3, 0.5, True, None, 'text'); "
                         "repeatable; merged over the config's cf_args",
                    **({} if default is None else {"default": default}))
->>>>>>> main
 
 
 def session_from_args(args, **overrides):
