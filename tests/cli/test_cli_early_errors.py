@@ -30,14 +30,14 @@ def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
 CASES = {
     "unknown quantiser": (LAB.replace('name = "integer"', 'name = "integr"'),
                           ["transform", "jsc-toy", "--config", "c.toml"],
-                          "error: c.toml: [passes.quantize] entry 'linear': unknown quantiser 'integr' "
+                          "error: c.toml: [passes.quantize]: entry 'linear': unknown quantiser 'integr' "
                           "(did you mean 'integer'?)"),
     "unknown quantiser key": (LAB.replace('"weight_width" = 8', '"weight_widht" = 8'),
                               ["transform", "--config", "c.toml"],
-                              "error: c.toml: [passes.quantize] entry 'linear': unknown key 'weight_widht'"),
+                              "error: c.toml: [passes.quantize]: entry 'linear': unknown key 'weight_widht'"),
     "default entry quantiser": (LAB.replace('name = "NA"', 'name = "minifloat_iee"'),
                                 ["transform", "--config", "c.toml"],
-                                "error: c.toml: [passes.quantize] entry 'default': unknown quantiser 'minifloat_iee'"),
+                                "error: c.toml: [passes.quantize]: entry 'default': unknown quantiser 'minifloat_iee'"),
     "model in the config": (LAB.replace('model = "jsc-tiny"', 'model = "jsc-tinny"'),
                             ["transform", "--config", "c.toml"],
                             "error: unknown model 'jsc-tinny' (did you mean 'jsc-tiny'?"),
@@ -51,9 +51,9 @@ CASES = {
                                    "error: model file nets/none.py not found"),
     "inspect bad config": (LAB.replace('name = "integer"', 'name = "integr"'),
                            ["inspect", "jsc-toy", "--config", "c.toml"],
-                           "error: c.toml: [passes.quantize] entry 'linear': unknown quantiser 'integr'"),
+                           "error: c.toml: [passes.quantize]: entry 'linear': unknown quantiser 'integr'"),
     "cost bad config": (LAB.replace('name = "integer"', 'name = "integr"'), ["cost", "jsc-toy", "--config", "c.toml"],
-                        "error: c.toml: [passes.quantize] entry 'linear': unknown quantiser 'integr'"),
+                        "error: c.toml: [passes.quantize]: entry 'linear': unknown quantiser 'integr'"),
     "report dataset": (None, ["report", "jsc-toy", "--dataset", "mnistt"], "error: unknown dataset 'mnistt'"),
     "train model": (None, ["train", "jsc-tny", "jsc"], "error: unknown model 'jsc-tny' (did you mean 'jsc-tiny'?"),
 }
