@@ -189,7 +189,8 @@ class SearchView(Vertical):
         self.snapshot = Snapshot()
         self.config_text = DEFAULT_CONFIG
         self.last_error: str | None = None
-        self.applied: int | None = None
+        self.applied: int | None = None  # the trial the session's current graph is
+        self._applied_run = None  # the quantize PassRun that applied it
         self._study = None  # the optuna Study the poller reads (opened in a worker)
         self._procs: list[subprocess.Popen] = []
         self._logs: list = []
@@ -214,6 +215,14 @@ class SearchView(Vertical):
 
     def on_unmount(self) -> None:
         self._stop_processes(wait=False)
+
+    # ------------------------------------------------------------------ SessionView
+    def refresh_from_session(self) -> None:
+        """A pass or reset after the applied trial: the graph is no longer that trial."""
+        history = host(self).session.history
+        if self.applied is not None and (not history or history[-1] is not self._applied_run):
+            self.applied = None
+            self._show_status()
 
     # ------------------------------------------------------------------ errors
     def _error(self, text: str) -> None:
@@ -517,7 +526,7 @@ class SearchView(Vertical):
                               severity="warning", timeout=5)
             return
         session = host(self).session
-        if not getattr(self.app, "ready", True) or session.original is None:
+        if session.original is None:
             host(self).notify("the model is still loading", severity="warning", timeout=4)
             return
         model = self.snapshot.settings.get("model")
@@ -543,7 +552,7 @@ class SearchView(Vertical):
         if not run.ok:
             self._error(f"trial #{row.number} could not be applied: {run.error}")
             return
-        self.applied = row.number
+        self.applied, self._applied_run = row.number, run
         self._load_into_editor(row.config)
         self._show_status()
         host(self).notify(f"trial #{row.number} applied: " + ", ".join(
@@ -553,12 +562,12 @@ class SearchView(Vertical):
     def _load_into_editor(self, config: dict[str, Any]) -> None:
         """The precision editor (when the app has one) shows the applied trial's precisions."""
         from core.errors import MaseError
+        from mase_tui.precision import PrecisionActions
 
-        edits_of = getattr(self.app, "precision_edits", None)
-        if edits_of is None:
+        if not isinstance(self.app, PrecisionActions):
             return
         try:
-            edits = edits_of()
+            edits = self.app.precision_edits()
             if edits is not None:
                 edits.load(config)
         except MaseError as exc:
