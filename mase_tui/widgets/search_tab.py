@@ -144,9 +144,9 @@ class SearchPrompt(ModalScreen[list[str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"{self.title_text}  (enter: next / start, escape: close)")
+            yield Label(f"{self.title_text}  (enter: next / start, escape: close)", markup=False)
             for i, (label, value) in enumerate(self.fields):
-                yield Label(label)
+                yield Label(label, markup=False)
                 yield Input(value, id=f"search-field-{i}")
 
     def on_mount(self) -> None:
@@ -170,7 +170,7 @@ class SearchView(Vertical):
 
     DEFAULT_CSS = """
     SearchView { height: 1fr; }
-    SearchView #search-status { height: 1; padding: 0 1; background: $boost; }
+    SearchView #search-status { height: 1; padding: 0 1; background: $boost; text-wrap: nowrap; }
     SearchView #search-trials { height: 1fr; min-height: 3; }
     SearchView #search-selected { height: 1; padding: 0 1; color: $text-muted; }
     SearchView #search-plot { height: 45%; min-height: 4; }
@@ -465,8 +465,9 @@ class SearchView(Vertical):
         if self.study_name is None:
             return
         state = "running" if self._procs else (self._finished or "stored")
-        text = (f"{self.study_name}: {len(snap.rows)} trials, front {len(snap.front)}, {state}"
-                + (f", applied #{self.applied}" if self.applied is not None else ""))
+        # what changes first: an 80-column tab crops the study name, not the counts
+        text = (f"{state} · {len(snap.rows)} trials · front {len(snap.front)}"
+                + (f" · applied #{self.applied}" if self.applied is not None else "") + f" · {self.study_name}")
         self.query_one("#search-status", Static).update(text)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -169,6 +169,8 @@ async def test_search_from_config_then_apply(tmp_path, monkeypatch):
         await pilot.press("a")
         await settle(app, pilot)
         assert view.applied == target.number
+        status = str(view.query_one("#search-status").render())
+        assert status.startswith(f"finished · 6 trials · front {len(front)} · applied #{target.number}")
         config_of = target.user_attrs["config"]
         graph = app.session.current
         bitops = 0
