@@ -33,6 +33,7 @@ class PrecisionActions:
         Binding("S", "copy_precision('siblings')", "Precision to siblings", show=False, id="precision.siblings"),
         Binding("O", "copy_precision('op')", "Precision to same op", show=False, id="precision.same-op"),
         Binding("W", "save_precision", "Save precisions", show=False, id="precision.save"),
+        Binding("F", "open_search", "Search", show=False, id="search.open"),
     ]
     _precision_edits = None
     _precision_subset = None
@@ -110,6 +111,12 @@ class PrecisionActions:
         atomic_write_text(path, edits.toml(settings))
         self.last_precision_toml = path
         self.notify(f"saved {path} (ch transform --config {path})", timeout=8)
+
+    def action_open_search(self) -> None:
+        """The Search tab (mase_tui/widgets/search_tab.py), its trials table focused."""
+        self.action_show_tab("tab-search")
+        for table in self.main.query("#search-trials"):
+            table.focus()
 
     # ------------------------------------------------------------------ applying
     def _precision_change(self, change, what: str) -> None:

@@ -26,13 +26,13 @@ class PrecisionBar(Static):
 
     def show_cost(self, edited: int, cost: dict[str, Any], float_cost: dict[str, Any]) -> None:
         self.edited, self.cost, self.float_cost = edited, cost, float_cost
-        self._redraw()
+        self._precision_redraw()
 
     def show_accuracy(self, text: str) -> None:
         self.accuracy = text
-        self._redraw()
+        self._precision_redraw()
 
-    def _redraw(self) -> None:
+    def _precision_redraw(self) -> None:
         if self.cost is None:
             return
         c, f = self.cost, self.float_cost or {}

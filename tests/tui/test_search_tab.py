@@ -204,7 +204,13 @@ async def test_attach_and_bad_url(tmp_path, monkeypatch):
     points = make_study(url, "made-here")
     app = App(Session("jsc-toy"))
     async with app.run_test(size=SIZE) as pilot:
-        view = await open_tab(app, pilot)
+        await settle(app, pilot)
+        app.tree.focus()
+        await pilot.press("F")  # from anywhere: the Search tab with its table focused
+        await pilot.pause()
+        assert app.main.query_one("#tabs").active == "tab-search"
+        view = app.main.query_one(SearchView)
+        assert view.table.has_focus
         await prompt(app, pilot, "o", [url, "made-here"])
         await until(pilot, lambda: len(view.snapshot.rows) == 5, 20)
         await settle(app, pilot)
