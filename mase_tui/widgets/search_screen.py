@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Label, Static
+from textual.widgets import DataTable, Footer, Input, Static
 
 from mase_tui.widgets.braille_plot import braille_scatter
 
@@ -30,6 +30,7 @@ class SearchScreen(Screen[dict | None]):
     """Dismisses with ``{"config": quantize config}`` to apply, or None."""
 
     DEFAULT_CSS = """
+    SearchScreen #search-title { height: auto; }
     SearchScreen #search-inputs { height: 3; }
     SearchScreen #search-storage { width: 3fr; }
     SearchScreen #search-study { width: 1fr; }
@@ -57,8 +58,8 @@ class SearchScreen(Screen[dict | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("[b]Search[/]: attach to a study (storage URL + study, enter) or start one from a "
-                        "config (ctrl+r); a applies the highlighted trial")
+            yield Static("[b]Search[/]: attach to a study (storage URL + study, enter) or start one from a "
+                         "config (ctrl+r); a applies the highlighted trial", id="search-title")
             with Horizontal(id="search-inputs"):
                 yield Input(self.storage, placeholder="storage URL (sqlite:///.../study.db, postgresql://...)",
                             id="search-storage")
