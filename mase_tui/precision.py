@@ -190,7 +190,7 @@ class PrecisionActions:
             return
         before, after = self._precision_float_accuracy, result["accuracy"]
         seconds = time.perf_counter() - pressed
-        text = f"acc {before:.4f} → {after:.4f} ({after - before:+.4f}, {subset.num_samples} val samples)"
+        text = f"acc {before:.4f} → {after:.4f} ({after - before:+.4f}; {subset.num_samples} val)"
         self.call_from_thread(self._precision_accuracy_done, text, seconds, after)
 
     def _precision_accuracy_done(self, text: str, seconds: float, accuracy: float) -> None:
