@@ -69,12 +69,13 @@ from mase_tui.widgets.status_bar import StatusBar
 
 logger = logging.getLogger(__name__)
 
-TABS = ("tab-graph", "tab-compare", "tab-passes", "tab-costs")
+TABS = ("tab-graph", "tab-compare", "tab-passes", "tab-costs", "tab-search")
 # (module in mase_tui.widgets, class, tab title, widget id) of the panes mounted after the first frame
 TAB_PANES = (
     ("compare", "CompareView", "2 Compare", "compare"),
     ("pass_runner", "PassRunner", "3 Passes", "pass-runner"),
     ("costs", "CostsView", "4 Costs", "costs"),
+    ("search_tab", "SearchView", "5 Search", "search"),
 )
 # the widget a tab focuses when it is shown
 MAIN_WIDGET = {"tab-graph": "#graph-overview", "tab-compare": "#compare-table", "tab-passes": "#pass-list",
@@ -129,6 +130,7 @@ class MaseTuiApp(ReportActions, PassFileReload, PrecisionActions, App):
         Binding("2", "show_tab('tab-compare')", "Compare tab", show=False, id="tab.compare"),
         Binding("3", "show_tab('tab-passes')", "Passes tab", show=False, id="tab.passes"),
         Binding("4", "show_tab('tab-costs')", "Costs tab", show=False, id="tab.costs"),
+        Binding("5", "show_tab('tab-search')", "Search tab", show=False, id="tab.search"),
         # one binding per action, here: ] and [ work from any pane (they open Compare)
         Binding("right_square_bracket", "compare_step(1)", "Next difference", key_display="]", show=False,
                 id="compare.next-difference"),

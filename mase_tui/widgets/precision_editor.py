@@ -66,6 +66,9 @@ class PrecisionEditor(ModalScreen[dict | None]):
     PrecisionEditor > Vertical { width: 76; height: auto; max-height: 90%; border: round $accent;
                                  background: $surface; padding: 0 1; }
     PrecisionEditor .row { height: 3; }
+    PrecisionEditor #precision-fields { height: auto; }
+    PrecisionEditor .heading { height: 1; color: $text-muted; }
+    PrecisionEditor .heading Label { width: 1fr; padding: 0 2; }
     PrecisionEditor .operand { width: 10; padding: 1 0; }
     PrecisionEditor .field { width: 1fr; }
     PrecisionEditor #precision-check { height: auto; padding: 0 0 1 0; }
@@ -108,7 +111,8 @@ class PrecisionEditor(ModalScreen[dict | None]):
         await box.remove_children()
         if self.format == FLOAT:
             return
-        rows = []
+        heading = [Label("", classes="operand")] + [Label(suffix) for suffix in suffixes_of(self.format)]
+        rows = [Horizontal(*heading, classes="heading")]
         for operand in operands_of(self.node):
             fields = [Label(operand, classes="operand")]
             for suffix in suffixes_of(self.format):
