@@ -87,7 +87,7 @@ async def test_panes_declare_the_interfaces_the_app_routes_through():
         assert all(isinstance(pane, SessionView) for pane in by_id.values())
         assert {p.id for p in app.panes_with(FollowsCost)} == {"details", "graph-overview", "costs"}
         assert {p.id for p in app.panes_with(FollowsNode)} == {"compare"}
-        assert {p.id for p in app.panes_with(FollowsPasses)} == {"pass-runner"}
+        assert {p.id for p in app.panes_with(FollowsPasses)} == {"pass-runner", "search"}
         assert {p.id for p in app.panes_with(OpensConfig)} == {"pass-runner"}
 
 
