@@ -60,6 +60,7 @@ from mase_tui.panes import (
 from mase_tui.pass_files import PassFileReload
 from mase_tui.precision import PrecisionActions
 from mase_tui.session_loader import start_loading
+from mase_tui.tab_keys import TAB_BINDINGS, TAB_PANE
 from mase_tui.tuning import ProcessTuning, tuning_enabled
 from mase_tui.widgets.details import NodeDetails
 from mase_tui.widgets.filter_bar import FilterBar, FilterInput
@@ -118,7 +119,10 @@ class MaseTuiApp(ReportActions, PassFileReload, PrecisionActions, App):
     TITLE = "mase-tui"
     COMMANDS = App.COMMANDS | {_bindings_provider, _passes_provider}
     BINDINGS = [
-        Binding("q,ctrl+q", "quit", "Quit", key_display="q", id="quit"),
+        # q quits and the footer says so, except while an editor has the focus (q is typed there);
+        # ctrl+q quits from anywhere, editors included
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("ctrl+q", "quit_anywhere", "Quit", show=False, priority=True, id="quit.anywhere"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
         Binding("slash", "filter", "Filter", key_display="/", id="filter"),
         Binding("n", "step_match(1)", "Next match", id="match.next"),
@@ -148,6 +152,7 @@ class MaseTuiApp(ReportActions, PassFileReload, PrecisionActions, App):
         Binding("ctrl+p", "command_palette", "Palette", show=False, id="palette"),
         *PassFileReload.PASS_FILE_BINDINGS,
         *PrecisionActions.PRECISION_BINDINGS,
+        *TAB_BINDINGS,
     ]
 
     def __init__(self, session=None, *, config_path: str | None = None, theme: str | None = None,
@@ -625,7 +630,34 @@ class MaseTuiApp(ReportActions, PassFileReload, PrecisionActions, App):
     def action_step_match(self, delta: int) -> None:
         self.filter_bar.step(delta)
 
+    # ------------------------------------------------------------------ tab keys, quit
+    async def action_tab_action(self, tab: str, action: str) -> None:
+        """A tab's key (``mase_tui.tab_keys``): run the action of the pane shown in that tab."""
+        pane = self.main.query_one(f"#{TAB_PANE[tab]}")
+        await self.run_action(action, pane)
+
+    def action_quit_anywhere(self) -> None:
+        self.exit()
+
+    def _active_tab(self) -> str | None:
+        try:
+            return self.main.query_one("#tabs", TabbedContent).active
+        except NoMatches:
+            return None
+
+    def _editing(self) -> bool:
+        """An editor (the pass arguments, the filter box, a prompt) has the focus: letters are text."""
+        from textual.widgets import Input, TextArea
+
+        return isinstance(self.focused, (Input, TextArea))
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "tab_action":
+            # False hides the key from the footer: it belongs to a tab not shown, or a dialog is open
+            tab = parameters[0] if parameters else None
+            return bool(self._tabs_mounted and self.screen is self.main and self._active_tab() == tab)
+        if action == "quit":
+            return not self._editing()
         if action == "step_match":
             return bool(self.ready and self.tree.matches)
         if action in ("copy_details", "export", "filter", "explain"):

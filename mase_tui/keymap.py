@@ -167,13 +167,20 @@ def bindings_of(node: "DOMNode", app: "App", keymap: dict[str, str] | None = Non
         display = app.get_key_display(_with_key(binding, key))
         info = merged.get(ident)
         if info is None:
-            merged[ident] = BindingInfo(scope_name(node), [display], binding.description, binding.id,
+            merged[ident] = BindingInfo(_scope(node, binding), [display], binding.description, binding.id,
                                         binding.action, node)
         elif display not in info.keys:
             info.keys.append(display)
     with_id = {action for action, ident in merged if ident}
     # Textual's own id-less duplicates (ctrl+q for quit) would list an action twice
     return [info for (action, ident), info in merged.items() if ident or action not in with_id]
+
+
+def _scope(node: "DOMNode", binding: "Binding") -> str:
+    """A tab's keys are bound on the App (they work from any pane) but listed under their tab."""
+    from mase_tui.tab_keys import SCOPE_OF_ID
+
+    return SCOPE_OF_ID.get(binding.id, "") or scope_name(node)
 
 
 def _with_key(binding: "Binding", key: str) -> "Binding":

@@ -145,18 +145,64 @@ def _apply_log_level(level: str, debug: bool) -> int:
 
 
 def settings_table(settings, config_path: str):
-    from rich import box
+    """The settings table; it never splits a word (see ``SettingsTable``)."""
+    return SettingsTable(settings.rows(), f"transform settings ({config_path})")
 
-    from mase_tui.markup import PlainTable as Table
-    from mase_tui.markup import plain
 
-    table = Table(title=f"transform settings ({config_path})", title_justify="left", box=box.SIMPLE_HEAD,
-                  pad_edge=False, padding=(0, 1))
-    table.add_column("Name", no_wrap=True)
-    for col in ("Default", "Config", "Override", "Effective"):
-        table.add_column(col, overflow="fold", max_width=32)
-    for name, default, config, override, effective in settings.rows():
-        overridden = bool(config or override)
-        table.add_row(name, plain(default, "dim") if overridden else default, config, override,
-                      plain(effective, "bold"))
-    return table
+class SettingsTable:
+    """Name | Default | Config | Override | Effective, laid out for the console's width without
+    breaking a value across lines (a project name such as ``jsc-toy_classification_jsc_2026-12-02``
+    is copied from here). When the full table is wider than the console, the Default column goes
+    (``--help`` lists the defaults) and a Config or Override value that the row's Effective value
+    repeats is cropped (…); only a value longer than the console itself (a deep path) folds."""
+
+    HEADERS = ("Name", "Default", "Config", "Override", "Effective")
+    # no edges (two more columns for the values); a blank rule between columns, padded by one
+    EDGES, GAP = 0, 3
+
+    def __init__(self, rows: list[tuple[str, str, str, str, str]], title: str) -> None:
+        self.rows = rows
+        self.title = title
+
+    def _widths(self, columns: list[int]) -> list[int]:
+        return [max([len(self.HEADERS[c])] + [len(row[c]) for row in self.rows]) for c in columns]
+
+    def _fits(self, widths: list[int], max_width: int) -> bool:
+        return sum(widths) + self.GAP * (len(widths) - 1) + self.EDGES <= max_width
+
+    def __rich_console__(self, console, options):
+        from rich import box
+        from rich.text import Text
+
+        from mase_tui.markup import PlainTable as Table
+
+        full = self._fits(self._widths([0, 1, 2, 3, 4]), options.max_width)
+        columns = [0, 1, 2, 3, 4] if full else [0, 2, 3, 4]
+        widths = self._widths(columns)
+        if not full:
+            # Name keeps its width; Config and Override are as wide as their values that differ
+            # from the row's Effective value (those must be read whole), Effective takes what it
+            # needs of the rest, and Config gets anything left over for its cropped copies
+            room = options.max_width - self.EDGES - self.GAP * 3
+            config, override = (max([len(self.HEADERS[c])] + [len(r[c]) for r in self.rows if r[c] != r[4]])
+                                for c in (2, 3))
+            widths[3] = max(min(widths[3], room - widths[0] - config - override), 10)
+            widths[2] = override
+            widths[1] = max(room - widths[0] - widths[2] - widths[3], config)
+        table = Table(title=self.title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
+                      pad_edge=False, padding=(0, 1))
+        for column, width in zip(columns, widths, strict=True):
+            table.add_column(self.HEADERS[column], width=width, overflow="fold")
+
+        def given(value: str, effective: str) -> Text:
+            if value == effective and not full:  # whole in the Effective column of the same row
+                return Text(value, no_wrap=True, overflow="ellipsis")
+            return Text(value, overflow="fold")
+
+        for name, default, config, override, effective in self.rows:
+            cells = [Text(name)]
+            if full:
+                cells.append(Text(default, style="dim" if config or override else ""))
+            cells += [given(config, effective), given(override, effective), Text(effective, style="bold")]
+            table.add_row(*cells)
+        yield table

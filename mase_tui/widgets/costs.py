@@ -16,7 +16,6 @@ from typing import Any
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
@@ -162,12 +161,7 @@ class CostsView(GraphPairPane, Widget):
     CostsView #costs-caption { height: auto; color: $text-muted; }
     CostsView #costs-table { height: 1fr; min-height: 4; }
     """
-    BINDINGS = [
-        Binding("s", "cycle_sort", "Sort", id="costs.sort"),
-        Binding("m", "toggle_modules", "Nodes/modules", id="costs.toggle-modules"),
-        Binding("a", "evaluate", "Accuracy", id="costs.evaluate"),
-        Binding("x", "cancel_evaluation", "Cancel eval", id="costs.cancel-evaluation"),
-    ]
+    # its keys (s, m, a, x) are bound on the App: see mase_tui/tab_keys.py
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)

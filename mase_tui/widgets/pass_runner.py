@@ -118,12 +118,7 @@ class PassRunner(Widget):
     PassRunner #pass-result { height: 1fr; min-height: 3; border-top: solid $primary-background; }
     PassRunner #pass-history { height: auto; max-height: 7; border-top: solid $primary-background; }
     """
-    BINDINGS = [
-        Binding("ctrl+r", "run_pass", "Run pass", id="passes.run"),
-        Binding("x", "cancel_pass", "Cancel pass", id="passes.cancel"),
-        Binding("R", "reset_graph", "Reset graph", id="passes.reset"),
-        Binding("o", "open_config", "Open config", id="passes.open-config"),
-    ]
+    # its keys (ctrl+r, x, R, o) are bound on the App: see mase_tui/tab_keys.py
 
     def __init__(self, *, configs_dir: Path | None = None, id: str | None = None) -> None:
         super().__init__(id=id)

@@ -298,6 +298,30 @@ def test_defaults_then_config_then_flags():
     assert "max_epochs" not in row
 
 
+@pytest.mark.parametrize("width", [80, 100, 160])
+def test_settings_table_never_splits_a_word(width):
+    import datetime
+
+    from rich.console import Console
+
+    from mase_tui.commands.transform import settings_table
+
+    project = "jsc-tiny_classification_jsc_2026-12-02"
+    s = merge_settings({"model": "jsc-tiny", "dataset": "jsc", "project": project},
+                       {"model": "jsc-toy", "batch_size": 256}, today=datetime.date(2026, 12, 2))
+    console = Console(width=width, record=True)
+    console.print(settings_table(s, "configs/examples/jsc_toy_by_type.toml"))
+    lines = console.export_text().splitlines()
+    assert max(len(line) for line in lines) <= width
+    rows = {line.split()[0]: line.split() for line in lines[3:] if line.strip()}
+    assert rows["project"][-1] == project  # the effective name, whole on its row
+    assert rows["model"][-3:] == ["jsc-tiny", "jsc-toy", "jsc-toy"]  # config, override, effective
+    assert rows["batch_size"][-2:] == ["256", "256"]
+    assert rows["task"][-1] == "classification"
+    if width >= 160:  # room for everything: the defaults too, and the config's name whole
+        assert rows["project"][1:] == ["(generated)", project, project]
+
+
 def test_default_project_name_and_dataset():
     day = dt.date(2024, 1, 2)
     s = merge_settings({}, {"model": "jsc-toy", "task": "cls"}, today=day)

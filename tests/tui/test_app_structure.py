@@ -451,3 +451,72 @@ async def test_ctrl_o_opens_another_model_with_the_cli_checks_and_keeps_the_old_
     import json
 
     assert json.loads((tmp_path / "mase-tui" / "recent.json").read_text())[0] == {"model": "jsc-tiny", "dataset": None}
+
+
+def _footer_ids(app) -> set[str]:
+    return {b.binding.id for b in app.active_bindings.values() if b.binding.show and b.binding.id}
+
+
+async def test_a_tabs_keys_work_and_show_with_the_focus_back_in_the_tree():
+    app = MaseTuiApp(Session("jsc-toy"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("3")
+        await pilot.pause()
+        app.tree.focus()
+        await pilot.pause()
+        footer = _footer_ids(app)
+        assert {"passes.run", "passes.open-config", "passes.reset", "passes.cancel"} <= footer
+        assert not {"costs.sort", "costs.evaluate"} & footer  # another tab's keys are not offered
+        runner = app.query_one("#pass-runner")
+        runs = len(app.session.history)
+        await pilot.press("ctrl+r")  # runs the selected pass although the tree has the focus
+        await settle(app, pilot)
+        assert len(app.session.history) == runs + 1
+        assert app.session.history[-1].name == runner.selected
+        await pilot.press("o")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ConfigPicker"
+        await pilot.press("escape")
+        await pilot.pause()
+        # Costs: its keys from the tree too; the Passes keys are gone
+        await pilot.press("4")
+        await pilot.pause()
+        app.tree.focus()
+        await pilot.pause()
+        footer = _footer_ids(app)
+        assert {"costs.sort", "costs.toggle-modules", "costs.evaluate"} <= footer
+        assert "passes.run" not in footer
+        costs = app.query_one("#costs")
+        assert costs.by_module is False
+        await pilot.press("m")
+        await pilot.pause()
+        assert costs.by_module is True
+        # Graph tab: neither tab's keys
+        await pilot.press("1")
+        await pilot.pause()
+        footer = _footer_ids(app)
+        assert not {"passes.run", "costs.sort"} & footer
+        runs = len(app.session.history)
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        assert len(app.session.history) == runs
+
+
+async def test_quit_is_not_offered_while_typing_in_the_pass_editor():
+    app = MaseTuiApp(Session("jsc-toy"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert "quit" in _footer_ids(app)
+        await pilot.press("3")
+        await pilot.pause()
+        app.query_one("#pass-args").focus()
+        await pilot.pause()
+        assert "quit" not in _footer_ids(app)
+        await pilot.press("q")  # typed into the editor
+        await pilot.pause()
+        assert app.is_running
+        assert "q" in app.query_one("#pass-args").text
+        await pilot.press("ctrl+q")  # still quits from the editor
+        await pilot.pause()
+        assert not app.is_running

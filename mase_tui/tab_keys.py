@@ -1,0 +1,36 @@
+"""The keys of the Passes and Costs tabs, bound on the App so they work wherever the focus is
+(the node tree, the details, the tab's own widgets) while their tab is shown.
+
+Textual looks up a key's binding along the focus chain; a tab's pane is not on that chain while
+the tree has the focus, so keys bound on the pane itself would do nothing there and vanish from
+the footer. ``MaseTuiApp.check_action`` offers each of these only while its tab is the active one
+(and no dialog is open), and ``action_tab_action`` runs the pane's own action. This module
+imports only ``textual.binding``: the panes themselves are imported after the first frame.
+"""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+# tab id -> the id of the pane widget in it whose actions the keys run
+TAB_PANE = {"tab-passes": "pass-runner", "tab-costs": "costs"}
+# the scope the help screen and the palette list each tab's keys under
+TAB_SCOPE = {"tab-passes": "Passes", "tab-costs": "Costs"}
+
+
+def _key(keys: str, tab: str, action: str, description: str, binding_id: str, **kwargs) -> Binding:
+    return Binding(keys, f"tab_action('{tab}', '{action}')", description, id=binding_id, **kwargs)
+
+
+TAB_BINDINGS = [
+    _key("ctrl+r", "tab-passes", "run_pass", "Run pass", "passes.run"),
+    _key("x", "tab-passes", "cancel_pass", "Cancel pass", "passes.cancel"),
+    _key("R", "tab-passes", "reset_graph", "Reset graph", "passes.reset"),
+    _key("o", "tab-passes", "open_config", "Open config", "passes.open-config"),
+    _key("s", "tab-costs", "cycle_sort", "Sort", "costs.sort"),
+    _key("m", "tab-costs", "toggle_modules", "Nodes/modules", "costs.toggle-modules"),
+    _key("a", "tab-costs", "evaluate", "Accuracy", "costs.evaluate"),
+    _key("x", "tab-costs", "cancel_evaluation", "Cancel eval", "costs.cancel-evaluation"),
+]
+# binding id -> its tab's help scope
+SCOPE_OF_ID = {b.id: TAB_SCOPE[b.action.split("'")[1]] for b in TAB_BINDINGS}
