@@ -48,8 +48,12 @@ class BindingsProvider(Provider):
 
 def run_binding(app, info: BindingInfo) -> None:
     """Run a binding's action where it lives, showing its tab and focusing its pane first."""
+    from mase_tui.tab_keys import TAB_OF_ID
+
     node = info.namespace
-    if node is not app:
+    if info.binding_id in TAB_OF_ID:  # a tab's key, bound on the App: it acts while its tab is shown
+        app.action_show_tab(TAB_OF_ID[info.binding_id])
+    elif node is not app:
         app.reveal_widget(node)
     app.call_later(app.run_action, info.action, node)
 

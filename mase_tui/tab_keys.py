@@ -1,4 +1,4 @@
-"""The keys of the Passes and Costs tabs, bound on the App so they work wherever the focus is
+"""The keys of the Passes, Costs and Search tabs, bound on the App so they work wherever the focus is
 (the node tree, the details, the tab's own widgets) while their tab is shown.
 
 Textual looks up a key's binding along the focus chain; a tab's pane is not on that chain while
@@ -13,9 +13,9 @@ from __future__ import annotations
 from textual.binding import Binding
 
 # tab id -> the id of the pane widget in it whose actions the keys run
-TAB_PANE = {"tab-passes": "pass-runner", "tab-costs": "costs"}
+TAB_PANE = {"tab-passes": "pass-runner", "tab-costs": "costs", "tab-search": "search"}
 # the scope the help screen and the palette list each tab's keys under
-TAB_SCOPE = {"tab-passes": "Passes", "tab-costs": "Costs"}
+TAB_SCOPE = {"tab-passes": "Passes", "tab-costs": "Costs", "tab-search": "Search"}
 
 
 def _key(keys: str, tab: str, action: str, description: str, binding_id: str, **kwargs) -> Binding:
@@ -31,6 +31,11 @@ TAB_BINDINGS = [
     _key("m", "tab-costs", "toggle_modules", "Nodes/modules", "costs.toggle-modules"),
     _key("a", "tab-costs", "evaluate", "Accuracy", "costs.evaluate"),
     _key("x", "tab-costs", "cancel_evaluation", "Cancel eval", "costs.cancel-evaluation"),
+    _key("s", "tab-search", "start_search", "Start search", "search.start"),
+    _key("o", "tab-search", "attach_study", "Attach study", "search.attach"),
+    _key("x", "tab-search", "cancel_search", "Cancel search", "search.cancel"),
+    _key("a", "tab-search", "apply_trial", "Apply trial", "search.apply"),
 ]
-# binding id -> its tab's help scope
-SCOPE_OF_ID = {b.id: TAB_SCOPE[b.action.split("'")[1]] for b in TAB_BINDINGS}
+# binding id -> its tab, and the scope the help and the palette list it under
+TAB_OF_ID = {b.id: b.action.split("'")[1] for b in TAB_BINDINGS}
+SCOPE_OF_ID = {ident: TAB_SCOPE[tab] for ident, tab in TAB_OF_ID.items()}

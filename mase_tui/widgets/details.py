@@ -7,6 +7,7 @@ pane, the ``y`` copy and the tests all see the same content; ``plain_text`` rend
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 from rich.console import Console, Group, RenderableType
@@ -142,8 +143,37 @@ def _cost_block(cost: dict | None, cost_state: str) -> RenderableType:
     return Group(*parts)
 
 
-def _module_block(module) -> RenderableType:
-    text = repr(module)
+# a line of torch's module repr that opens a module: "(name): Class(" ("Class(" on the first line)
+_OPENS_MODULE = re.compile(r"^(?P<indent>\s*)(?:\((?P<name>[^)]+)\): )?(?P<cls>\w+)\($")
+
+
+def _module_repr(module, path: str = "", class_of=None) -> str:
+    """torch's repr of ``module``, with each plain ``Module`` (fx keeps the user's containers, a
+    Sequential or a block class, as bare ``torch.nn.Module`` objects) named by its class in the user's
+    model: ``class_of(path)`` gives it, or None to keep the name."""
+    lines = repr(module).splitlines()
+    if class_of is None:
+        return "\n".join(lines)
+    stack: list[tuple[int, str]] = []  # (indent, path) of the modules opened above this line
+    for i, line in enumerate(lines):
+        match = _OPENS_MODULE.match(line)
+        if not match:
+            continue
+        indent = len(match["indent"])
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        parent = stack[-1][1] if stack else None
+        here = path if parent is None else ".".join(p for p in (parent, match["name"] or "") if p)
+        stack.append((indent, here))
+        if match["cls"] == "Module":
+            kind = class_of(here)
+            if kind:
+                lines[i] = f"{line[:match.start('cls')]}{kind}("
+    return "\n".join(lines)
+
+
+def _module_block(module, path: str = "", class_of=None) -> RenderableType:
+    text = _module_repr(module, path, class_of)
     lines = text.splitlines()
     if len(lines) > MAX_REPR_LINES:
         lines = lines[:MAX_REPR_LINES] + [f"... {len(lines) - MAX_REPR_LINES} more lines"]
@@ -194,7 +224,8 @@ def node_sections(graph, name: str, cost: dict | None = None, cost_state: str = 
         except AttributeError:
             module = None
         if module is not None:
-            sections += [Text(""), _heading(f"Module {node.target}"), _module_block(module)]
+            sections += [Text(""), _heading(f"Module {node.target} ({type(module).__name__})"),
+                         _module_block(module)]
     return sections
 
 
@@ -227,7 +258,8 @@ def group_sections(graph, entry, module_cost: dict | None = None, source_model=N
         if module is not None:
             # fx keeps intermediate modules as plain containers; the user's model knows the class
             kind = _class_name(source_model, path) or type(module).__name__
-            sections += [Text(""), _heading(f"Module {path} ({kind})"), _module_block(module)]
+            sections += [Text(""), _heading(f"Module {path} ({kind})"),
+                         _module_block(module, path, lambda p: _class_name(source_model, p))]
     return sections
 
 

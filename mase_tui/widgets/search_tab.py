@@ -173,12 +173,7 @@ class SearchView(Vertical):
     SearchView #search-selected { height: 1; padding: 0 1; color: $text-muted; }
     SearchView #search-plot { height: 45%; min-height: 4; }
     """
-    BINDINGS = [
-        Binding("s", "start_search", "Start search", id="search.start"),
-        Binding("o", "attach_study", "Attach study", id="search.attach"),
-        Binding("x", "cancel_search", "Cancel search", id="search.cancel"),
-        Binding("a", "apply_trial", "Apply trial", id="search.apply"),
-    ]
+    # its keys (s, o, x, a) are bound on the App: see mase_tui/tab_keys.py
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)

@@ -103,6 +103,8 @@ async def test_group_row_shows_module_summary_and_h_l_fold():
         assert node.data.path == "seq_blocks" and node.is_expanded
         text = app.details.text
         assert "11 nodes" in text and "── Module seq_blocks (Sequential)" in text
+        # the repr names the user's class, not fx's plain container (which would print "Module(")
+        assert "\nSequential(\n  (0): BatchNorm1d(16," in text and "Module(" not in text
         assert "3 linear" in lines(text) and "4 batch_norm1d" in lines(text)
         assert "MACs 232" in lines(text)  # module subtotal from the cost pass
         assert "327 parameters" in text  # jsc-toy: 327 params (BatchNorm 16+8+8+5 x2, linears 136+72+45)
@@ -482,3 +484,15 @@ async def test_details_text_is_selectable_with_the_mouse():
         await pilot.pause()
         assert app.screen.get_selected_text() == (
             "seq_blocks_2\nfx op call_module  target seq_blocks.2\nmase type module_re")
+
+
+async def test_module_node_heading_names_its_class():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.tree.reveal("seq_blocks_2")
+        await pilot.pause()
+        app.details.show_node("seq_blocks_2")
+        await pilot.pause()
+        text = app.details.text
+        assert "── Module seq_blocks.2 (Linear)\nLinear(in_features=16, out_features=8, bias=True)" in text

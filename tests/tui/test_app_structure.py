@@ -492,11 +492,19 @@ async def test_a_tabs_keys_work_and_show_with_the_focus_back_in_the_tree():
         await pilot.press("m")
         await pilot.pause()
         assert costs.by_module is True
+        # Search: the same letters are its own keys there
+        await pilot.press("5")
+        await pilot.pause()
+        app.tree.focus()
+        await pilot.pause()
+        footer = _footer_ids(app)
+        assert {"search.start", "search.attach", "search.cancel", "search.apply"} <= footer
+        assert not {"costs.sort", "costs.cancel-evaluation", "passes.cancel"} & footer
         # Graph tab: neither tab's keys
         await pilot.press("1")
         await pilot.pause()
         footer = _footer_ids(app)
-        assert not {"passes.run", "costs.sort"} & footer
+        assert not {"passes.run", "costs.sort", "search.start"} & footer
         runs = len(app.session.history)
         await pilot.press("ctrl+r")
         await settle(app, pilot)

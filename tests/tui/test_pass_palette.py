@@ -50,3 +50,19 @@ async def test_palette_opens_a_pass_in_the_editor():
         assert app.focused is editor and "num_samples = 32" in editor.text
         assert "input_generator" not in editor.text  # the session supplies it
         assert session.history == []
+
+
+async def test_a_tabs_key_run_from_the_palette_shows_its_tab_and_runs():
+    from mase_tui.commands_palette import run_binding
+    from mase_tui.keymap import all_bindings
+
+    app = make_app(Session("jsc-toy"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert app.query_one("#tabs").active == "tab-graph"
+        info = next(b for b in all_bindings(app, app.main) if b.binding_id == "costs.toggle-modules")
+        assert info.scope == "Costs"
+        run_binding(app, info)  # what picking "Costs: Nodes/modules" does
+        await settle(app, pilot)
+        assert app.query_one("#tabs").active == "tab-costs"
+        assert app.query_one("#costs").by_module is True

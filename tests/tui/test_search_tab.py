@@ -270,8 +270,8 @@ async def test_cancel_a_running_search_and_a_bad_config(tmp_path, monkeypatch):
         # every action is a palette command (the palette lists these bindings with their keys)
         from mase_tui.keymap import all_bindings
 
-        actions = {b.action for b in all_bindings(app, app.main)}
-        assert {"start_search", "attach_study", "cancel_search", "apply_trial", "open_search"} <= actions
+        ids = {b.binding_id for b in all_bindings(app, app.main)}
+        assert {"search.start", "search.attach", "search.cancel", "search.apply", "search.open"} <= ids
 
         await prompt(app, pilot, "s", [str(config)])
         await until(pilot, lambda: len(view.snapshot.rows) >= 2, 60)
