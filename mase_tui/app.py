@@ -119,6 +119,7 @@ class MaseTuiApp(ReportActions, PassFileReload, PrecisionActions, App):
     TITLE = "mase-tui"
     COMMANDS = App.COMMANDS | {_bindings_provider, _passes_provider}
     BINDINGS = [
+        *TAB_BINDINGS,  # first: the shown tab's keys lead the footer, as when the tab has the focus
         # q quits and the footer says so, except while an editor has the focus (q is typed there);
         # ctrl+q quits from anywhere, editors included
         Binding("q", "quit", "Quit", id="quit"),
@@ -152,7 +153,6 @@ class MaseTuiApp(ReportActions, PassFileReload, PrecisionActions, App):
         Binding("ctrl+p", "command_palette", "Palette", show=False, id="palette"),
         *PassFileReload.PASS_FILE_BINDINGS,
         *PrecisionActions.PRECISION_BINDINGS,
-        *TAB_BINDINGS,
     ]
 
     def __init__(self, session=None, *, config_path: str | None = None, theme: str | None = None,

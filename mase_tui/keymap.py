@@ -173,7 +173,12 @@ def bindings_of(node: "DOMNode", app: "App", keymap: dict[str, str] | None = Non
             info.keys.append(display)
     with_id = {action for action, ident in merged if ident}
     # Textual's own id-less duplicates (ctrl+q for quit) would list an action twice
-    return [info for (action, ident), info in merged.items() if ident or action not in with_id]
+    infos = [info for (action, ident), info in merged.items() if ident or action not in with_id]
+    # the App's own keys first, then each tab's (bound on the App too), grouped by tab
+    from mase_tui.tab_keys import TAB_SCOPE
+
+    order = {scope: i for i, scope in enumerate(TAB_SCOPE.values(), start=1)}
+    return sorted(infos, key=lambda info: order.get(info.scope, 0))
 
 
 def _scope(node: "DOMNode", binding: "Binding") -> str:

@@ -528,3 +528,20 @@ async def test_quit_is_not_offered_while_typing_in_the_pass_editor():
         await pilot.press("ctrl+q")  # still quits from the editor
         await pilot.pause()
         assert not app.is_running
+
+
+async def test_80x24_passes_tab_gives_the_editor_eight_lines_and_keeps_result_and_history():
+    app = MaseTuiApp(Session("jsc-toy"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("3")
+        await pilot.pause()
+        app.query_one("#pass-runner").select_pass("quantize_transform_pass")  # its description wraps
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        editor = app.query_one("#pass-args")
+        assert editor.content_region.height >= 8  # lines of arguments visible at once
+        result, history = app.query_one("#pass-result"), app.query_one("#pass-history")
+        assert result.content_region.height >= 2 and history.content_region.height >= 3
+        bottom = max(w.region.bottom for w in (editor, result, history))
+        assert bottom <= 23  # all above the footer
