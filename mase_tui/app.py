@@ -40,6 +40,7 @@ from mase_tui.messages import (
     SessionFailed,
     SessionLoaded,
 )
+from mase_tui.model_switch import ModelSwitch
 from mase_tui.node_index import NodeRow
 from mase_tui.panes import FollowsCost, FollowsNode, FollowsPasses, OpensConfig, SessionView
 from mase_tui.pass_files import PassFileReload
@@ -94,7 +95,7 @@ def _passes_provider():
     return PassesProvider
 
 
-class MaseTuiApp(ReportActions, PassFileReload, PrecisionActions, App):
+class MaseTuiApp(ModelSwitch, ReportActions, PassFileReload, PrecisionActions, App):
     CSS_PATH = "app.tcss"
     TITLE = "mase-tui"
     COMMANDS = App.COMMANDS | {_bindings_provider, _passes_provider}
@@ -107,6 +108,7 @@ class MaseTuiApp(ReportActions, PassFileReload, PrecisionActions, App):
         Binding("y", "copy_details", "Copy", id="copy"),
         Binding("e", "export", "Export", id="export"),
         Binding("ctrl+s", "save_svg", "Screenshot", id="screenshot"),
+        *ModelSwitch.OPEN_MODEL_BINDINGS,
         Binding("1", "show_tab('tab-graph')", "Graph tab", show=False, id="tab.graph"),
         Binding("2", "show_tab('tab-compare')", "Compare tab", show=False, id="tab.compare"),
         Binding("3", "show_tab('tab-passes')", "Passes tab", show=False, id="tab.passes"),
@@ -254,8 +256,10 @@ class MaseTuiApp(ReportActions, PassFileReload, PrecisionActions, App):
     def _apply_keymap(self) -> None:
         from mase_tui.widgets.export_dialog import ExportDialog
         from mase_tui.widgets.help_screen import HelpScreen
+        from mase_tui.widgets.open_model import ModelList, OpenModelScreen
 
-        classes = [type(self), NodeTree, NodeDetails, GraphOverview, FilterInput, HelpScreen, ExportDialog]
+        classes = [type(self), NodeTree, NodeDetails, GraphOverview, FilterInput, HelpScreen, ExportDialog,
+                   OpenModelScreen, ModelList]
         for module, *_ in TAB_PANES:  # the panes and their dialogs (ConfirmReset, ConfigPicker, ...)
             loaded = sys.modules[f"mase_tui.widgets.{module}"]
             classes += [c for c in vars(loaded).values()
