@@ -14,6 +14,7 @@ from textual.worker import WorkerCancelled
 
 from core.session import Session
 from mase_tui.app import MaseTuiApp
+from mase_tui.keymap import all_bindings
 from mase_tui.recent import recent_path
 from mase_tui.widgets.costs import CostsView
 from mase_tui.widgets.open_model import OpenModelScreen
@@ -191,3 +192,23 @@ async def test_typing_filters_the_list_and_the_key_is_in_the_footer():
         ids = [listing.get_option_at_index(i).id for i in range(listing.option_count)]
         assert [i for i in ids if i] == ["zoo:resnet18"]
         assert dialog.query_one("#open-model", Input).value == "resnet"
+
+
+async def test_remapped_key_opens_the_dialog_and_the_palette_lists_it(tmp_path, monkeypatch):
+    keys = tmp_path / "keys.toml"
+    keys.write_text('[keys]\nmodel.open = "f2"\n')
+    monkeypatch.setenv("MASE_TUI_KEYS", str(keys))
+    app = MaseTuiApp(Session("jsc-tiny"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        listed = [b for b in all_bindings(app, app.screen) if b.binding_id == "model.open"]
+        assert [(b.key_text, b.description) for b in listed] == [("f2", "Open model")]  # what the palette shows
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        assert not isinstance(app.screen, OpenModelScreen)
+        await pilot.press("f2")
+        await pilot.pause()
+        assert isinstance(app.screen, OpenModelScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, OpenModelScreen)
