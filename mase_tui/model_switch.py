@@ -11,6 +11,8 @@ notification that stays.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.binding import Binding
 from textual.widgets import TabPane
 
@@ -66,7 +68,7 @@ class ModelSwitch:
         self.pending_session = None
         old, request = self.session, self._pending_request
         if old.loaded:  # the model being left is one ctrl+o away, as is the new one
-            remember(RecentModel(absolute_model_ref(old.model_name), old.dataset), RecentModel(request.model, request.dataset))
+            remember(RecentModel(_reopen_ref(old), old.dataset), RecentModel(request.model, request.dataset))
         else:
             remember(RecentModel(request.model, request.dataset))
         await self.switch_session(session)
@@ -90,3 +92,11 @@ class ModelSwitch:
         if tabs_were_mounted:
             await self._mount_tab_panes()  # new Compare, Passes and Costs panes, drawn from the session
         self.tuning.graph_replaced()  # the old session's graphs can be freed
+
+
+def _reopen_ref(session) -> str:
+    """What opens ``session``'s model again: a saved graph is its directory (loading it replaced
+    ``model_name`` with the zoo model its config names)."""
+    if session.load_type == "mz" and session.load_name and Path(session.load_name).is_dir():
+        return absolute_model_ref(session.load_name)
+    return absolute_model_ref(session.model_name)

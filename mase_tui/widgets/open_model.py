@@ -15,7 +15,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
@@ -52,6 +52,18 @@ def check_request(model: str, dataset: str | None) -> OpenRequest:
     return OpenRequest(absolute_model_ref(model), dataset)
 
 
+ROW_WIDTH = 66  # what a list row has inside the 76-column dialog (borders, padding, scroll bar)
+
+
+def _one_line(text: Text) -> Text:
+    """A list row stays one row (the dialog is 76 columns wide at most): long descriptions end
+    in an ellipsis. The option list wraps its prompts, so they are cut here."""
+    if text.cell_len > ROW_WIDTH:
+        text.truncate(ROW_WIDTH - 1)
+        text.append("…")
+    return text
+
+
 class ModelList(OptionList):
     """The recent and zoo models; j/k move as in the tree."""
 
@@ -75,7 +87,10 @@ class OpenModelScreen(ModalScreen[OpenRequest | None]):
     OpenModelScreen > Vertical { width: 76; max-width: 100%; height: auto; max-height: 100%;
                                  border: round $accent; background: $surface; padding: 0 1; }
     OpenModelScreen #open-title { text-style: bold; }
-    OpenModelScreen Input { margin: 0; }
+    OpenModelScreen Horizontal { height: 1; margin-top: 1; }
+    OpenModelScreen .open-label { width: 10; color: $text-muted; }
+    OpenModelScreen Input { border: none; height: 1; padding: 0 1; width: 1fr; }
+    OpenModelScreen Input:focus { border: none; background: $boost; }
     OpenModelScreen #open-error { height: auto; color: $error; }
     OpenModelScreen #open-list { height: auto; max-height: 12; border: none; }
     OpenModelScreen #open-hint { color: $text-muted; }
@@ -94,8 +109,12 @@ class OpenModelScreen(ModalScreen[OpenRequest | None]):
         with Vertical():
             yield Static("Open a model" + (f"  (now: {self.current})" if self.current else ""), id="open-title",
                          markup=False)
-            yield Input(placeholder="zoo name, path/to/file.py:factory, or a saved graph directory", id="open-model")
-            yield Input(placeholder="data set (optional; required for file.py:factory)", id="open-dataset")
+            with Horizontal():
+                yield Static("model", classes="open-label")
+                yield Input(placeholder="zoo name, path/to/file.py:factory, or a saved graph dir", id="open-model")
+            with Horizontal():
+                yield Static("data set", classes="open-label")
+                yield Input(placeholder="optional (needed for file.py:factory)", id="open-dataset")
             yield Static("", id="open-error", markup=False)
             yield ModelList(id="open-list")
             yield Static("enter opens · ↓ or tab to the list · j/k move · esc cancels", id="open-hint")
@@ -112,11 +131,11 @@ class OpenModelScreen(ModalScreen[OpenRequest | None]):
         recent = [(i, r) for i, r in enumerate(self.recent) if words in r.label.lower()]
         if recent:
             options.append(Option(Text("recent", style="bold"), disabled=True))
-            options += [Option(Text(r.label), id=f"{RECENT_PREFIX}{i}") for i, r in recent]
+            options += [Option(_one_line(Text(r.label)), id=f"{RECENT_PREFIX}{i}") for i, r in recent]
         zoo = [(name, desc) for name, desc in self.zoo if words in name.lower() or words in desc.lower()]
         if zoo:
             options.append(Option(Text("zoo", style="bold"), disabled=True))
-            options += [Option(Text.assemble((f"{name:<20}", "bold"), (desc, "dim")), id=f"{ZOO_PREFIX}{name}")
+            options += [Option(_one_line(Text.assemble((f"{name:<20}", "bold"), (desc, "dim"))), id=f"{ZOO_PREFIX}{name}")
                         for name, desc in zoo]
         listing = self.query_one(ModelList)
         listing.clear_options()

@@ -212,3 +212,23 @@ async def test_remapped_key_opens_the_dialog_and_the_palette_lists_it(tmp_path, 
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, OpenModelScreen)
+
+
+async def test_saved_graph_directory_opens(tmp_path):
+    from core.passes.interface.save_load import save_mase_graph
+
+    run = tmp_path / "run"
+    save_mase_graph(Session("jsc-toy").load().current, run / "saved")
+    (run / "config.toml").write_text('model = "jsc-toy"\ndataset = "jsc-synthetic"\n')  # as a transform leaves it
+    (tmp_path / "empty").mkdir()
+    app = MaseTuiApp(Session("jsc-tiny"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        dialog = await type_and_open(app, pilot, str(tmp_path / "empty"))
+        assert app.screen is dialog and "not a saved graph (no manifest.json in it)" in dialog.error_text
+        await pilot.press("escape")
+        await type_and_open(app, pilot, str(run / "saved"))
+        await settle(app, pilot)
+        assert app.session.load_type == "mz" and app.session.model_name == "jsc-toy"
+        assert node_names(app) == JSC_TOY_NODES
+        assert json.loads(recent_path().read_text())["models"][0] == {"model": str(run / "saved"), "dataset": None}
