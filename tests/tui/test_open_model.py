@@ -232,3 +232,18 @@ async def test_saved_graph_directory_opens(tmp_path):
         assert app.session.load_type == "mz" and app.session.model_name == "jsc-toy"
         assert node_names(app) == JSC_TOY_NODES
         assert json.loads(recent_path().read_text())["models"][0] == {"model": str(run / "saved"), "dataset": None}
+
+
+async def test_after_a_failed_start_ctrl_o_opens_a_working_model(tmp_path):
+    model_file = tmp_path / "bad.py"
+    model_file.write_text("def make():\n    raise ValueError('no model today')\n")
+    app = MaseTuiApp(Session(f"{model_file}:make", dataset="jsc-synthetic"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert app.load_error and "no model today" in app.load_error and not app.ready
+        await type_and_open(app, pilot, "jsc-tiny")
+        await settle(app, pilot)
+        assert app.ready and app.load_error is None and app.session.model_name == "jsc-tiny"
+        assert node_names(app) == JSC_TINY_NODES
+        assert app.query_one(CostsView).info_b["totals_per_sample"]["bitops"] == 16 * 5 * 32 * 32
+        assert [e["model"] for e in json.loads(recent_path().read_text())["models"]] == ["jsc-tiny"]
