@@ -8,7 +8,13 @@ figures from that note are the baseline: 0.24 s/trial (10 trials, as shipped), 0
 (100 trials), 0.08 s/trial (100 trials, --cpu 0 and OMP_NUM_THREADS=1). The search phase is
 timed as MASE's was: from the first trial's start to the last trial's end (stored in the study).
 
-    .venv/bin/python benchmarks/bench_search.py [--trials 40] [--json-only]
+The precision editor (phase 2): the app runs headless (Textual's run_test) on jsc-toy and
+``+``/``-`` alternate on seq_blocks_2; for each press, the time from the key's action to the
+new graph's costs (BitOPs, storage, average bits: reset + quantize + cost passes in a worker)
+and to the accuracy on the fixed 1024-sample subset. Targets from the issue: 100 ms and 1 s;
+the same-run baseline is one bare quantize_transform_pass call on jsc-toy.
+
+    .venv/bin/python benchmarks/bench_search.py [--trials 40] [--presses 10] [--json-only]
 """
 
 from __future__ import annotations
@@ -61,9 +67,64 @@ def run(workers: int, trials: int, tmp: Path) -> dict:
             "seconds_per_trial": seconds / done if done else 0.0, "split_per_trial": per_trial}
 
 
+def editor_latency(presses: int) -> dict:
+    import asyncio
+    import statistics
+    import time
+
+    from textual.worker import WorkerCancelled
+
+    import mase_tui.app
+    from core.passes.transforms.quantize import quantize_transform_pass
+    from core.session import Session
+
+    class App(mase_tui.app.MaseTuiApp):
+        CSS_PATH = str(Path(mase_tui.app.__file__).with_name("app.tcss"))
+
+    async def settle(app, pilot) -> None:
+        for _ in range(400):
+            try:
+                await app.workers.wait_for_complete()
+            except WorkerCancelled:
+                pass
+            await pilot.pause()
+            if all(w.is_finished for w in app.workers):
+                break
+
+    async def drive() -> dict:
+        app = App(Session("jsc-toy"))
+        cost, accuracy = [], []
+        async with app.run_test(size=(120, 36)) as pilot:
+            await settle(app, pilot)
+            app.tree.reveal("seq_blocks_2")
+            await pilot.pause()
+            app.tree.focus()
+            await pilot.press("plus")  # the first press quantises the float node (not timed)
+            await settle(app, pilot)
+            for i in range(presses):
+                await pilot.press("plus" if i % 2 == 0 else "minus")
+                await settle(app, pilot)
+                cost.append(app.precision_latency["cost"])
+                accuracy.append(app.precision_latency["accuracy"])
+            args = app._precision_edits.pass_args()
+            graph = app.session.original
+        bare = []
+        for _ in range(presses):
+            t0 = time.perf_counter()
+            quantize_transform_pass(graph.copy(), args)
+            bare.append(time.perf_counter() - t0)
+        return {"presses": presses, "keypress_to_cost_ms": 1000 * statistics.median(cost),
+                "keypress_to_accuracy_ms": 1000 * statistics.median(accuracy),
+                "bare_quantize_ms": 1000 * statistics.median(bare),
+                "cost_vs_bare_quantize": statistics.median(cost) / statistics.median(bare)}
+
+    return asyncio.run(drive())
+
+
 def main() -> int:
     p = parser(__doc__, repeats=1)
     p.add_argument("--trials", type=int, default=40)
+    p.add_argument("--presses", type=int, default=10)
     args = p.parse_args()
     setup(args)
     tmp = Path(tempfile.mkdtemp(prefix="bench-search-"))
@@ -71,11 +132,13 @@ def main() -> int:
         results = [run(w, args.trials, tmp) for w in (1, 2)]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    editor = editor_latency(args.presses)
     doc = {"benchmark": "search", "model": "jsc-toy", "config": str(CONFIG.relative_to(REPO)),
            "runs": results, "mase_seconds_per_trial": MASE_SECONDS_PER_TRIAL,
            "speedup_vs_mase": {f"{r['workers']}_workers": {k: v / r["seconds_per_trial"]
                                                             for k, v in MASE_SECONDS_PER_TRIAL.items()}
-                               for r in results}}
+                               for r in results},
+           "precision_editor": editor}
     if not args.json_only:
         rows = []
         for r in results:
@@ -90,6 +153,12 @@ def main() -> int:
                      "sampler", "storage", "other", "vs MASE 0.24 s", "vs MASE 0.45 s"], rows,
                     note="per-trial split in ms per evaluated trial (summed over workers: CPU time, not wall); "
                          "MASE figures from reference/mase-search.md 8.4")
+        print()
+        print_table(["precision editor (median of presses)", "ms", "target ms"], [
+            ["keypress -> cost (reset + quantize + cost, worker)", f"{editor['keypress_to_cost_ms']:.1f}", "100"],
+            ["keypress -> accuracy (1024 val samples)", f"{editor['keypress_to_accuracy_ms']:.1f}", "1000"],
+            ["baseline: one bare quantize_transform_pass", f"{editor['bare_quantize_ms']:.1f}", "-"],
+        ])
     print_json(doc)
     return 0
 

@@ -33,7 +33,9 @@ class PrecisionActions:
         Binding("S", "copy_precision('siblings')", "Precision to siblings", show=False, id="precision.siblings"),
         Binding("O", "copy_precision('op')", "Precision to same op", show=False, id="precision.same-op"),
         Binding("W", "save_precision", "Save precisions", show=False, id="precision.save"),
+        Binding("F", "open_search", "Search", show=False, id="search.open"),
     ]
+    _search_target: tuple[str, str, str] = ("", "", "")
     _precision_edits = None
     _precision_subset = None
     _precision_float_accuracy = None
@@ -111,6 +113,23 @@ class PrecisionActions:
         self.last_precision_toml = path
         self.notify(f"saved {path} (ch transform --config {path})", timeout=8)
 
+    def action_open_search(self) -> None:
+        """The search screen: a study's trials live, and a trial's configuration to apply."""
+        from mase_tui.widgets.search_screen import SearchScreen
+
+        screen = SearchScreen(*self._search_target)
+
+        def closed(result) -> None:
+            self._search_target = (screen.storage, screen.study, screen.config)
+            if result is None:
+                return
+            edits = self.precision_edits()
+            if edits is None:
+                return
+            self._precision_change(lambda: edits.load(result["config"]), f"trial {result['trial']} applied")
+
+        self.push_screen(screen, closed)
+
     # ------------------------------------------------------------------ applying
     def _precision_change(self, change, what: str) -> None:
         from core.errors import MaseError
@@ -183,7 +202,7 @@ class PrecisionActions:
             return
         before, after = self._precision_float_accuracy, result["accuracy"]
         seconds = time.perf_counter() - pressed
-        text = f"acc {before:.4f} → {after:.4f} ({after - before:+.4f}, {subset.num_samples} val samples)"
+        text = f"acc {before:.4f} → {after:.4f} ({after - before:+.4f}; {subset.num_samples} val)"
         self.call_from_thread(self._precision_accuracy_done, text, seconds, after)
 
     def _precision_accuracy_done(self, text: str, seconds: float, accuracy: float) -> None:

@@ -14,7 +14,7 @@ from core.utils.tables import format_count
 
 class PrecisionBar(Static):
     DEFAULT_CSS = """
-    PrecisionBar { height: 1; padding: 0 1; background: $boost; }
+    PrecisionBar { height: auto; max-height: 2; padding: 0 1; background: $boost; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's keyword
@@ -26,21 +26,21 @@ class PrecisionBar(Static):
 
     def show_cost(self, edited: int, cost: dict[str, Any], float_cost: dict[str, Any]) -> None:
         self.edited, self.cost, self.float_cost = edited, cost, float_cost
-        self._redraw()
+        self._precision_redraw()
 
     def show_accuracy(self, text: str) -> None:
         self.accuracy = text
-        self._redraw()
+        self._precision_redraw()
 
-    def _redraw(self) -> None:
+    def _precision_redraw(self) -> None:
         if self.cost is None:
             return
         c, f = self.cost, self.float_cost or {}
         ratio = f"{c['bitops'] / f['bitops']:.1%}" if f.get("bitops") else "-"
         line = Text()
-        line.append(f"precision: {self.edited} node(s) · ", style="bold")
-        line.append(f"BitOPs {format_count(c['bitops'])}/sample ({ratio} of float) · ")
-        line.append(f"storage {format_count(c['param_bits'])} bits · avg bits {c['average_bits']:.2f}")
+        line.append(f"precision {self.edited} node(s)", style="bold")
+        line.append(f" · BitOPs {format_count(c['bitops'])}/sample ({ratio} of float)")
+        line.append(f" · storage {format_count(c['param_bits'])} b · avg {c['average_bits']:.2f} b")
         if self.accuracy:
             line.append(f" · {self.accuracy}")
         self.update(line)

@@ -66,6 +66,9 @@ class PrecisionEditor(ModalScreen[dict | None]):
     PrecisionEditor > Vertical { width: 76; height: auto; max-height: 90%; border: round $accent;
                                  background: $surface; padding: 0 1; }
     PrecisionEditor .row { height: 3; }
+    PrecisionEditor #precision-fields { height: auto; }
+    PrecisionEditor .heading { height: 1; color: $text-muted; }
+    PrecisionEditor .heading Label { width: 1fr; padding: 0 2; }
     PrecisionEditor .operand { width: 10; padding: 1 0; }
     PrecisionEditor .field { width: 1fr; }
     PrecisionEditor #precision-check { height: auto; padding: 0 0 1 0; }
@@ -99,16 +102,17 @@ class PrecisionEditor(ModalScreen[dict | None]):
             yield Static("enter/ctrl+s apply · escape cancel · NA = the quantiser's default", id="precision-help")
 
     async def on_mount(self) -> None:
-        await self._build_fields()
-        self._check()
+        await self._precision_build_fields()
+        self._precision_check()
 
     # ------------------------------------------------------------------ form
-    async def _build_fields(self) -> None:
+    async def _precision_build_fields(self) -> None:
         box = self.query_one("#precision-fields", Vertical)
         await box.remove_children()
         if self.format == FLOAT:
             return
-        rows = []
+        heading = [Label("", classes="operand")] + [Label(suffix) for suffix in suffixes_of(self.format)]
+        rows = [Horizontal(*heading, classes="heading")]
         for operand in operands_of(self.node):
             fields = [Label(operand, classes="operand")]
             for suffix in suffixes_of(self.format):
@@ -127,7 +131,7 @@ class PrecisionEditor(ModalScreen[dict | None]):
             config[field.id.removeprefix("field-")] = parse_value(field.value)
         return config
 
-    def _check(self) -> bool:
+    def _precision_check(self) -> bool:
         check = self.query_one("#precision-check", Static)
         config = self.config()
         if config is None:
@@ -145,7 +149,7 @@ class PrecisionEditor(ModalScreen[dict | None]):
         return True
 
     @on(Select.Changed, "#precision-format")
-    async def _format_changed(self, event: Select.Changed) -> None:
+    async def _precision_format_changed(self, event: Select.Changed) -> None:
         if event.value == self.format:
             return
         current = self.config()
@@ -156,19 +160,19 @@ class PrecisionEditor(ModalScreen[dict | None]):
             # keep the widths typed so far; the new quantiser's other keys start at its defaults
             fresh = default_config(self.node, self.format)
             self.values = {**fresh, **{k: v for k, v in self.values.items() if k.endswith("_width") and k in fresh}}
-        await self._build_fields()
-        self._check()
+        await self._precision_build_fields()
+        self._precision_check()
 
     @on(Input.Changed)
-    def _typed(self, event: Input.Changed) -> None:
-        self._check()
+    def _precision_typed(self, event: Input.Changed) -> None:
+        self._precision_check()
 
     @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
+    def _precision_submitted(self, event: Input.Submitted) -> None:
         self.action_apply()
 
     def action_apply(self) -> None:
-        if self._check():
+        if self._precision_check():
             self.dismiss({"config": self.config()})
         else:
             self.app.bell()
