@@ -56,12 +56,13 @@ from mase_tui.widgets.status_bar import StatusBar
 logger = logging.getLogger(__name__)
 
 NARROW_WIDTH = 110  # below this the details pane stacks under the tabs
-TABS = ("tab-graph", "tab-compare", "tab-passes", "tab-costs")
+TABS = ("tab-graph", "tab-compare", "tab-passes", "tab-costs", "tab-search")
 # (module in mase_tui.widgets, class, tab title, widget id) of the panes mounted after the first frame
 TAB_PANES = (
     ("compare", "CompareView", "2 Compare", "compare"),
     ("pass_runner", "PassRunner", "3 Passes", "pass-runner"),
     ("costs", "CostsView", "4 Costs", "costs"),
+    ("search_tab", "SearchView", "5 Search", "search"),
 )
 ENV_TIMING = "MASE_TUI_TIMING"  # benchmarks: append "first_frame <t>" / "ready <t>" to this file
 ENV_THEME = "MASE_TUI_THEME"
@@ -113,6 +114,7 @@ class MaseTuiApp(ModelSwitch, ReportActions, PassFileReload, PrecisionActions, A
         Binding("2", "show_tab('tab-compare')", "Compare tab", show=False, id="tab.compare"),
         Binding("3", "show_tab('tab-passes')", "Passes tab", show=False, id="tab.passes"),
         Binding("4", "show_tab('tab-costs')", "Costs tab", show=False, id="tab.costs"),
+        Binding("5", "show_tab('tab-search')", "Search tab", show=False, id="tab.search"),
         Binding("right_square_bracket", "compare_step(1)", "Next difference", key_display="]", show=False,
                 id="app.compare.next"),
         Binding("left_square_bracket", "compare_step(-1)", "Previous difference", key_display="[", show=False,

@@ -35,7 +35,6 @@ class PrecisionActions:
         Binding("W", "save_precision", "Save precisions", show=False, id="precision.save"),
         Binding("F", "open_search", "Search", show=False, id="search.open"),
     ]
-    _search_target: tuple[str, str, str] = ("", "", "")
     _precision_edits = None
     _precision_subset = None
     _precision_float_accuracy = None
@@ -114,21 +113,10 @@ class PrecisionActions:
         self.notify(f"saved {path} (ch transform --config {path})", timeout=8)
 
     def action_open_search(self) -> None:
-        """The search screen: a study's trials live, and a trial's configuration to apply."""
-        from mase_tui.widgets.search_screen import SearchScreen
-
-        screen = SearchScreen(*self._search_target)
-
-        def closed(result) -> None:
-            self._search_target = (screen.storage, screen.study, screen.config)
-            if result is None:
-                return
-            edits = self.precision_edits()
-            if edits is None:
-                return
-            self._precision_change(lambda: edits.load(result["config"]), f"trial {result['trial']} applied")
-
-        self.push_screen(screen, closed)
+        """The Search tab (mase_tui/widgets/search_tab.py), its trials table focused."""
+        self.action_show_tab("tab-search")
+        for table in self.main.query("#search-trials"):
+            table.focus()
 
     # ------------------------------------------------------------------ applying
     def _precision_change(self, change, what: str) -> None:

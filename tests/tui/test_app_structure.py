@@ -82,7 +82,8 @@ async def test_panes_declare_the_interfaces_the_app_routes_through():
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         by_id = {pane.id: pane for pane in app.panes()}
-        assert set(by_id) == {"node-tree", "details", "graph-overview", "compare", "pass-runner", "costs"}
+        assert set(by_id) == {"node-tree", "details", "graph-overview", "compare", "pass-runner", "costs",
+                               "search"}
         assert all(isinstance(pane, SessionView) for pane in by_id.values())
         assert {p.id for p in app.panes_with(FollowsCost)} == {"details", "graph-overview", "costs"}
         assert {p.id for p in app.panes_with(FollowsNode)} == {"compare"}
