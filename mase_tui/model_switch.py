@@ -14,10 +14,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.binding import Binding
-from textual.widgets import TabPane
 
 from mase_tui.messages import SessionFailed, SessionLoaded
 from mase_tui.recent import RecentModel, absolute_model_ref, remember
+
+MODEL_PANES = ("compare", "pass-runner", "costs")  # widget ids of the panes mounted anew for a new model
 
 
 class ModelSwitch:
@@ -75,7 +76,7 @@ class ModelSwitch:
 
     async def switch_session(self, session) -> None:
         """Make ``session`` (loaded) the app's session and redraw every pane from it."""
-        from mase_tui.app import TAB_PANES, TABS, MaseTuiApp
+        from mase_tui.app import MaseTuiApp
         from mase_tui.cost_service import CostService
 
         self.session = session
@@ -83,15 +84,32 @@ class ModelSwitch:
         self.load_error = None
         self.config_path = None  # the config named at start-up was for the previous model
         self.sub_title = session.model_name
-        tabs_were_mounted = self._tabs_mounted
-        if tabs_were_mounted:
-            self._tabs_mounted = False
-            for tab, *_ in zip(TABS[1:], TAB_PANES, strict=True):
-                await self.main.query_one(f"#{tab}", TabPane).remove_children()
-        MaseTuiApp.on_session_loaded(self, SessionLoaded(session))  # the app's own: status, costs, tree, details, Graph tab
-        if tabs_were_mounted:
-            await self._mount_tab_panes()  # new Compare, Passes and Costs panes, drawn from the session
+        if self._tabs_mounted:
+            await self._remount_model_panes()
+        MaseTuiApp.on_session_loaded(self, SessionLoaded(session))  # the app's own: status, costs, every pane
         self.tuning.graph_replaced()  # the old session's graphs can be freed
+
+    async def _remount_model_panes(self) -> None:
+        """New Compare, Passes and Costs panes: what they hold is about the old model. The Search
+        tab stays: its study and any search it runs are not the session's (applying a trial
+        checks the trial's model)."""
+        import importlib
+
+        from mase_tui.app import TAB_PANES
+
+        for module, name, _title, wid in TAB_PANES:
+            if wid not in MODEL_PANES:
+                continue
+            old = self.main.query_one(f"#{wid}")
+            parent = old.parent
+            had_focus = old.has_focus_within
+            await old.remove()
+            pane = getattr(importlib.import_module(f"mase_tui.widgets.{module}"), name)(id=wid)
+            await parent.mount(pane)
+            if had_focus:
+                self.tree.focus()
+        if self.keymap:
+            self.set_keymap(self.keymap)  # the new panes' bindings follow the user's keys too
 
 
 def _reopen_ref(session) -> str:

@@ -73,7 +73,7 @@ async def test_ctrl_o_opens_jsc_toy_and_every_pane_follows():
         assert node_names(app) == JSC_TINY_NODES
         costs = app.query_one(CostsView)
         assert costs.info_b["totals_per_sample"]["bitops"] == 16 * 5 * 32 * 32  # Linear(16,5), float32
-        old = app.session
+        old, old_search = app.session, app.query_one("#search")
 
         await type_and_open(app, pilot, "jsc-toy")
         assert not isinstance(app.screen, OpenModelScreen)
@@ -86,7 +86,9 @@ async def test_ctrl_o_opens_jsc_toy_and_every_pane_follows():
         data = app.overview.data
         assert data["overview"]["call_module"] == 11 and data["parameters"] == 327
         assert data["cost"]["per_sample"]["bitops"] == (16 * 8 + 8 * 8 + 8 * 5) * 32 * 32
-        costs = app.query_one(CostsView)  # a new pane: nothing of jsc-tiny's is kept
+        assert app.query_one(CostsView) is not costs  # a new pane: nothing of jsc-tiny's is kept
+        assert app.query_one("#search") is old_search  # a study (and a running search) is not the model's
+        costs = app.query_one(CostsView)
         assert costs.info_a["totals_per_sample"]["bitops"] == 237_568
         assert costs.info_b["totals_per_sample"]["bitops"] == 237_568
         assert "jsc-toy" in str(app.query_one("#status").render())
