@@ -33,6 +33,7 @@ class PrecisionActions:
         Binding("S", "copy_precision('siblings')", "Precision to siblings", show=False, id="precision.siblings"),
         Binding("O", "copy_precision('op')", "Precision to same op", show=False, id="precision.same-op"),
         Binding("W", "save_precision", "Save precisions", show=False, id="precision.save"),
+        Binding("L", "load_precision", "Load precisions", show=False, id="precision.load"),
         Binding("F", "open_search", "Search", show=False, id="search.open"),
     ]
     _precision_edits = None
@@ -111,6 +112,36 @@ class PrecisionActions:
         atomic_write_text(path, edits.toml(settings))
         self.last_precision_toml = path
         self.notify(f"saved {path} (ch transform --config {path})", timeout=8)
+
+    def action_load_precision(self) -> None:
+        """Pick a TOML (saved with W, or any config with a [passes.quantize]) and make its
+        quantize config the edits: each node gets the entry the pass would give it."""
+        edits = self.precision_edits()
+        if edits is None:
+            return
+        from mase_tui.widgets.config_picker import ConfigPicker, configs_root
+
+        saved = Path("mase_output") / "precision"
+        root = saved if saved.is_dir() and any(saved.glob("*.toml")) else configs_root()
+
+        def chosen(path) -> None:
+            if path is None:
+                return
+            from core.config import read_toml
+            from core.errors import MaseError
+            from mase_tui.widgets.config_picker import pass_args_from_config
+
+            try:
+                name, args, _ = pass_args_from_config(read_toml(path), QUANTIZE)
+            except MaseError as exc:
+                self.notify(exc.one_line(), severity="error", timeout=8)
+                return
+            if name != QUANTIZE:
+                self.notify(f"{path} has no [passes.quantize]", severity="warning")
+                return
+            self._precision_change(lambda: edits.load(args), f"precisions loaded from {path}")
+
+        self.push_screen(ConfigPicker(root), chosen)
 
     def action_open_search(self) -> None:
         """The Search tab (mase_tui/widgets/search_tab.py), its trials table focused."""

@@ -96,10 +96,8 @@ def run_search(search: SearchConfig, settings: dict[str, Any], options: SearchOp
         reports.append(_report_dict(report, 0))
         stop = report.stop_reason
     else:
-        payload = {"config": search.raw, "path": str(search.path) if search.path else None, "settings": settings,
-                   "storage": options.storage_url, "study": options.study, "n_trials": n_trials,
-                   "deadline": deadline, "sampler": sampler_name,
-                   "threads": options.threads}
+        payload = worker_payload(search, settings, options.storage_url, options.study, n_trials,
+                                 deadline=deadline, sampler=sampler_name, threads=options.threads)
         reports, stop = _run_processes(payload, options.workers, base_seed, report_progress, say)
     report_progress()
     say("writing the Pareto front")
@@ -120,24 +118,14 @@ def _run_processes(payload: dict[str, Any], workers: int, base_seed: int, report
     processes, not fork: no inherited torch threads or locks, and no re-import of the caller's
     main module (which multiprocessing's spawn would do)."""
     import json
-    import os
     import subprocess
-    import sys
     import tempfile
 
-    import core
-
-    root = str(Path(core.__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
     procs, logs = [], []
     say(f"starting {workers} worker processes")
     for i in range(workers):
         log = tempfile.TemporaryFile(mode="w+")
-        proc = subprocess.Popen([sys.executable, "-m", "core.search.runner"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=log, env=env, text=True)
-        proc.stdin.write(json.dumps({**payload, "index": i, "seed": base_seed + i}))
-        proc.stdin.close()
-        procs.append(proc)
+        procs.append(start_worker_process(payload, i, base_seed + i, log))
         logs.append(log)
     try:
         while any(p.poll() is None for p in procs):
@@ -167,6 +155,34 @@ def _run_processes(payload: dict[str, Any], workers: int, base_seed: int, report
         raise SearchError(f"a worker failed: {errors[0]}")
     stop = next((r["stop_reason"] for r in reports if r["stop_reason"]), "")
     return sorted(reports, key=lambda r: r["worker"]), stop
+
+
+def worker_payload(search: SearchConfig, settings: dict[str, Any], storage: str, study: str, n_trials: int, *,
+                   deadline: float | None, sampler: str, threads: int = 1) -> dict[str, Any]:
+    """What a worker process needs to join the study (``start_worker_process`` sends it)."""
+    return {"config": search.raw, "path": str(search.path) if search.path else None, "settings": settings,
+            "storage": storage, "study": study, "n_trials": n_trials, "deadline": deadline,
+            "sampler": sampler, "threads": threads}
+
+
+def start_worker_process(payload: dict[str, Any], index: int, seed: int, stderr):
+    """One worker on the study: ``python -m core.search.runner`` with the payload on stdin; its
+    report (or ``{"error": ...}``) is the last line of its stdout. Ctrl+C (SIGINT) stops it after
+    its trial in flight, which is not written; every finished trial is already in the storage."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import core
+
+    root = str(Path(core.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+    proc = subprocess.Popen([sys.executable, "-m", "core.search.runner"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=stderr, env=env, text=True)
+    proc.stdin.write(json.dumps({**payload, "index": index, "seed": seed}))
+    proc.stdin.close()
+    return proc
 
 
 def worker_main(payload: dict[str, Any]) -> WorkerReport:

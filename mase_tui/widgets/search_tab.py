@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -272,27 +270,20 @@ class SearchView(Vertical):
         return open_study(storage, plan.study, search_spec(plan.search, plan.settings), plan.search.directions)
 
     def _spawn(self, plan: SearchPlan) -> list[subprocess.Popen]:
-        """The config's n_jobs worker processes, each ``python -m core.search.runner`` with the
-        payload core/search's runner gives its own workers (sampler seed + i for worker i)."""
-        import core
+        """The config's n_jobs worker processes, started as `mase-tui search --workers N` starts
+        them (sampler seed + i for worker i)."""
+        from core.search.runner import start_worker_process, worker_payload
 
         search = plan.search
         base_seed = search.seed if search.seed is not None else (plan.settings.get("seed") or 0)
         deadline = time.time() + search.timeout if search.timeout else None
-        payload = {"config": search.raw, "path": str(search.path) if search.path else None,
-                   "settings": plan.settings, "storage": plan.storage, "study": plan.study,
-                   "n_trials": search.n_trials, "deadline": deadline, "sampler": search.sampler, "threads": 1}
-        root = str(Path(core.__file__).resolve().parents[1])
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+        payload = worker_payload(search, plan.settings, plan.storage, plan.study, search.n_trials,
+                                 deadline=deadline, sampler=search.sampler)
         procs = []
         for i in range(max(1, search.n_jobs)):
             log = tempfile.TemporaryFile(mode="w+")
-            proc = subprocess.Popen([sys.executable, "-m", "core.search.runner"], stdin=subprocess.PIPE,
-                                    stdout=subprocess.PIPE, stderr=log, env=env, text=True)
-            proc.stdin.write(json.dumps({**payload, "index": i, "seed": base_seed + i}))
-            proc.stdin.close()
-            procs.append(proc)
             self._logs.append(log)
+            procs.append(start_worker_process(payload, i, base_seed + i, log))
         return procs
 
     def _started(self, plan: SearchPlan, study, procs: list[subprocess.Popen]) -> None:

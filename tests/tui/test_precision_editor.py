@@ -128,6 +128,15 @@ async def test_precision_editor_by_keyboard(tmp_path, monkeypatch, capsys):
         await pilot.press("W")
         await pilot.pause()
         saved = app.last_precision_toml
+        # loaded back: change a width, then L picks the saved file and the edits are its config
+        await pilot.press("plus")
+        await settle(app, pilot)
+        assert bar.cost["bitops"] == 128 * 5 * 5 + 64 * 8 * 8 + 40 * 8 * 8
+        await pilot.press("L")
+        await pilot.pause()
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert bar.cost["bitops"] == 8704
         current = app.session.current
     assert saved is not None and (tmp_path / saved).is_file()
 

@@ -251,3 +251,45 @@ def test_braille_cells_by_hand():
     [(line, _)] = braille_cells([PlotPoint(5, 5)], 1, 1)
     # dot column 0; y dot (4 - 1) // 2 = 1 counted from the bottom, i.e. row 2 from the top
     assert line == chr(0x2800 + 0x04)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+async def test_cancel_a_running_search_and_a_bad_config(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "long.toml"
+    long = CONFIG.replace("n_trials = 6", "n_trials = 200").replace('sampler = "random"', 'sampler = "tpe"')
+    config.write_text(long.format(out=tmp_path / "out", layers="\n".join(LAYER.format(name=n) for n in LINEAR)))
+    app = App(Session("jsc-toy"))
+    async with app.run_test(size=SIZE) as pilot:
+        view = await open_tab(app, pilot)
+        # every action is a palette command (the palette lists these bindings with their keys)
+        from mase_tui.keymap import all_bindings
+
+        actions = {b.action for b in all_bindings(app, app.main)}
+        assert {"start_search", "attach_study", "cancel_search", "apply_trial", "open_search"} <= actions
+
+        await prompt(app, pilot, "s", [str(config)])
+        await until(pilot, lambda: len(view.snapshot.rows) >= 2, 60)
+        procs = list(view._procs)
+        await pilot.press("x")
+        await until(pilot, lambda: view._finished == "cancelled", 30)
+        await settle(app, pilot)
+        assert all(p.poll() is not None for p in procs)
+        study = optuna.load_study(study_name=view.study_name, storage=view.storage_url)
+        states = [t.state for t in study.trials]
+        complete = states.count(optuna.trial.TrialState.COMPLETE)
+        assert 2 <= complete < 200 and set(states) == {optuna.trial.TrialState.COMPLETE}
+        await pilot.pause(0.6)  # one more poll: nothing arrives after the cancel
+        await settle(app, pilot)
+        assert view.table.row_count == len(view.snapshot.rows) == complete
+        assert not errors(app)
+
+        # a config with a typo: one line, before any process starts, and it stays up
+        bad = tmp_path / "bad.toml"
+        bad.write_text(config.read_text().replace('sampler = "tpe"', 'sampler = "tpee"'))
+        await prompt(app, pilot, "s", [str(bad)])
+        await settle(app, pilot)
+        [shown] = errors(app)
+        assert "unknown sampler 'tpee'" in shown.message and "did you mean 'tpe'?" in shown.message
+        assert "\n" not in shown.message and shown.timeout >= 3600
+        assert view._procs == []
