@@ -138,7 +138,7 @@ class PtyApp:
                 return
             time.sleep(0.02)
 
-    def key_latency(self, key: bytes, timeout: float = 5.0) -> float:
+    def key_latency(self, key: bytes, timeout: float = 30.0) -> float:
         """Write a key; seconds until the screen update it causes is complete."""
         with self.lock:
             seen = len(self.chunks)

@@ -251,7 +251,7 @@ class _staged:
         self.stage: Path | None = None
 
     def __enter__(self) -> Path:
-        import tempfile
+        from core.utils.atomic import make_temp_dir
 
         missing = []
         parent = self.target.parent
@@ -260,7 +260,7 @@ class _staged:
             parent = parent.parent
         self.target.parent.mkdir(parents=True, exist_ok=True)
         self.created = missing  # deepest first
-        self.stage = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent))
+        self.stage = make_temp_dir(self.target)  # 0755 under umask 022, as mkdir would give
         return self.stage
 
     def __exit__(self, exc_type, exc, tb) -> bool:

@@ -32,6 +32,13 @@ from mase_tui.app_logging import AppLog, LogToNotifications
 from mase_tui.app_reports import ReportActions
 from mase_tui.cost_service import COST_PASS, CostService
 from mase_tui.keymap import all_bindings, known_binding_ids, load_keymap
+from mase_tui.layout_store import (
+    NARROW_WIDTH,
+    STEP,
+    clamp_tree_width,
+    load_tree_width,
+    save_tree_width,
+)
 from mase_tui.messages import (
     GraphChanged,
     LoadProgress,
@@ -40,9 +47,16 @@ from mase_tui.messages import (
     SessionFailed,
     SessionLoaded,
 )
-from mase_tui.model_switch import ModelSwitch
 from mase_tui.node_index import NodeRow
-from mase_tui.panes import FollowsCost, FollowsNode, FollowsPasses, OpensConfig, SessionView
+from mase_tui.panes import (
+    FollowsCost,
+    FollowsNode,
+    FollowsPasses,
+    OpensConfig,
+    ReplacesSession,
+    SessionView,
+    ShowsLoadFailure,
+)
 from mase_tui.pass_files import PassFileReload
 from mase_tui.precision import PrecisionActions
 from mase_tui.session_loader import start_loading
@@ -55,7 +69,6 @@ from mase_tui.widgets.status_bar import StatusBar
 
 logger = logging.getLogger(__name__)
 
-NARROW_WIDTH = 110  # below this the details pane stacks under the tabs
 TABS = ("tab-graph", "tab-compare", "tab-passes", "tab-costs", "tab-search")
 # (module in mase_tui.widgets, class, tab title, widget id) of the panes mounted after the first frame
 TAB_PANES = (
@@ -64,6 +77,10 @@ TAB_PANES = (
     ("costs", "CostsView", "4 Costs", "costs"),
     ("search_tab", "SearchView", "5 Search", "search"),
 )
+# the widget a tab focuses when it is shown
+MAIN_WIDGET = {"tab-graph": "#graph-overview", "tab-compare": "#compare-table", "tab-passes": "#pass-list",
+               "tab-costs": "#costs-table"}
+LOAD_RETRY = "fix the command line and start mase-tui again (q quits)"
 ENV_TIMING = "MASE_TUI_TIMING"  # benchmarks: append "first_frame <t>" / "ready <t>" to this file
 ENV_THEME = "MASE_TUI_THEME"
 
@@ -96,7 +113,7 @@ def _passes_provider():
     return PassesProvider
 
 
-class MaseTuiApp(ModelSwitch, ReportActions, PassFileReload, PrecisionActions, App):
+class MaseTuiApp(ReportActions, PassFileReload, PrecisionActions, App):
     CSS_PATH = "app.tcss"
     TITLE = "mase-tui"
     COMMANDS = App.COMMANDS | {_bindings_provider, _passes_provider}
@@ -109,17 +126,24 @@ class MaseTuiApp(ModelSwitch, ReportActions, PassFileReload, PrecisionActions, A
         Binding("y", "copy_details", "Copy", id="copy"),
         Binding("e", "export", "Export", id="export"),
         Binding("ctrl+s", "save_svg", "Screenshot", id="screenshot"),
-        *ModelSwitch.OPEN_MODEL_BINDINGS,
         Binding("1", "show_tab('tab-graph')", "Graph tab", show=False, id="tab.graph"),
         Binding("2", "show_tab('tab-compare')", "Compare tab", show=False, id="tab.compare"),
         Binding("3", "show_tab('tab-passes')", "Passes tab", show=False, id="tab.passes"),
         Binding("4", "show_tab('tab-costs')", "Costs tab", show=False, id="tab.costs"),
         Binding("5", "show_tab('tab-search')", "Search tab", show=False, id="tab.search"),
+        # one binding per action, here: ] and [ work from any pane (they open Compare)
         Binding("right_square_bracket", "compare_step(1)", "Next difference", key_display="]", show=False,
-                id="app.compare.next"),
+                id="compare.next-difference"),
         Binding("left_square_bracket", "compare_step(-1)", "Previous difference", key_display="[", show=False,
-                id="app.compare.previous"),
+                id="compare.previous-difference"),
+        Binding("ctrl+k", "dismiss_notifications", "Dismiss messages", show=False, id="notifications.dismiss"),
+        Binding("i", "explain", "Explain", id="explain"),
+        Binding("ctrl+o", "open_model", "Open model", show=False, id="open-model"),
         Binding("t", "toggle_pane('hide-tree')", "Toggle tree", show=False, id="toggle.tree"),
+        Binding("less_than_sign", "resize_tree(-1)", "Narrower tree", key_display="<", show=False,
+                id="layout.tree-narrower"),
+        Binding("greater_than_sign", "resize_tree(1)", "Wider tree", key_display=">", show=False,
+                id="layout.tree-wider"),
         Binding("d", "toggle_pane('hide-details')", "Toggle details", show=False, id="toggle.details"),
         Binding("ctrl+p", "command_palette", "Palette", show=False, id="palette"),
         *PassFileReload.PASS_FILE_BINDINGS,
@@ -147,7 +171,10 @@ class MaseTuiApp(ModelSwitch, ReportActions, PassFileReload, PrecisionActions, A
         self._logs = LogToNotifications(self)
         self._seen_logs: set[str] = set()
         self._details_pending: tuple | None = None
+        self._details_auto_hidden = False  # hidden by the narrow layout, not by the user (d)
+        self.tree_width = 0
         self._tabs_mounted = False
+        self.pending_session = None  # ctrl+o: loading while the current session stays on screen
 
     @classmethod
     def from_args(cls, args) -> "MaseTuiApp":
@@ -219,7 +246,7 @@ class MaseTuiApp(ModelSwitch, ReportActions, PassFileReload, PrecisionActions, A
                 self.theme = self._theme_name
             else:
                 self.notify(f"unknown theme '{self._theme_name}'; ctrl+p then 'theme' lists them", severity="warning")
-        self._apply_width(self.size.width)
+        self._apply_width(self.size.width, self.size.height)
         name = self.session.model_name
         self.main.query_one(StatusBar).show_progress(name, "starting")
         self.tree.show_message(f"loading {name} ...")
@@ -242,6 +269,8 @@ class MaseTuiApp(ModelSwitch, ReportActions, PassFileReload, PrecisionActions, A
             pane_class = getattr(importlib.import_module(f"mase_tui.widgets.{module}"), name)
             await self.main.query_one(f"#{tab}", TabPane).mount(pane_class(id=wid))
         self._tabs_mounted = True  # from now on panes() includes them
+        if self.load_error is not None:
+            self._show_load_failure()
         if self.ready:
             for pane in self.panes()[3:]:
                 if isinstance(pane, SessionView):
@@ -256,12 +285,13 @@ class MaseTuiApp(ModelSwitch, ReportActions, PassFileReload, PrecisionActions, A
                 fh.write(f"{event} {time.time():.6f}\n")
 
     def _apply_keymap(self) -> None:
+        from mase_tui.widgets.explain_screen import ExplainScreen
         from mase_tui.widgets.export_dialog import ExportDialog
         from mase_tui.widgets.help_screen import HelpScreen
         from mase_tui.widgets.open_model import ModelList, OpenModelScreen
 
         classes = [type(self), NodeTree, NodeDetails, GraphOverview, FilterInput, HelpScreen, ExportDialog,
-                   OpenModelScreen, ModelList]
+                   ExplainScreen, OpenModelScreen, ModelList]
         for module, *_ in TAB_PANES:  # the panes and their dialogs (ConfirmReset, ConfigPicker, ...)
             loaded = sys.modules[f"mase_tui.widgets.{module}"]
             classes += [c for c in vars(loaded).values()
@@ -289,6 +319,42 @@ class MaseTuiApp(ModelSwitch, ReportActions, PassFileReload, PrecisionActions, A
         self.notify(message.text, severity="warning", timeout=10)
 
     # ------------------------------------------------------------------ session loading
+    # ------------------------------------------------------------------ ctrl+o: another model
+    def action_open_model(self) -> None:
+        from mase_tui.widgets.open_model import OpenModelScreen
+
+        self.push_screen(OpenModelScreen(current=self.session.model_name), self._open_model_chosen)
+
+    def _open_model_chosen(self, choice) -> None:
+        if not choice:
+            return
+        from core.errors import MaseError
+        from mase_tui.model_switch import session_for
+
+        try:
+            pending = session_for(choice, self.session)
+        except MaseError as exc:
+            self.notify_error(exc.one_line(), title=f"could not open {choice.model}")
+            return
+        self.pending_session, self._pending_choice = pending, choice
+        self.notify(f"loading {choice.model}; {self.session.model_name} stays until it is ready", timeout=6,
+                    markup=False)
+        start_loading(self, self.pending_session)
+
+    def _switch_to(self, session) -> None:
+        """The new session is loaded: every pane follows it from a clean state."""
+        from mase_tui.model_switch import remember_switch
+
+        remember_switch(self.session, self._pending_choice)
+        self.pending_session = None
+        self.session = session
+        self.costs = CostService(self, session, self._cost_ready)
+        self.load_error = None
+        self.current_node = None
+        for pane in self.panes_with(ReplacesSession):
+            pane.session_replaced()
+        self.clear_notifications()
+
     @_while_open
     def on_load_progress(self, message: LoadProgress) -> None:
         if message.session is not self.session:
@@ -299,6 +365,11 @@ class MaseTuiApp(ModelSwitch, ReportActions, PassFileReload, PrecisionActions, A
 
     @_while_open
     def on_session_failed(self, message: SessionFailed) -> None:
+        if message.session is self.pending_session and message.session is not None:
+            self.pending_session = None  # the current session stays
+            self.notify_error(f"{message.error}; still showing {self.session.model_name}",
+                              title=f"could not open {message.session.model_name}")
+            return
         if message.session is not self.session:
             return
         self.load_error = message.error
@@ -308,10 +379,17 @@ class MaseTuiApp(ModelSwitch, ReportActions, PassFileReload, PrecisionActions, A
         self.details.show_message(f"Could not load {name}:\n{message.error}\n\nFix the command line and "
                                   "start again (q quits).", style="red")
         self.overview.show_message(f"could not load {name}: {message.error}")
-        self.notify(message.error, title=f"could not load {name}", severity="error", timeout=3600)
+        self._show_load_failure()
+        self.notify_error(message.error, title=f"could not load {name}")
+
+    def _show_load_failure(self) -> None:
+        for pane in self.panes_with(ShowsLoadFailure):
+            pane.show_load_failure(f"could not load {self.session.model_name}: {self.load_error}", LOAD_RETRY)
 
     @_while_open
     def on_session_loaded(self, message: SessionLoaded) -> None:
+        if message.session is self.pending_session and message.session is not None:
+            self._switch_to(message.session)
         if message.session is not self.session:
             return
         self.ready = True
@@ -325,11 +403,20 @@ class MaseTuiApp(ModelSwitch, ReportActions, PassFileReload, PrecisionActions, A
         self._stamp("ready")
 
     def _open_config(self) -> None:
-        """--config: offer its passes in the Passes tab, once the session and the tab are there."""
+        """--config: open the Passes tab with the config's pass selected, once the session and
+        the tab are there."""
         if not (self.config_path and self.ready and self._tabs_mounted):
             return
-        for pane in self.panes_with(OpensConfig):
-            pane.load_config_file(Path(self.config_path))
+        opened = [pane.load_config_file(Path(self.config_path)) for pane in self.panes_with(OpensConfig)]
+        if any(opened):
+            self.action_show_tab("tab-passes")
+
+    def action_dismiss_notifications(self) -> None:
+        self.clear_notifications()
+
+    def notify_error(self, message: str, title: str = "") -> None:
+        """An error stays on screen until dismissed (ctrl+k) or until something succeeds."""
+        self.notify(f"{message}\n(ctrl+k dismisses)", title=title, severity="error", timeout=3600, markup=False)
 
     # ------------------------------------------------------------------ cost
     @_while_open
@@ -398,6 +485,8 @@ class MaseTuiApp(ModelSwitch, ReportActions, PassFileReload, PrecisionActions, A
     def on_pass_finished(self, message: PassFinished) -> None:
         self.main.query_one(StatusBar).show_session(self.session)
         run = message.run
+        if run.ok:
+            self.clear_notifications()  # an earlier error is history once a pass succeeds
         if run.ok and not run.changed_graph:
             # An analysis pass writes metadata in place (statistics, hardware, ...): every pane
             # redraws from it, including nodes it shows from a cache.
@@ -409,34 +498,81 @@ class MaseTuiApp(ModelSwitch, ReportActions, PassFileReload, PrecisionActions, A
             pane.pass_finished(run)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place a background task's failure is reported. Workers catch the errors they
+        expect (a bad config, a pass failure) and say so in their pane; anything else ends here."""
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            what = event.worker.description or event.worker.name or "a background task"
+            logger.debug("worker %s failed", what, exc_info=error)
+            self.notify_error(f"{what} failed: {type(error).__name__}: {error}",
+                              title="background task failed")
         if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED) and self.ready:
             self.tuning.worker_finished()
 
     # ------------------------------------------------------------------ layout actions
     def on_resize(self, event) -> None:
-        self._apply_width(event.size.width)
+        self._apply_width(event.size.width, event.size.height)
 
-    def _apply_width(self, width: int) -> None:
-        self.main.query_one("#body").set_class(width < NARROW_WIDTH, "narrow")
-        self.main.query_one("#main").set_class(width < NARROW_WIDTH, "narrow")
+    def _apply_width(self, width: int, height: int) -> None:
+        """80x24 is a layout of its own: below NARROW_WIDTH columns the Compare, Passes and Costs
+        tabs take the full width, the details are on demand (d, stacked under the tab) and the
+        tree is wide enough for each node's op and shape; the split is the user's (< / >),
+        remembered per terminal size."""
+        narrow = width < NARROW_WIDTH
+        main = self.main.query_one("#main")
+        was_narrow = main.has_class("narrow")
+        self.main.query_one("#body").set_class(narrow, "narrow")
+        main.set_class(narrow, "narrow")
+        if narrow and not was_narrow and not main.has_class("hide-details"):
+            main.add_class("hide-details")
+            self._details_auto_hidden = True
+        elif not narrow and was_narrow and self._details_auto_hidden:
+            main.remove_class("hide-details")
+            self._details_auto_hidden = False
+        self._set_tree_width(load_tree_width(width, height))
+        self.main.query_one(Footer).compact = narrow  # 80 columns: every key of the pane fits
         status = self.main.query_one(StatusBar)
-        status.compact = width < NARROW_WIDTH
+        status.compact = narrow
         if self.ready:
             status.show_session(self.session)
+
+    def _set_tree_width(self, columns: int) -> None:
+        self.tree_width = columns
+        styles = self.main.query_one("#left").styles
+        styles.width = styles.min_width = styles.max_width = columns
+
+    def action_resize_tree(self, direction: int) -> None:
+        width, height = self.size
+        columns = clamp_tree_width(self.tree_width + direction * STEP, width)
+        if columns != self.tree_width:
+            self._set_tree_width(columns)
+            save_tree_width(width, height, columns)
+
+    @on(TabbedContent.TabActivated, "#tabs")
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        # narrow: only the Graph tab shares the width with the tree
+        self.main.query_one("#main").set_class(event.pane.id != "tab-graph", "other-tab")
 
     def action_toggle_pane(self, css_class: str) -> None:
         main = self.main.query_one("#main")
         main.toggle_class(css_class)
+        if css_class == "hide-details":
+            self._details_auto_hidden = False
         if css_class == "hide-tree" and main.has_class(css_class) and self.tree.has_focus:
             self.main.query_one("#tabs").focus()
 
     def action_show_tab(self, tab: str) -> None:
+        """Show a tab and focus its main widget, so its keys work at once and the footer lists them."""
         tabs = self.main.query_one("#tabs", TabbedContent)
         tabs.active = tab
         pane = tabs.get_pane(tab)
-        focusable = [w for w in pane.query("*") if w.focusable]
-        if focusable and not self.tree.has_focus:
+        main = pane.query(MAIN_WIDGET.get(tab, "*"))
+        focusable = [w for w in (main or pane.query("*")) if w.can_focus]
+        if focusable:
+            # focus it now and again once the switch is painted: a widget focused in the pane
+            # being hidden would otherwise keep the focus (and its keys in the footer)
             focusable[0].focus()
+            self.call_after_refresh(focusable[0].focus)
 
     def action_compare_step(self, step: int) -> None:
         """`]`/`[` from anywhere (the tree, another tab): open Compare and jump to the next or
@@ -458,6 +594,22 @@ class MaseTuiApp(ModelSwitch, ReportActions, PassFileReload, PrecisionActions, A
                 break
         if widget.focusable:
             widget.focus()
+
+    def action_explain(self) -> None:
+        """What the current node's fx opcode and MASE type mean, with this node as the example."""
+        from mase_tui.explain import explain_node
+        from mase_tui.widgets.explain_screen import ExplainScreen
+
+        name = self.current_node
+        if name is None or self.session.current is None:
+            self.notify("move to a node first (i explains the highlighted node)", severity="warning", timeout=4)
+            return
+        try:
+            parts = explain_node(self.session.current, name)
+        except KeyError:
+            self.notify(f"{name} is not in the current graph", severity="warning", timeout=4)
+            return
+        self.push_screen(ExplainScreen(parts))
 
     def action_help(self) -> None:
         from mase_tui.widgets.help_screen import HelpScreen
@@ -482,6 +634,6 @@ class MaseTuiApp(ModelSwitch, ReportActions, PassFileReload, PrecisionActions, A
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "step_match":
             return bool(self.ready and self.tree.matches)
-        if action in ("copy_details", "export", "filter"):
+        if action in ("copy_details", "export", "filter", "explain"):
             return self.ready or None
         return True

@@ -9,6 +9,18 @@ from textual.widgets import TabbedContent
 
 from mase_tui.panes import ExportsReport
 
+# Monospace fonts most machines have: the SVG's "Fira Code" face falls back to one of them when
+# the viewer is offline (the web font's URL cannot load), instead of a proportional default.
+LOCAL_MONOSPACE = ("DejaVu Sans Mono", "Menlo", "Consolas", "Liberation Mono", "Courier New")
+
+
+def offline_fonts(svg: str) -> str:
+    """Textual's SVG asks for Fira Code from a CDN; add local monospace faces before the URLs."""
+    local = "".join(f'local("{font}"), ' for font in LOCAL_MONOSPACE)
+    for weight in ("Regular", "Bold"):
+        svg = svg.replace(f'src: local("FiraCode-{weight}"),', f'src: local("FiraCode-{weight}"), {local}', 1)
+    return svg
+
 
 class ReportActions:
     """Needs the app's ``session``, ``details``, ``main`` and ``costs`` (the cost service)."""
@@ -67,11 +79,13 @@ class ReportActions:
         self.notify(f"wrote {path}", title="export", timeout=8)
 
     def action_save_svg(self) -> None:
+        from core.utils.atomic import atomic_write_text
+
         self._shots += 1
         stamp = time.strftime("%Y%m%d-%H%M%S")
         name = f"mase-tui-{Path(self.session.model_name).name.replace(':', '-')}-{stamp}-{self._shots}.svg"
         try:
-            path = self.save_screenshot(filename=name, path=str(Path.cwd()))
+            path = atomic_write_text(Path.cwd() / name, offline_fonts(self.export_screenshot()))
         except OSError as exc:
             self.notify(f"screenshot failed: {exc}", severity="error", timeout=3600)
             return

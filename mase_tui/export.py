@@ -116,17 +116,23 @@ COST_COLUMNS = ("macs", "flops_total", "bitops", "params", "param_bits")
 
 def nodes_report(session, cost_info: dict | None = None) -> Report:
     """Every node of the current graph: ops, output shape and precision, and its cost if known."""
+    from core.ir.view import node_views
     from mase_tui.node_index import node_rows
 
     rows = node_rows(session.current)
+    views = {v.name: v for v in node_views(session.current)}
     costs = {n["name"]: n for n in (cost_info or {}).get("nodes", [])}
-    columns = ["name", "fx_op", "mase_type", "mase_op", "module", "out_shape", "out_type", "out_precision"]
+    columns = ["name", "fx_op", "mase_type", "mase_op", "module", "module_class", "out_shape", "out_type",
+               "out_precision", "precisions"]
     if costs:
         columns += [f"{c} (per sample)" if c in ("macs", "flops_total", "bitops") else c for c in COST_COLUMNS]
     table = []
     for row in rows:
+        # every arg and result: a quantised Linear's output stays float, its inputs and weights do not
+        view = views.get(row.name)
+        precisions = "; ".join(f"{k} {v}" for k, v in view.precisions.items()) if view is not None else ""
         line = [row.name, row.op, row.mase_type, row.mase_op, row.target if row.op == "call_module" else "",
-                row.out_shape, row.value_type, row.out_label]
+                row.module_class or "", row.out_shape, row.value_type, row.out_label, precisions]
         if costs:
             cost = costs.get(row.name, {})
             line += [cost.get(c) for c in COST_COLUMNS]
@@ -149,6 +155,47 @@ def cost_report(session, cost_info: dict) -> Report:
     meta["totals per model"] = cost_info.get("totals_model")
     return Report("costs", f"Cost of {session.model_name} ({meta['graph']} graph)", columns, rows, meta,
                   extra={"cost_analysis_pass": cost_info})
+
+
+COMPARE_METRICS = ("macs", "flops_total", "bitops", "param_bits")
+
+
+def comparison_report(session, comparison: dict, accuracy: dict | None = None) -> Report:
+    """What the Costs tab shows: per node the original and current cost with delta and ratio,
+    the precisions, and in the meta the totals (original / current / delta) and the accuracy
+    before/after when it was evaluated."""
+    columns = ["name", "mase_op", "status", "precision original", "precision current"]
+    for metric in COMPARE_METRICS:
+        columns += [f"{metric} original", f"{metric} current", f"{metric} delta"]
+    columns.append("bitops ratio")
+    rows = []
+    for node in comparison["nodes"]:
+        row = [node["name"], node["mase_op"], node["status"],
+               _precisions(node.get("precision_a")), _precisions(node.get("precision_b"))]
+        for metric in COMPARE_METRICS:
+            pair = node.get(metric) or {}
+            row += [pair.get("a"), pair.get("b"), pair.get("delta")]
+        row.append(node.get("bitops_ratio"))
+        rows.append(row)
+    meta = session_meta(session)
+    meta["unit"] = "per sample (param_bits: per model); delta = current - original, ratio = current / original"
+    meta["totals per sample"] = {k: {"original": v["a"], "current": v["b"], "delta": v["delta"]}
+                                 for k, v in comparison["totals_per_sample"].items()}
+    meta["totals per model"] = {k: {"original": v["a"], "current": v["b"], "delta": v["delta"]}
+                                for k, v in comparison["totals_model"].items()}
+    meta["changed nodes"] = comparison.get("changed_nodes", [])
+    if accuracy:
+        meta["accuracy"] = {which: {k: result.get(k) for k in ("accuracy", "samples", "data", "split")}
+                            for which, result in accuracy.items()}
+    return Report("costs", f"Cost of {session.model_name}: original vs current ({meta['graph']})", columns, rows,
+                  meta, extra={"compare": comparison})
+
+
+def _precisions(precision: Any) -> str:
+    """{"data_in_0": "integer[8,4]", ...} as one cell."""
+    if isinstance(precision, dict):
+        return "; ".join(f"{k} {v}" for k, v in precision.items())
+    return "" if precision is None else str(precision)
 
 
 def pass_report(session, run) -> Report:

@@ -55,6 +55,14 @@ class ShowsLoadFailure(Protocol):
 
 
 @runtime_checkable
+class ReplacesSession(Protocol):
+    """Keeps state of one session (a diff, an accuracy, a selection): drops it when ctrl+o
+    replaced the session, before ``refresh_from_session`` draws the new one."""
+
+    def session_replaced(self) -> None: ...
+
+
+@runtime_checkable
 class ExportsReport(Protocol):
     """A tab whose ``e`` export is its own report (what it shows), or None for the default."""
 

@@ -150,7 +150,17 @@ class PrecisionActions:
             table.focus()
 
     # ------------------------------------------------------------------ applying
-    def _precision_change(self, change, what: str) -> None:
+    def apply_quantize_config(self, config: dict, what: str) -> bool:
+        """Replace the edits by a whole quantize config (a search trial) and apply it as an edit:
+        reset + quantize in a worker, the precision bar and accuracy follow. False when the
+        config does not fit the graph (said in a notification) or the model is not loaded."""
+        edits = self.precision_edits()
+        if edits is None:
+            return False
+        return self._precision_change(lambda: edits.load(config), what, always=True)
+
+    def _precision_change(self, change, what: str, *, always: bool = False) -> bool:
+        """``always``: apply even when the edits did not change (the graph may have since)."""
         from core.errors import MaseError
 
         pressed = time.perf_counter()
@@ -160,15 +170,16 @@ class PrecisionActions:
             change()
         except MaseError as exc:
             self.notify(exc.one_line(), severity="error", timeout=8)
-            return
+            return False
         args = edits.pass_args()
-        if args == before:
-            return
+        if args == before and not always:
+            return False
         if self._precision_cancel is not None:
             self._precision_cancel.set()  # a newer edit: the running accuracy is out of date
         self._precision_cancel = threading.Event()
         self.run_worker(lambda: self._precision_apply(args, what, pressed, self._precision_cancel),
                         thread=True, exclusive=True, group="precision", name="precision")
+        return True
 
     def _precision_apply(self, args: dict, what: str, pressed: float, cancel: threading.Event) -> None:
         from core.search.precision_edits import costs

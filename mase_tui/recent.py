@@ -1,10 +1,9 @@
 """The models the user opened from the app (ctrl+o), most recent first, kept between runs.
 
-Stored as JSON in ``$XDG_STATE_HOME/mase-tui/recent.json`` (``~/.local/state`` by default): it
-is history, not a setting, so it lives with the state rather than with ``keys.toml`` under
-``$XDG_CONFIG_HOME``. File models and saved graph directories are stored as absolute paths, so
-they open again from any working directory. A missing or unreadable file is an empty list and a
-failed write is only logged: neither is worth interrupting the user for.
+Stored as a JSON list in ``$XDG_CONFIG_HOME/mase-tui/recent.json`` (``~/.config`` by default),
+next to the app's ``keys.toml`` and ``layout.json``. File models and saved graph directories are
+stored as absolute paths, so they open again from any working directory. A missing or unreadable
+file is an empty list and a failed write is only logged: neither is worth interrupting the user for.
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ class RecentModel:
 
 
 def recent_path() -> Path:
-    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
     return base / "mase-tui" / "recent.json"
 
 
@@ -57,7 +56,7 @@ def load_recent() -> list[RecentModel]:
     except (OSError, ValueError):
         return []
     out: list[RecentModel] = []
-    for item in data.get("models", []) if isinstance(data, dict) else []:
+    for item in data if isinstance(data, list) else []:
         if isinstance(item, dict) and isinstance(item.get("model"), str):
             dataset = item.get("dataset")
             out.append(RecentModel(item["model"], dataset if isinstance(dataset, str) else None))
@@ -72,7 +71,7 @@ def remember(*opened: RecentModel) -> list[RecentModel]:
     for entry in opened:
         entries = [entry, *(e for e in entries if e != entry)]
     entries = entries[:MAX_RECENT]
-    payload = {"models": [{"model": e.model, "dataset": e.dataset} for e in entries]}
+    payload = [{"model": e.model, "dataset": e.dataset} for e in entries]
     try:
         atomic_write_text(recent_path(), json.dumps(payload, indent=1) + "\n")
     except OSError as exc:

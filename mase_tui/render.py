@@ -12,12 +12,12 @@ from typing import Any, Callable
 from rich import box
 from rich.console import Group, RenderableType
 from rich.syntax import Syntax
-from rich.table import Table
 from rich.text import Text
 
 from core.ir.view import format_precision, join_precisions
 from core.utils.plain import to_plain
 from core.utils.tables import format_count
+from mase_tui.markup import PlainTable as Table
 
 
 def _text_block(info: dict[str, Any]) -> RenderableType:

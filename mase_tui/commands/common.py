@@ -36,6 +36,15 @@ def add_capture_options(p: argparse.ArgumentParser, default=None) -> None:
                    help="tokens per sample for token data (default: the model's; 128 for Hugging Face LMs)")
 
 
+def preflight(args) -> None:
+    """What the command line alone shows to be wrong, before torch is imported (preflight.py)."""
+    from mase_tui.commands.preflight import check_dataset, check_files, check_model
+
+    check_model(args.model)
+    check_dataset(getattr(args, "dataset", None), args.model)
+    check_files(getattr(args, "load_name", None), getattr(args, "dataset_path", None))
+
+
 def add_trace_options(p: argparse.ArgumentParser, default=None) -> None:
     """How the model is traced: eval mode unless --train-graph; forward arguments the data does
     not supply keep their defaults unless --concrete sets them."""
@@ -51,6 +60,7 @@ def add_trace_options(p: argparse.ArgumentParser, default=None) -> None:
 def session_from_args(args, **overrides):
     from core.session import Session
 
+    preflight(args)
     kwargs = dict(
         load=getattr(args, "load_name", None),
         load_type=getattr(args, "load_type", None),

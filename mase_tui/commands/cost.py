@@ -32,8 +32,10 @@ def quantize_args_from_config(path: str) -> dict:
     """The [passes.quantize] table of a MASE TOML ("NA" already turned into None)."""
     from core.config import load_config
     from core.errors import ConfigError
+    from mase_tui.commands.preflight import check_passes
 
     config = load_config(path)
+    check_passes(config.passes, path)
     for entry in config.passes:
         if entry.name == QUANTIZE_PASS:
             return entry.args
@@ -75,17 +77,18 @@ def run(args) -> int:
         return 0
 
     from rich.console import Console
+    from rich.markup import escape
     from rich.rule import Rule
 
     from mase_tui.render import render_cost, render_cost_compare
 
     console = Console()
-    console.print(f"[bold]{args.model}[/] on {session.data_label}, weights: {session.weights_source}, "
-                  f"batch {session.batch_size}")
+    console.print(f"[bold]{escape(args.model)}[/] on {escape(session.data_label)}, "
+                  f"weights: {escape(session.weights_source)}, batch {session.batch_size}")
     if comparison is None:
         console.print(render_cost(before.info))
         return 0
-    console.print(Rule(f"quantised with [passes.quantize] of {args.config}"))
+    console.print(Rule(escape(f"quantised with [passes.quantize] of {args.config}")))
     console.print(render_cost(after.info))
     console.print(Rule("original vs quantised"))
     console.print(render_cost_compare(comparison))

@@ -10,9 +10,9 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from rich.console import Console
-    from rich.table import Table
 
     from core.data import list_datasets
+    from mase_tui.markup import PlainTable as Table
 
     table = Table(title="Data sets", title_justify="left")
     table.add_column("name")

@@ -20,6 +20,11 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    if getattr(args, "config", None):  # its pass tables, before torch and before the app opens
+        from core.config import load_config
+        from mase_tui.commands.preflight import check_passes
+
+        check_passes(load_config(args.config).passes, args.config)
     from mase_tui.app import MaseTuiApp
 
     app = MaseTuiApp.from_args(args)

@@ -23,7 +23,8 @@ def run(args) -> int:
         ], indent=2))
         return 0
     from rich.console import Console
-    from rich.table import Table
+
+    from mase_tui.markup import PlainTable as Table
 
     table = Table(title="Model zoo", title_justify="left")
     for col in ("name", "input (per sample)", "data", "description"):

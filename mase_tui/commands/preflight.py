@@ -120,7 +120,7 @@ def check_quantize_args(args: dict[str, Any], where: str) -> None:
         if not isinstance(entry, dict) or "config" not in entry:
             continue
         config = entry["config"]
-        at = f"{where} entry '{key}'"
+        at = f"{where}: entry '{key}'"
         if not isinstance(config, dict):
             raise QuantError(f"{at}: config must be a table (name = ..., widths)")
         name = config.get("name")

@@ -46,15 +46,17 @@ def run(args) -> int:
         sys.stdout.write("\n")
         return 0
     from rich.console import Console
+    from rich.markup import escape
     from rich.rule import Rule
 
     from mase_tui.render import render_pass_result
 
     console = Console()
-    console.print(f"[bold]{args.model}[/] on {session.data_label}, weights: {session.weights_source}, batch {session.batch_size}")
+    console.print(f"[bold]{escape(args.model)}[/] on {escape(session.data_label)}, "
+                  f"weights: {escape(session.weights_source)}, batch {session.batch_size}")
     console.print(f"captured with {session.original.capture.get('reason', 'fx')}", markup=False, highlight=False)
     console.print(f"graph {session.trace_note}", style="dim")
     for r in results:
-        console.print(Rule(f"{r.name} ({r.seconds * 1000:.0f} ms)"))
+        console.print(Rule(escape(f"{r.name} ({r.seconds * 1000:.0f} ms)")))
         console.print(render_pass_result(r.name, r.info))
     return 0

@@ -123,6 +123,7 @@ def run(args) -> int:
 
 def _search(search, settings, options, *, show_progress: bool) -> int:
     from rich.console import Console
+    from rich.markup import escape
 
     from core.search.runner import run_search
 
@@ -130,8 +131,8 @@ def _search(search, settings, options, *, show_progress: bool) -> int:
     n_trials = options.n_trials or search.n_trials
     storage = options.storage_url
     console.print(f"search: {settings['model']} on {settings['dataset']}, study '{options.study}' "
-                  f"({_redact(storage)}), {n_trials} trials, {options.workers} worker(s)")
-    say = lambda msg: console.print(f"[dim]{msg}[/]")  # noqa: E731 - one-line progress printer
+                  f"({_redact(storage)}), {n_trials} trials, {options.workers} worker(s)", markup=False)
+    say = lambda msg: console.print(f"[dim]{escape(str(msg))}[/]")  # noqa: E731 - one-line progress printer
     bar = _ProgressBar(console, n_trials) if show_progress else None
     try:
         outcome = run_search(search, settings, options, on_progress=bar.update if bar else None, say=say)
@@ -147,8 +148,8 @@ def _search(search, settings, options, *, show_progress: bool) -> int:
     console.print(f"{len(results['rows'])} trials complete ({reason}); {evaluated} evaluated by this run in "
                   f"{outcome.seconds:.1f} s ({rate:.1f} trials/s)")
     console.print(f"results: {outcome.out_dir}  (Pareto configs: pareto/trial_<N>.toml; "
-                  f"`ch transform --config` runs them)")
-    console.print(f"[dim]dashboard: optuna-dashboard {_redact(storage)}[/]")
+                  f"`ch transform --config` runs them)", markup=False)
+    console.print(f"[dim]dashboard: optuna-dashboard {escape(_redact(storage))}[/]")
     return 0
 
 
@@ -169,7 +170,7 @@ def _show(storage_url: str, study_name: str, out_dir: Path) -> int:
     results = write_results(out_dir, study, study_name)
     console = Console(highlight=False)
     console.print(front_table(results))
-    console.print(f"{len(results['rows'])} complete trials; results written to {out_dir}")
+    console.print(f"{len(results['rows'])} complete trials; results written to {out_dir}", markup=False)
     return 0
 
 
@@ -181,9 +182,9 @@ def _show_only(args) -> int:
 def front_table(results):
     """The Pareto front: trial, per-layer precision, accuracy, BitOPs, average bits (+ objectives)."""
     from rich import box
-    from rich.table import Table
 
     from core.utils.tables import format_count
+    from mase_tui.markup import PlainTable as Table
 
     front = sorted(results["front"], key=lambda r: (r.metrics.get("bitops", 0), r.number))
     shown = ["accuracy", "bitops", "average_bitwidth"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sys
 
-from mase_tui.commands.common import add_run_options, check_accelerator, resolve_dataset
+from mase_tui.commands.common import add_run_options, check_accelerator, preflight, resolve_dataset
 
 
 def register(sub) -> None:
@@ -43,6 +43,7 @@ def _model_and_source(args):
 
 
 def run(args) -> int:
+    preflight(args)
     from core.data import get_datamodule
     from core.train import evaluate
 
@@ -60,7 +61,7 @@ def run(args) -> int:
     from rich.console import Console
 
     console = Console()
-    console.print(f"{args.model} with {source}")
-    console.print(f"{args.split} split of {dm.display_name}: {result['samples']} samples")
+    console.print(f"{args.model} with {source}", markup=False)
+    console.print(f"{args.split} split of {dm.display_name}: {result['samples']} samples", markup=False)
     console.print(f"loss {result['loss']:.4f}  accuracy {result['accuracy'] * 100:.2f}%")
     return 0

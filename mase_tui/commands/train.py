@@ -8,7 +8,7 @@ import datetime
 import re
 from pathlib import Path
 
-from mase_tui.commands.common import add_run_options, check_accelerator, resolve_dataset
+from mase_tui.commands.common import add_run_options, check_accelerator, preflight, resolve_dataset
 
 DEFAULT_PROJECT_DIR = "mase_output"
 TASK = "classification"
@@ -56,7 +56,9 @@ def build_model(args):
 
 
 def run(args) -> int:
+    preflight(args)
     from rich.console import Console
+    from rich.markup import escape
 
     from core.data import get_datamodule
     from core.train import TrainConfig
@@ -72,7 +74,7 @@ def run(args) -> int:
     model = build_model(args)
     project = args.project or default_project(args.model, dm.name)
     ckpt_dir = Path(args.project_dir) / project / "software" / "training_ckpts"
-    console.print(f"training [bold]{args.model}[/] on [bold]{dm.display_name}[/] "
+    console.print(f"training [bold]{escape(args.model)}[/] on [bold]{escape(dm.display_name)}[/] "
                   f"({dm.split_size('train')} train / {dm.split_size('validation')} validation samples), "
                   f"{config.optimizer} lr {config.learning_rate:g}, batch {dm.batch_size}, {config.max_epochs} epochs")
     result = _train_with_progress(console, model, dm, config, ckpt_dir,
@@ -81,8 +83,9 @@ def run(args) -> int:
         best = result.history[result.best_epoch]
         console.print(f"best epoch {result.best_epoch}: val_loss {best['val_loss']:.4f}, "
                       f"val_accuracy {best['val_accuracy'] * 100:.2f}%  ({result.samples_per_second:,.0f} samples/s)")
-    console.print(f"checkpoints: {result.best_path}  {result.last_path}")
-    console.print(f"evaluate: mase-tui test {args.model} {dataset} --load {result.best_path} --load-type pl", soft_wrap=True)
+    console.print(f"checkpoints: {result.best_path}  {result.last_path}", markup=False)
+    console.print(f"evaluate: mase-tui test {args.model} {dataset} --load {result.best_path} --load-type pl",
+                  soft_wrap=True, markup=False)
     return 0
 
 

@@ -30,6 +30,28 @@ def output_dir(settings) -> Path:
     return Path(settings["project_dir"]) / settings["project"] / "software" / "transform"
 
 
+def preflight_settings(values: dict) -> None:
+    """Model, data set and files named by the config or the flags, checked before torch."""
+    from mase_tui.commands.preflight import check_dataset, check_files, check_model
+
+    model = values.get("model")
+    if model:
+        check_model(str(model))
+        check_dataset(values.get("dataset"), str(model))
+    check_files(values.get("load_name"), values.get("dataset_path"))
+
+
+def fresh_output_dir(out: Path) -> Path:
+    """``out``, or ``out-1``, ``out-2``, ... when an earlier run's output is there: no run
+    replaces another run's output."""
+    if not out.exists():
+        return out
+    n = 1
+    while out.with_name(f"{out.name}-{n}").exists():
+        n += 1
+    return out.with_name(f"{out.name}-{n}")
+
+
 def run(args) -> int:
     from core.config import load_config
     from core.errors import ConfigError
@@ -39,7 +61,9 @@ def run(args) -> int:
     if not config_path:
         raise ConfigError("transform needs a config", hint="give --config path/to/file.toml (see configs/examples/)")
     config = load_config(config_path)
-    settings = merge_settings(config.settings, explicit_flags(args))
+    explicit = explicit_flags(args)
+    preflight_settings({**config.settings, **explicit})
+    settings = merge_settings(config.settings, explicit)
     previous_level = _apply_log_level(settings["log_level"], settings["to_debug"])
     try:
         return _run(args, config, config_path, settings)
@@ -56,10 +80,13 @@ def run(args) -> int:
 
 def _run(args, config, config_path: str, settings) -> int:
     from core.transform import check_style
+    from mase_tui.commands.preflight import check_passes
 
     check_style(config.style, config.passes)
+    check_passes(config.passes, config_path)  # quantiser names and keys, before torch
 
     from rich.console import Console
+    from rich.markup import escape
 
     console = Console(highlight=False)
     console.print(settings_table(settings, config_path))
@@ -74,7 +101,6 @@ def _run(args, config, config_path: str, settings) -> int:
 
     v = settings.values
     resolve_device(v["accelerator"])  # warns about a GPU request; the CPU (or meta) is used
-    out = output_dir(settings)
     session = Session(
         v["model"], load=v["load_name"], load_type=v["load_type"], dataset=v["dataset"],
         dataset_path=v["dataset_path"], batch_size=v["batch_size"], seed=v["seed"],
@@ -82,11 +108,15 @@ def _run(args, config, config_path: str, settings) -> int:
         device=v["device"], num_workers=v["num_workers"], tracer=v["tracer"], seq_len=v["seq_len"],
         train_graph=bool(v["train_graph"]), cf_args=concrete_from_args(args, config.settings.get("cf_args")),
     )
-    say = lambda msg: console.print(f"[dim]{msg}[/]")  # noqa: E731 - a one-line progress printer
-    console.print(f"Initialising model '{v['model']}' and dataset '{v['dataset']}'...")
+    say = lambda msg: console.print(f"[dim]{escape(str(msg))}[/]")  # noqa: E731 - a one-line progress printer
+    console.print(escape(f"Initialising model '{v['model']}' and dataset '{v['dataset']}'..."))
     session.load(progress=say)
-    console.print(f"Transforming model '{v['model']}' (weights: {session.weights_source}; "
-                  f"data: {session.data_label}); output: {out}")
+    planned = output_dir(settings)
+    out = fresh_output_dir(planned)
+    if out != planned:
+        console.print(escape(f"{planned} holds an earlier run's output: this run writes {out}"))
+    console.print(escape(f"Transforming model '{v['model']}' (weights: {session.weights_source}; "
+                         f"data: {session.data_label}); output: {out}"))
     console.print(f"graph {session.trace_note}", style="dim", markup=False, highlight=False)
 
     from core.transform import run_transform
@@ -116,7 +146,9 @@ def _apply_log_level(level: str, debug: bool) -> int:
 
 def settings_table(settings, config_path: str):
     from rich import box
-    from rich.table import Table
+
+    from mase_tui.markup import PlainTable as Table
+    from mase_tui.markup import plain
 
     table = Table(title=f"transform settings ({config_path})", title_justify="left", box=box.SIMPLE_HEAD,
                   pad_edge=False, padding=(0, 1))
@@ -125,6 +157,6 @@ def settings_table(settings, config_path: str):
         table.add_column(col, overflow="fold", max_width=32)
     for name, default, config, override, effective in settings.rows():
         overridden = bool(config or override)
-        table.add_row(name, f"[dim]{default}[/]" if overridden else default, config, override,
-                      f"[bold]{effective}[/]")
+        table.add_row(name, plain(default, "dim") if overridden else default, config, override,
+                      plain(effective, "bold"))
     return table

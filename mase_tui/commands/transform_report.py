@@ -6,9 +6,10 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
-from rich.table import Table
 
 from core.utils.tables import format_count
+from mase_tui.markup import PlainTable as Table
+from mase_tui.markup import escape
 
 _COST_ROWS = (
     ("totals_per_sample", "bitops", "BitOPs per sample"),
@@ -68,8 +69,8 @@ def print_outcome(console: Console, session, outcome) -> None:
     console.print(cost_table(outcome.cost_report))
     line = accuracy_line(outcome.accuracy)
     if line:
-        console.print(line)
-    console.print(f"Saved to {outcome.out_dir}: " + ", ".join(_top_level(outcome.files)))
+        console.print(escape(line))
+    console.print(escape(f"Saved to {outcome.out_dir}: " + ", ".join(_top_level(outcome.files))))
     console.print("Transformation is completed")
 
 

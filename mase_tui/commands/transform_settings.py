@@ -141,6 +141,14 @@ def merge_settings(config_settings: dict[str, Any], explicit: dict[str, Any], *,
         raise ConfigError(f"--cpu/--num-workers must be 0 or more, got {values['num_workers']}")
     if values["dataset"] is None:
         values["dataset"] = _model_dataset(values["model"])
+    if ("project" not in explicit and config_used.get("project") is not None
+            and config_used["project"] == config_used.get("model") and values["model"] != config_used["model"]):
+        # MASE's lab config names its project after its model (project = model = "jsc-tiny");
+        # run with another model, its output must not land in (and replace) that model's project
+        notes.append(f"project '{config_used['project']}' in the config is named after its model "
+                     f"'{config_used['model']}'; this run's model is '{values['model']}': project "
+                     f"'{values['model']}' (give --project to choose)")
+        values["project"] = str(values["model"]).replace("/", "-")
     if values["project"] is None:
         day = (today or _dt.date.today()).isoformat()
         model = str(values["model"]).replace("/", "-")

@@ -12,16 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from core.compare import ADDED, CHANGED, REMOVED, GraphDiff, NodeDiff, NodeInfo, summary_line
+from mase_tui.markup import PlainTable as Table
 from mase_tui.messages import NodeFocused
 from mase_tui.widgets.histogram import compare_histogram, quant_error
 from mase_tui.widgets.session_pane import GraphPairPane
@@ -76,13 +75,38 @@ def _precision_table(row: NodeDiff) -> Table:
     return table
 
 
+FIRST_VALUES = 6  # values shown before/after under each quantised tensor's name
+
+
+def first_values_table(float_values: Any, quant_values: Any, count: int = FIRST_VALUES) -> Table:
+    """The tensor's first values before and after, and the grid they landed on (the smallest
+    gap between distinct quantised values: 1/16 for 8-bit fixed point with 4 fractional bits)."""
+    import numpy as np
+
+    x = np.asarray(getattr(float_values, "detach", lambda: float_values)(), dtype=np.float64).reshape(-1)
+    q = np.asarray(getattr(quant_values, "detach", lambda: quant_values)(), dtype=np.float64).reshape(-1)
+    table = Table(box=None, padding=(0, 1), show_edge=False, show_header=False)
+    table.add_column(style="dim")
+    for _ in range(min(count, x.size)):
+        table.add_column(justify="right")
+    table.add_row("before", *(f"{v:.4g}" for v in x[:count]))
+    table.add_row("after", *(f"{v:.4g}" for v in q[:count]))
+    levels = np.unique(q[np.isfinite(q)])
+    gaps = np.diff(levels)
+    step = f"{gaps.min():.4g}" if gaps.size else "-"
+    table.add_row("grid step", step, *[""] * (min(count, x.size) - 1))
+    return table
+
+
 def histogram_blocks(views, width: int) -> list[Any]:
-    """Per quantised tensor: its name, the error numbers and the float/quantised histogram."""
+    """Per quantised tensor: its name, the error numbers, its first values before/after and the
+    float/quantised histogram."""
     blocks: list[Any] = []
     for view in views:
         err = quant_error(view.float_values, view.quant_values)
         blocks.append(Text(f"{view.label} ({view.quantiser}, n={err.count})", style="bold"))
         blocks.append(Text(err.describe()))
+        blocks.append(first_values_table(view.float_values, view.quant_values))
         blocks.append(Text("\n".join(compare_histogram(view.float_values, view.quant_values, width=width))))
     return blocks
 
@@ -94,12 +118,8 @@ class CompareView(GraphPairPane, Widget):
     CompareView #compare-table { height: 1fr; min-height: 5; }
     CompareView #compare-detail { height: 1fr; min-height: 6; border-top: solid $primary-background; }
     """
-    BINDINGS = [
-        Binding("right_square_bracket", "next_difference", "Next diff", key_display="]",
-                id="compare.next-difference"),
-        Binding("left_square_bracket", "previous_difference", "Prev diff", key_display="[",
-                id="compare.previous-difference"),
-    ]
+    # ] and [ are the app's bindings (compare.next-difference / compare.previous-difference):
+    # one id per action, remappable everywhere, working from any pane
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -119,6 +139,13 @@ class CompareView(GraphPairPane, Widget):
             yield Static(id="compare-detail-body")
 
     # ------------------------------------------------------------------ app contract
+    def session_replaced(self) -> None:
+        self._graphs, self.diff, self.current_name = None, None, None
+
+    def show_load_failure(self, error: str, retry: str) -> None:
+        """No model: say why and what to do instead of waiting for it."""
+        self.query_one("#compare-summary", Static).update(Text.assemble((error, "bold red"), "\n", (retry, "dim")))
+
     def refresh_from_session(self) -> None:
         pair = self.new_graph_pair()
         if pair is None:
@@ -229,10 +256,13 @@ class CompareView(GraphPairPane, Widget):
         if row.status == CHANGED and row.current is not None:
             views = self._inline_views(row)
             if views is None:
+                parts.append(Text("computing the float and quantised values …", style="dim italic"))
                 self._load_histograms(row, self._histogram_width())
             else:
                 parts.extend(histogram_blocks(views, self._histogram_width()))
         body.update(Group(*parts))
+        # a new node starts at its header, whatever the previous one was scrolled to
+        self.query_one("#compare-detail", VerticalScroll).scroll_home(animate=False)
 
     def _inline_views(self, row: NodeDiff):
         """A small quantised layer's views, computed here: one render and no thread for the

@@ -55,7 +55,7 @@ def pass_args_from_config(data: dict[str, Any], pass_name: str) -> tuple[str, di
         key, table = resolved[pass_name]
         return pass_name, dict(table or {}), f"[passes.{key}]"
     name, (key, table) = next(iter(resolved.items()))
-    return name, dict(table or {}), f"[passes.{key}] (the file has no table for {pass_name})"
+    return name, dict(table or {}), f"[passes.{key}]"
 
 
 class ConfigPicker(ModalScreen[Path | None]):

@@ -13,7 +13,6 @@ import threading
 import time
 from typing import Any
 
-from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -21,6 +20,7 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
+from mase_tui.markup import PlainTable as Table
 from mase_tui.panes import host
 from mase_tui.widgets.session_pane import GraphPairPane
 
@@ -192,6 +192,15 @@ class CostsView(GraphPairPane, Widget):
         yield DataTable(id="costs-table", cursor_type="row")
 
     # ------------------------------------------------------------------ app contract
+    def session_replaced(self) -> None:
+        self._graphs, self._compared, self._error_shown, self._shown_current = None, None, None, None
+        self.info_a = self.info_b = self.comparison = None
+        self.accuracy = {}
+
+    def show_load_failure(self, error: str, retry: str) -> None:
+        """No model: say why and what to do instead of waiting for it."""
+        self.query_one("#costs-totals", Static).update(Text.assemble((error, "bold red"), "\n", (retry, "dim")))
+
     def refresh_from_session(self) -> None:
         pair = self.new_graph_pair()
         if pair is None:
@@ -239,6 +248,14 @@ class CostsView(GraphPairPane, Widget):
         self._shown_current = current
         self.query_one("#costs-totals", Static).update(totals_table(info_a, info_b))
         self._fill_table()
+
+    def export_report(self):
+        """``e`` on this tab: what it shows (both graphs, deltas, accuracy), not only the current graph."""
+        from mase_tui.export import comparison_report
+
+        if self.comparison is None:
+            return None
+        return comparison_report(self.session, self.comparison, self.accuracy or None)
 
     # ------------------------------------------------------------------ table
     def current_rows(self) -> list[dict[str, Any]]:
@@ -390,6 +407,6 @@ class CostsView(GraphPairPane, Widget):
         where = f" on {first.get('data', '?')} {first.get('split', '')}".rstrip()
         samples = first.get("samples")
         parts.append(where + (f", {samples} samples" if samples else ""))
-        if session is not None and getattr(session, "synthetic", False):
+        if session.synthetic and "synthetic" not in where:  # said once, not "(synthetic) ... (synthetic data)"
             parts.append((" (synthetic data)", "yellow"))
         widget.update(Text.assemble(*parts))

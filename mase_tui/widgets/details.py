@@ -284,6 +284,10 @@ class NodeDetails(RichLinesView):
         key = ("group", id(session.current), graph_version(session), id(entry), id(cost))
         self._set(group_sections(session.current, entry, cost, getattr(session, "model", None)), key=key)
 
+    def session_replaced(self) -> None:
+        self.subject = None
+        self.show_message("The highlighted node's metadata, cost and module appear here.")
+
     def refresh_from_session(self) -> None:
         self.clear_cache()
         if isinstance(self.subject, str):

@@ -10,12 +10,12 @@ from collections import Counter
 from typing import Any
 
 from rich.console import RenderableType
-from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.worker import get_current_worker
 
 from core.ir.view import node_views
+from mase_tui.markup import PlainTable as Table
 from mase_tui.panes import host
 from mase_tui.widgets.details import fmt_number
 from mase_tui.widgets.rich_lines import RichLinesView, scroll_bindings

@@ -4,7 +4,6 @@ syntax and where the key file lives."""
 from __future__ import annotations
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from mase_tui.keymap import BindingInfo, keymap_path
+from mase_tui.markup import PlainTable as Table
 
 FILTER_HELP = [
     ("linear", "node name or module path contains 'linear'"),

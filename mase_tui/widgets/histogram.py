@@ -104,7 +104,8 @@ def compare_histogram(float_values: Any, quant_values: Any, *, width: int = 80,
     """Two stacked histograms on one shared value axis: float on top, quantised below.
 
     Each series is scaled to its own peak (quantised values pile up on the grid), and the peak
-    count per bin is written after the label so the heights can be read as numbers.
+    count per bin is written under the label ("13/bin": the tallest bin holds 13 values) so the
+    heights can be read as numbers.
     """
     import numpy as np
 
@@ -121,7 +122,7 @@ def compare_histogram(float_values: Any, quant_values: Any, *, width: int = 80,
     for label, values in (("float", x), ("quantised", q)):
         counts = bin_counts(values, lo, hi, bins)
         rows = bar_rows(counts, height)
-        peak = f"max {max(counts)}" if counts else ""
+        peak = f"{max(counts)}/bin" if counts else ""  # the tallest bin's count, not a value
         heads = [label, peak] + [""] * height
         for i, row in enumerate(rows):
             lines.append(f"{heads[i]:<{LABEL_WIDTH}}│{row}")

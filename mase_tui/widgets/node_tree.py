@@ -114,6 +114,10 @@ class NodeTree(Tree):
         self._populated.clear()
         self.root.add_leaf(Text(text, style="italic"))
 
+    def session_replaced(self) -> None:
+        self.query_text = ""
+        self.matches, self.match_index = [], -1
+
     def refresh_from_session(self) -> None:
         session = host(self).session
         if session.current is None:

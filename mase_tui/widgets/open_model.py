@@ -9,7 +9,7 @@ torch, so the dialog opens at once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rich.text import Text
 from textual import on
@@ -25,8 +25,7 @@ from mase_tui.recent import RecentModel, absolute_model_ref, load_recent
 RECENT_PREFIX, ZOO_PREFIX = "recent:", "zoo:"
 
 
-@dataclass(frozen=True)
-class OpenRequest:
+class OpenRequest(NamedTuple):
     """What the dialog accepted: a checked model ref (paths made absolute) and data set."""
 
     model: str

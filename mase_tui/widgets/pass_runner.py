@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -29,6 +28,7 @@ from textual.widgets.option_list import Option
 from core.config import dumps_toml, load_passes_files, parse_toml, read_toml
 from core.errors import MaseError
 from core.passes.registry import PASSES, PassSpec
+from mase_tui.markup import PlainTable as Table
 from mase_tui.messages import GraphChanged, PassFinished
 from mase_tui.panes import host
 from mase_tui.widgets.config_picker import ConfigPicker, pass_args_from_config
@@ -81,7 +81,8 @@ class PassList(OptionList):
 class ConfirmReset(ModalScreen[bool]):
     DEFAULT_CSS = """
     ConfirmReset { align: center middle; }
-    ConfirmReset > Vertical { width: 60; height: auto; border: thick $warning; background: $surface; padding: 1 2; }
+    ConfirmReset > Vertical { width: 90%; max-width: 64; height: auto; border: thick $warning;
+                              background: $surface; padding: 1 2; }
     ConfirmReset Horizontal { height: auto; margin-top: 1; }
     ConfirmReset Button { margin-right: 2; }
     """
@@ -239,7 +240,8 @@ class PassRunner(Widget):
         if name != self.selected:
             self.select_pass(name)
         self.set_args_text(f"# from {path.name} {note}\n" + args_to_toml(PASSES[name], args))
-        self._status(f"loaded {path.name} {note}")
+        # what was loaded, and into which pass (not what the file lacks)
+        self._status(f"loaded {note} of {path.name} into {PASSES[name].short_name} · ctrl+r runs it")
         return True
 
     # ------------------------------------------------------------------ running

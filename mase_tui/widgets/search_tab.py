@@ -189,6 +189,7 @@ class SearchView(Vertical):
         self.last_error: str | None = None
         self.applied: int | None = None  # the trial the session's current graph is
         self._applied_run = None  # the quantize PassRun that applied it
+        self._pending = None  # the trial being applied (its quantize runs in the app's worker)
         self._study = None  # the optuna Study the poller reads (opened in a worker)
         self._procs: list[subprocess.Popen] = []
         self._logs: list = []
@@ -512,58 +513,38 @@ class SearchView(Vertical):
         self.action_apply_trial()
 
     def action_apply_trial(self) -> None:
+        """The trial's quantize config becomes the precision edits and is applied like an edit:
+        one quantize of the original graph through the Session (so Compare, Costs, the Passes
+        history and the precision editor and bar follow)."""
+        from mase_tui.precision import PrecisionActions
+
         row = self.selected_row()
         if row is None:
             host(self).notify("no trial to apply: start a search (s) or attach to a study (o)",
                               severity="warning", timeout=5)
             return
         session = host(self).session
-        if session.original is None:
-            host(self).notify("the model is still loading", severity="warning", timeout=4)
-            return
         model = self.snapshot.settings.get("model")
-        if model and model != session.model_name:
+        if session.original is not None and model and model != session.model_name:
             self._error(f"trial #{row.number} is for model '{model}', the app shows '{session.model_name}' "
                         f"(start mase-tui {model} to apply it)")
             return
-        self.run_worker(lambda: self._apply_trial(row), thread=True, group="search-apply", exclusive=True,
-                        exit_on_error=False)
+        app = self.app
+        if isinstance(app, PrecisionActions) and app.apply_quantize_config(row.config, f"trial #{row.number} applied"):
+            self._pending = row
 
-    def _apply_trial(self, row) -> None:
-        """One quantize of the original graph through the Session, like any transform."""
-        session = host(self).session
-        session.reset()
-        run = session.run_pass(QUANTIZE, row.config)
-        self.app.call_from_thread(self._applied, row, run)
-
-    def _applied(self, row, run) -> None:
-        from mase_tui.messages import GraphChanged, PassFinished
-
-        self.app.post_message(PassFinished(run))
-        self.app.post_message(GraphChanged("search"))
+    # ------------------------------------------------------------------ FollowsPasses
+    def pass_finished(self, run) -> None:
+        """The quantize that applied the pending trial marks it applied (any other run is
+        handled by refresh_from_session)."""
+        if self._pending is None or run.name != QUANTIZE:
+            return
+        row, self._pending = self._pending, None
         if not run.ok:
             self._error(f"trial #{row.number} could not be applied: {run.error}")
             return
         self.applied, self._applied_run = row.number, run
-        self._load_into_editor(row.config)
         self._show_status()
-        host(self).notify(f"trial #{row.number} applied: " + ", ".join(
-            f"{k} {short_number(v) if k == 'bitops' else f'{v:.4g}'}" for k, v in sorted(row.metrics.items())
-            if k in ("accuracy", "bitops", "average_bitwidth")), timeout=6)
-
-    def _load_into_editor(self, config: dict[str, Any]) -> None:
-        """The precision editor (when the app has one) shows the applied trial's precisions."""
-        from core.errors import MaseError
-        from mase_tui.precision import PrecisionActions
-
-        if not isinstance(self.app, PrecisionActions):
-            return
-        try:
-            edits = self.app.precision_edits()
-            if edits is not None:
-                edits.load(config)
-        except MaseError as exc:
-            logger.debug("the precision editor cannot show the trial: %s", exc.one_line())
 
 
 def _fixed(value: Any, digits: int) -> str:

@@ -17,6 +17,8 @@ def status_text(session, compact: bool = False) -> Text:
     if session.synthetic and "synthetic" not in data:
         data += " (synthetic)"
     state = graph_state(session)
+    if state == "original" and session.history and session.history[-1].name == "reset":
+        state = "original (reset)"  # passes were run, then R put the original back
     passes = sum(1 for run in session.history if run.kind != "session")
     sep = (" │ " if compact else "  │  ", "dim")
     label = (lambda text: ("", "dim")) if compact else (lambda text: (text, "dim"))
@@ -26,7 +28,7 @@ def status_text(session, compact: bool = False) -> Text:
         (" mase-tui ", "bold reverse"), " ",
         label("model "), (session.model_name, "bold"), sep,
         label("data "), (data, "bold yellow" if session.synthetic else "bold"), sep,
-        label("graph "), (state, "bold green" if state == "original" else "bold magenta"), sep,
+        label("graph "), (state, "bold green" if state.startswith("original") else "bold magenta"), sep,
         *count,
     )
 

@@ -140,7 +140,8 @@ def test_malformed_config_in_a_subprocess_is_one_line_on_stderr(tmp_path):
         "error: malformed TOML in bad.toml at line 4, column 6: Invalid value "
         "(fix the file; see https://toml.io for the syntax)"]
     assert files_under(tmp_path) == ["bad.toml"]
-    # a pass that fails after the model and data are loaded: still one line, and no output
+    # a pass that fails after the model and data are loaded (by name: which node an entry is for
+    # needs the graph): still one line, and no output
     (tmp_path / "q.toml").write_text(BAD_QUANT)
     proc = run_script("ch", ["transform", "--config", "q.toml"], tmp_path)
     assert proc.returncode == 2
@@ -421,27 +422,39 @@ def test_failed_run_keeps_previous_output_and_the_input_checkpoint(tmp_path, mon
     assert ckpt.read_bytes() == ckpt_bytes and ckpt.stat().st_mtime_ns == ckpt_mtime
 
 
-def test_a_successful_rerun_replaces_the_previous_output(tmp_path, monkeypatch, capsys):
+def test_a_rerun_never_replaces_an_earlier_output(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "c.toml").write_text('project = "p"\n' + GOOD)
     assert transform(capsys, "--config", "c.toml", "--no-eval")[0] == 0
     result = tmp_path / "mase_output" / "p" / "software" / "transform"
-    (result / "stale.txt").write_text("from an older run")
+    (result / "own-notes.txt").write_text("from an older run")
+    first = files_under(result)
     (tmp_path / "c.toml").write_text('project = "p"\n' + GOOD.replace("report_graph", "report_node_type"))
+    code, out, _ = transform(capsys, "--config", "c.toml", "--no-eval")
+    assert code == 0
+    assert files_under(result) == first  # the earlier run is untouched
+    second = result.with_name("transform-1")
+    names = files_under(second)
+    assert "report/node_type.txt" in names and "report_graph.txt" not in names
+    flat = " ".join(out.split())
+    assert "mase_output/p/software/transform holds an earlier run's output: this run writes " \
+           "mase_output/p/software/transform-1" in flat
+    assert "Saved to mase_output/p/software/transform-1" in flat
     assert transform(capsys, "--config", "c.toml", "--no-eval")[0] == 0
-    names = files_under(result)
-    assert "stale.txt" not in names and "report_graph.txt" not in names
-    assert "report/node_type.txt" in names
-    assert sorted(p.name for p in result.parent.iterdir()) == ["transform"]
+    assert sorted(p.name for p in result.parent.iterdir()) == ["transform", "transform-1", "transform-2"]
 
 
-def test_positional_model_and_dataset_override_the_config(tmp_path, monkeypatch, capsys):
+def test_positional_model_and_dataset_override_the_config(tmp_path, monkeypatch, capsys, caplog):
     """MASE's `ch transform MODEL DATASET --config ...`: the lab's by-type config on jsc-toy."""
     monkeypatch.chdir(lab_tree(tmp_path))
     code, out, err = transform(capsys, "jsc-toy", "jsc-synthetic", "--config", LAB_CONFIG, "--batch-size", "32",
                                "--no-eval")
     assert code == 0, err
-    result = tmp_path / "mase_output" / "jsc-tiny" / "software" / "transform"  # project still from the config
+    # the config's project is named after its model (jsc-tiny): a jsc-toy run gets its own
+    assert not (tmp_path / "mase_output" / "jsc-tiny").exists()
+    result = tmp_path / "mase_output" / "jsc-toy" / "software" / "transform"
+    assert json.loads((result / "summary.json").read_text())["settings"]["project"] == "jsc-toy"
+    assert "project 'jsc-tiny' in the config is named after its model 'jsc-tiny'" in caplog.text
     assert histogram(result)["Linear"] == [3, 3, 0]
     assert histogram(result)["BatchNorm1d"] == [4, 0, 4]
     assert totals(result, "bitops") == (232 * 32 * 32, 232 * 8 * 8)

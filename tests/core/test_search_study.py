@@ -103,7 +103,8 @@ def test_two_worker_processes_share_one_sqlite_study(tmp_path):
     assert len(set(keys)) == 10
     assert sorted(r["worker"] for r in outcome.reports) == [0, 1]
     assert sum(r["evaluated"] for r in outcome.reports) == 10  # nothing written twice
-    assert all(r["evaluated"] > 0 for r in outcome.reports)
+    # both ran to the shared budget (how the 10 split between them depends on their start-up)
+    assert [r["stop_reason"] for r in outcome.reports] == ["budget", "budget"]
 
 
 def test_killed_worker_resumes_without_losing_or_repeating_a_trial(tmp_path):

@@ -20,6 +20,7 @@ SIZE = (120, 36)
 def _environment(monkeypatch, tmp_path):
     monkeypatch.delenv("MASE_TUI_JSC_PATH", raising=False)
     monkeypatch.delenv("MASE_TUI_THEME", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))  # no saved tree/details split
     keys = tmp_path / "keys.toml"
     keys.write_text("[keys]\n")  # no remapping, and no "file not found" toast
     monkeypatch.setenv("MASE_TUI_KEYS", str(keys))
@@ -105,7 +106,7 @@ def test_export_dialog(snap_compare):
 def test_80x24_details_stacked_under_tabs(snap_compare):
     async def run_before(pilot):
         await ready(pilot)
-        await pilot.press("j", "j", "j", "j", "j", "j", "j")
+        await pilot.press("j", "j", "j", "j", "j", "j", "j", "d")  # 80x24: the details on demand
         await quiet(pilot)
 
     assert snap_compare(app(), terminal_size=(80, 24), run_before=run_before)

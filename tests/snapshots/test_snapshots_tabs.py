@@ -29,6 +29,7 @@ LAB_CONFIG = {
 def _environment(monkeypatch, tmp_path):
     monkeypatch.delenv("MASE_TUI_JSC_PATH", raising=False)
     monkeypatch.delenv("MASE_TUI_THEME", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))  # no saved tree/details split
     monkeypatch.setenv("MASE_TUI_KEYS", str(tmp_path / "no-keys.toml"))
 
 
@@ -56,7 +57,7 @@ async def ready(pilot):
     runner = a.query_one("#pass-runner")
     runner.clock = lambda: "12:00:00"
     runner.took = lambda seconds: "0.01s"
-    await pilot.press("t", "d")  # hide the tree and the details pane
+    a.query_one("#main").add_class("hide-tree", "hide-details")  # at any size
     await pilot.pause()
     return runner
 

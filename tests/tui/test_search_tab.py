@@ -181,6 +181,11 @@ async def test_search_from_config_then_apply(tmp_path, monkeypatch):
             assert args["data_in_0"]["precision"] == [node["data_in_width"], node["data_in_frac_width"]]
             bitops += macs * node["data_in_width"] * node["weight_width"]
         assert bitops == target.user_attrs["metrics"]["bitops"] == target.values[1]
+        # the precision editor holds the trial, its bar shows the trial's cost
+        from mase_tui.widgets.precision_bar import PrecisionBar
+
+        assert set(app.precision_edits().configs) == set(LINEAR)
+        assert app.main.query_one(PrecisionBar).cost["bitops"] == bitops
         # the Costs tab follows the applied graph like any transform
         assert app.costs.request(app.session.current)["totals_per_sample"]["bitops"] == bitops
         assert app.session.history[-1].name == "quantize_transform_pass"
