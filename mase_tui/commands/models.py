@@ -27,8 +27,10 @@ def run(args) -> int:
     from mase_tui.markup import PlainTable as Table
 
     table = Table(title="Model zoo", title_justify="left")
-    for col in ("name", "input (per sample)", "data", "description"):
-        table.add_column(col)
+    # names never crop (an 80-column terminal folds the description instead)
+    table.add_column("name", no_wrap=True, min_width=max(len(s.name) for s in specs))
+    for col in ("input (per sample)", "data", "description"):
+        table.add_column(col, overflow="fold")
     for s in specs:
         shape = ", ".join(f"{i.name}[{'x'.join(map(str, i.shape))}]" for i in s.inputs)
         table.add_row(s.name, shape, s.dataset, s.description)

@@ -10,7 +10,6 @@ import io
 from typing import Any
 
 from rich.console import Console, Group, RenderableType
-from rich.pretty import Pretty
 from rich.text import Text
 
 from core.ir.view import ArgView, NodeView, node_view
@@ -110,6 +109,14 @@ def _stat_table(view: NodeView) -> RenderableType:
     return columns([[(a, "bold"), (b, ""), (c, "")] for a, b, c in rows])
 
 
+def _hardware_block(hardware: dict | None) -> RenderableType:
+    """Hardware metadata as key/value lines (a raw dict repr is hard to read in a narrow pane)."""
+    if not hardware:
+        return Text("none", style="dim")
+    return columns([[(str(key), "bold"), (fmt_number(_scalar(value)) if not isinstance(value, (dict, list))
+                                         else repr(value), "")] for key, value in hardware.items()])
+
+
 def _scalar(value: Any) -> Any:
     item = getattr(value, "item", None)
     if callable(item) and getattr(value, "numel", lambda: 2)() == 1:
@@ -176,7 +183,7 @@ def node_sections(graph, name: str, cost: dict | None = None, cost_state: str = 
         _stat_table(view),
         Text(""),
         _heading("Hardware"),
-        Pretty(view.hardware) if view.hardware else Text("none", style="dim"),
+        _hardware_block(view.hardware),
         Text(""),
         _heading("Cost (per sample)"),
         _cost_block(cost, cost_state),

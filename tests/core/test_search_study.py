@@ -107,10 +107,15 @@ def test_two_worker_processes_share_one_sqlite_study(tmp_path):
     assert [r["stop_reason"] for r in outcome.reports] == ["budget", "budget"]
 
 
+# A trial takes ~60 ms: a budget this size cannot finish between two polls of the storage, so the
+# kill always lands mid-study, also on an idle machine.
+KILL_TRIALS = 60
+
+
 def test_killed_worker_resumes_without_losing_or_repeating_a_trial(tmp_path):
     from optuna.trial import TrialState
 
-    path = write_config(tmp_path, 14)
+    path = write_config(tmp_path, KILL_TRIALS)
     cmd = [sys.executable, "-m", "mase_tui.cli", "search", "--config", str(path), "--project-dir",
            str(tmp_path / "out"), "--project", "p", "--study", "k", "--no-progress"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -131,14 +136,14 @@ def test_killed_worker_resumes_without_losing_or_repeating_a_trial(tmp_path):
         proc.send_signal(signal.SIGKILL)  # mid-trial: the kill lands while a trial is being evaluated
         proc.wait()
     before = {t.number: t.params for t in complete(study_trials(url, "k"))}
-    assert 3 <= len(before) < 14
+    assert 3 <= len(before) < KILL_TRIALS
     rerun = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     after = study_trials(url, "k")
     done = complete(after)
-    assert len(done) == len(after) == 14  # only completed evaluations are trials: nothing half-done left
+    assert len(done) == len(after) == KILL_TRIALS  # only completed evaluations are trials: nothing half-done left
     assert {t.number: t.params for t in done if t.number in before} == before  # nothing lost or redone
     keys = [json.dumps(t.user_attrs["config"], sort_keys=True) for t in done]
-    assert len(set(keys)) == 14
-    assert f"{14 - len(before)} evaluated by this run" in " ".join(rerun.stdout.split())
+    assert len(set(keys)) == KILL_TRIALS
+    assert f"{KILL_TRIALS - len(before)} evaluated by this run" in " ".join(rerun.stdout.split())
     assert all(t.state != TrialState.RUNNING for t in after)
