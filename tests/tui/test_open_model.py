@@ -18,6 +18,7 @@ from mase_tui.keymap import all_bindings
 from mase_tui.recent import recent_path
 from mase_tui.widgets.costs import CostsView
 from mase_tui.widgets.open_model import OpenModelScreen
+from mase_tui.widgets.pass_runner import PassRunner
 
 SIZE = (80, 24)
 JSC_TINY_NODES = ["x", "seq_blocks_0", "seq_blocks_1", "seq_blocks_2", "seq_blocks_3", "output"]
@@ -72,6 +73,10 @@ async def test_ctrl_o_opens_jsc_toy_and_every_pane_follows():
         assert node_names(app) == JSC_TINY_NODES
         costs = app.query_one(CostsView)
         assert costs.info_b["totals_per_sample"]["bitops"] == 16 * 5 * 32 * 32  # Linear(16,5), float32
+        runner = app.query_one(PassRunner)
+        runner.run_with_defaults("report_graph_analysis_pass")
+        await settle(app, pilot)
+        assert runner.last_run is not None and runner.last_run.ok and len(app.session.history) == 1
         old, old_search = app.session, app.query_one("#search")
 
         await type_and_open(app, pilot, "jsc-toy")
@@ -85,6 +90,9 @@ async def test_ctrl_o_opens_jsc_toy_and_every_pane_follows():
         data = app.overview.data
         assert data["overview"]["call_module"] == 11 and data["parameters"] == 327
         assert data["cost"]["per_sample"]["bitops"] == (16 * 8 + 8 * 8 + 8 * 5) * 32 * 32
+        # the Passes tab shows no result of jsc-tiny's run, and an empty history
+        assert runner.last_run is None and "No pass run yet." in str(runner.query_one("#pass-result-body").render())
+        assert app.session.history == []
         assert app.query_one("#search") is old_search  # a study (and a running search) is not the model's
         assert costs.info_a["totals_per_sample"]["bitops"] == 237_568
         assert costs.info_b["totals_per_sample"]["bitops"] == 237_568
