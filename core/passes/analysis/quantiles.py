@@ -204,6 +204,8 @@ class Tails:
     twice that for one row between cuts), plus the block being merged.
     """
 
+    SMALL = 1 << 12  # values per row kept whole and sorted once
+
     def __init__(self, q_low: float, q_high: float, total: int | None) -> None:
         self.q_low, self.q_high, self.total = q_low, q_high, total
         self.seen = 0
@@ -211,7 +213,9 @@ class Tails:
         self.keep_all = total is None
         if total is not None:
             self.k_low, self.k_high = needed_tails(q_low, q_high, total)
-            self.keep_all = self.k_low + self.k_high >= total // 2
+            # few values (jsc-toy's 32 samples of 16 features): one sort at the end costs less
+            # than the several ops a tail merge takes, and the memory is bounded anyway
+            self.keep_all = self.k_low + self.k_high >= total // 2 or total <= self.SMALL
         self.chunks: list[Tensor] = []  # keep_all
         self.top: _MergedTail | _FilteredTail | None = None
         self.bottom: _MergedTail | _FilteredTail | None = None
