@@ -288,10 +288,10 @@ class MaseTuiApp(ReportActions, PassFileReload, PrecisionActions, App):
         from mase_tui.widgets.explain_screen import ExplainScreen
         from mase_tui.widgets.export_dialog import ExportDialog
         from mase_tui.widgets.help_screen import HelpScreen
-        from mase_tui.widgets.open_model import OpenModelScreen
+        from mase_tui.widgets.open_model import ModelList, OpenModelScreen
 
         classes = [type(self), NodeTree, NodeDetails, GraphOverview, FilterInput, HelpScreen, ExportDialog,
-                   ExplainScreen, OpenModelScreen]
+                   ExplainScreen, OpenModelScreen, ModelList]
         for module, *_ in TAB_PANES:  # the panes and their dialogs (ConfirmReset, ConfigPicker, ...)
             loaded = sys.modules[f"mase_tui.widgets.{module}"]
             classes += [c for c in vars(loaded).values()
@@ -323,23 +323,29 @@ class MaseTuiApp(ReportActions, PassFileReload, PrecisionActions, App):
     def action_open_model(self) -> None:
         from mase_tui.widgets.open_model import OpenModelScreen
 
-        self.push_screen(OpenModelScreen(), self._open_model_chosen)
+        self.push_screen(OpenModelScreen(current=self.session.model_name), self._open_model_chosen)
 
     def _open_model_chosen(self, choice) -> None:
         if not choice:
             return
-        from core.session import Session
+        from core.errors import MaseError
+        from mase_tui.model_switch import session_for
 
-        model, dataset = choice
-        self.pending_session = Session(model, dataset=dataset)
-        self.notify(f"loading {model}; {self.session.model_name} stays until it is ready", timeout=6)
+        try:
+            pending = session_for(choice, self.session)
+        except MaseError as exc:
+            self.notify_error(exc.one_line(), title=f"could not open {choice.model}")
+            return
+        self.pending_session, self._pending_choice = pending, choice
+        self.notify(f"loading {choice.model}; {self.session.model_name} stays until it is ready", timeout=6,
+                    markup=False)
         start_loading(self, self.pending_session)
 
     def _switch_to(self, session) -> None:
         """The new session is loaded: every pane follows it from a clean state."""
-        from mase_tui.widgets.open_model import remember
+        from mase_tui.model_switch import remember_switch
 
-        remember(session.model_name, session.dataset)
+        remember_switch(self.session, self._pending_choice)
         self.pending_session = None
         self.session = session
         self.costs = CostService(self, session, self._cost_ready)

@@ -1,115 +1,189 @@
-"""``ctrl+o``: open another model without leaving the app.
+"""The "open model" dialog (ctrl+o): pick a zoo model or a recent one, or type any model ref.
 
-The dialog takes what the command line takes (a zoo name, ``path/to/file.py:factory``, a saved
-graph directory) and an optional data set, checks them with the CLI's own checks
-(``mase_tui.commands.preflight``: did-you-mean, the file exists, a user model needs a data set)
-and lists the zoo and the recently opened models. The app loads the new session in the
-background; the current one stays on screen until the new one is ready.
+Accepts what ``mase-tui inspect`` accepts: a zoo name, ``path/to/file.py:factory`` or a saved
+graph directory, and an optional data set. The typed words are checked with the command line's
+own torch-free checks (``mase_tui.commands.preflight``): a typo is answered in the dialog with
+a did-you-mean and the dialog stays open. The zoo comes from the registry, which imports no
+torch, so the dialog opens at once.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from typing import NamedTuple
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-RECENT_MAX = 10
+from mase_tui.recent import RecentModel, absolute_model_ref, load_recent
+
+RECENT_PREFIX, ZOO_PREFIX = "recent:", "zoo:"
 
 
-def recent_path() -> Path:
-    import os
+class OpenRequest(NamedTuple):
+    """What the dialog accepted: a checked model ref (paths made absolute) and data set."""
 
-    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return base / "mase-tui" / "recent.json"
-
-
-def load_recent() -> list[dict]:
-    try:
-        data = json.loads(recent_path().read_text(encoding="utf-8"))
-        return [d for d in data if isinstance(d, dict) and isinstance(d.get("model"), str)][:RECENT_MAX]
-    except (OSError, ValueError, TypeError):
-        return []
+    model: str
+    dataset: str | None = None
 
 
-def remember(model: str, dataset: str | None) -> None:
-    from core.utils.atomic import atomic_write_text
-
-    entry = {"model": model, "dataset": dataset}
-    recent = [entry] + [r for r in load_recent() if r != entry]
-    try:
-        atomic_write_text(recent_path(), json.dumps(recent[:RECENT_MAX], indent=1) + "\n")
-    except OSError:
-        pass  # a recent list is a convenience
-
-
-def check_choice(model: str, dataset: str | None) -> None:
-    """The CLI's checks (MaseError with the one line to show)."""
+def check_request(model: str, dataset: str | None) -> OpenRequest:
+    """The CLI's checks of the model and data set words; raises ``MaseError`` with the line to show."""
+    from core.errors import DataError, ModelError
+    from core.models.registry import is_user_model_ref
     from mase_tui.commands.preflight import check_dataset, check_model
 
+    model, dataset = model.strip(), (dataset or "").strip() or None
+    if not model:
+        raise ModelError("no model given", hint="type a zoo name, path/to/file.py:factory or a saved graph "
+                                                "directory, or pick one from the list")
     check_model(model)
+    if dataset is None and is_user_model_ref(model):
+        # the CLI's wording names --dataset; here the data set has its own field
+        raise DataError(f"{model} is your own model: it has no data set of its own",
+                        hint="type one in the data set field (e.g. jsc-synthetic; `mase-tui datasets` lists them)")
     check_dataset(dataset, model)
+    return OpenRequest(absolute_model_ref(model), dataset)
 
 
-class OpenModelScreen(ModalScreen[tuple[str, str | None] | None]):
+ROW_WIDTH = 66  # what a list row has inside the 76-column dialog (borders, padding, scroll bar)
+
+
+def _one_line(text: Text) -> Text:
+    """A list row stays one row (the dialog is 76 columns wide at most): long descriptions end
+    in an ellipsis. The option list wraps its prompts, so they are cut here."""
+    if text.cell_len > ROW_WIDTH:
+        text.truncate(ROW_WIDTH - 1)
+        text.append("…")
+    return text
+
+
+class ModelList(OptionList):
+    """The recent and zoo models; j/k move as in the tree."""
+
     HELP_SCOPE = "Open model"
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="open-model.cancel")]
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False, id="open-model.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="open-model.up"),
+    ]
+
+
+class OpenModelScreen(ModalScreen[OpenRequest | None]):
+    """Dismisses with an ``OpenRequest`` that passed the CLI's checks, or None (escape)."""
+
+    HELP_SCOPE = "Open model"
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="open-model.cancel"),
+        Binding("down", "focus_list", "Model list", show=False, id="open-model.list"),
+    ]
     DEFAULT_CSS = """
     OpenModelScreen { align: center middle; }
-    OpenModelScreen > Vertical { width: 90%; max-width: 90; height: 90%; border: round $accent;
-                                 background: $surface; padding: 0 1; }
-    OpenModelScreen OptionList { height: 1fr; }
+    OpenModelScreen > Vertical { width: 76; max-width: 100%; height: auto; max-height: 100%;
+                                 border: round $accent; background: $surface; padding: 0 1; }
+    OpenModelScreen #open-title { text-style: bold; }
+    OpenModelScreen Horizontal { height: 1; margin-top: 1; }
+    OpenModelScreen .open-label { width: 10; color: $text-muted; }
+    OpenModelScreen Input { border: none; height: 1; padding: 0 1; width: 1fr; }
+    OpenModelScreen Input:focus { border: none; background: $boost; }
     OpenModelScreen #open-error { height: auto; color: $error; }
+    OpenModelScreen #open-list { height: auto; max-height: 12; border: none; }
+    OpenModelScreen #open-hint { color: $text-muted; }
     """
+
+    def __init__(self, current: str | None = None, recent: list[RecentModel] | None = None) -> None:
+        super().__init__()
+        self.current = current
+        self.recent = load_recent() if recent is None else recent
+        self.error_text = ""
 
     def compose(self) -> ComposeResult:
         from core.models.registry import MODELS
 
+        self.zoo = [(spec.name, spec.description) for spec in MODELS.values()]
         with Vertical():
-            yield Label("Open a model: zoo name, path/to/file.py:factory or a saved graph directory")
-            yield Input(placeholder="model (enter opens)", id="open-model")
-            yield Input(placeholder="data set (optional; a file.py model needs one)", id="open-dataset")
-            yield Static(id="open-error")
-            options = [Option(Text.assemble(("recent  ", "dim"), r["model"],
-                                            (f"  {r['dataset']}" if r.get("dataset") else "", "dim")),
-                              id=f"r:{i}") for i, r in enumerate(load_recent())]
-            options += [Option(Text.assemble(("zoo     ", "dim"), name), id=f"z:{name}") for name in MODELS]
-            yield OptionList(*options, id="open-list")
+            yield Static("Open a model" + (f"  (now: {self.current})" if self.current else ""), id="open-title",
+                         markup=False)
+            with Horizontal():
+                yield Static("model", classes="open-label")
+                yield Input(placeholder="zoo name, path/to/file.py:factory, or a saved graph dir", id="open-model")
+            with Horizontal():
+                yield Static("data set", classes="open-label")
+                yield Input(placeholder="optional (needed for file.py:factory)", id="open-dataset")
+            yield Static("", id="open-error", markup=False)
+            yield ModelList(id="open-list")
+            yield Static("enter opens · ↓ or tab to the list · j/k move · esc cancels", id="open-hint")
 
     def on_mount(self) -> None:
+        self._fill_list("")
         self.query_one("#open-model", Input).focus()
 
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
+    # ------------------------------------------------------------------ the list
+    def _fill_list(self, query: str) -> None:
+        """Recent models first, then the zoo; what the model field holds filters both."""
+        words = query.strip().lower()
+        options: list = []
+        recent = [(i, r) for i, r in enumerate(self.recent) if words in r.label.lower()]
+        if recent:
+            options.append(Option(Text("recent", style="bold"), disabled=True))
+            options += [Option(_one_line(Text(r.label)), id=f"{RECENT_PREFIX}{i}") for i, r in recent]
+        zoo = [(name, desc) for name, desc in self.zoo if words in name.lower() or words in desc.lower()]
+        if zoo:
+            options.append(Option(Text("zoo", style="bold"), disabled=True))
+            options += [Option(_one_line(Text.assemble((f"{name:<20}", "bold"), (desc, "dim"))), id=f"{ZOO_PREFIX}{name}")
+                        for name, desc in zoo]
+        listing = self.query_one(ModelList)
+        listing.clear_options()
+        listing.add_options(options)
+        first = next((i for i, o in enumerate(options) if not o.disabled), None)
+        listing.highlighted = first
+
+    @on(Input.Changed, "#open-model")
+    def _typed(self, event: Input.Changed) -> None:
+        self._fill_list(event.value)
+        self._show_error("")
+
+    def action_focus_list(self) -> None:
+        listing = self.query_one(ModelList)
+        if listing.option_count:
+            listing.focus()
+
+    @on(OptionList.OptionSelected, "#open-list")
+    def _picked(self, event: OptionList.OptionSelected) -> None:
         ident = event.option.id or ""
-        if ident.startswith("z:"):
-            self._try(ident[2:], None)
-        elif ident.startswith("r:"):
-            entry = load_recent()[int(ident[2:])]
-            self._try(entry["model"], entry.get("dataset"))
+        if ident.startswith(RECENT_PREFIX):
+            entry = self.recent[int(ident[len(RECENT_PREFIX):])]
+            self.query_one("#open-dataset", Input).value = entry.dataset or ""
+            model = entry.model
+        else:
+            model = ident[len(ZOO_PREFIX):]
+        self.query_one("#open-model", Input).value = model
+        self._accept()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        model = self.query_one("#open-model", Input).value.strip()
-        dataset = self.query_one("#open-dataset", Input).value.strip() or None
-        if model:
-            self._try(model, dataset)
+    # ------------------------------------------------------------------ accepting
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self._accept()
 
-    def _try(self, model: str, dataset: str | None) -> None:
+    def _accept(self) -> None:
         from core.errors import MaseError
 
+        model = self.query_one("#open-model", Input).value
+        dataset = self.query_one("#open-dataset", Input).value
         try:
-            check_choice(model, dataset)
+            request = check_request(model, dataset)
         except MaseError as exc:
-            self.query_one("#open-error", Static).update(Text(exc.one_line()))
+            self._show_error(exc.one_line())
             return
-        self.dismiss((model, dataset))
+        self.dismiss(request)
+
+    def _show_error(self, text: str) -> None:
+        self.error_text = text
+        self.query_one("#open-error", Static).update(text)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -152,6 +152,17 @@ class PassRunner(Widget):
             yield Static(Text("No pass run yet.", style="dim"), id="pass-result-body")
         yield Static(id="pass-history")
 
+    def session_replaced(self) -> None:
+        """ctrl+o opened another model: the last result and the run marks were the old model's.
+        A pass still running on the old session is asked to stop."""
+        if self.cancel_event is not None:
+            self.cancel_event.set()
+        self.last_run = None
+        self.finished_at.clear()
+        self.cancelled.clear()
+        self.query_one("#pass-result-body", Static).update(Text("No pass run yet.", style="dim"))
+        self._status("ctrl+r run · x cancel · o open config · R reset")
+
     def _pass_options(self) -> list[Option]:
         width = max(len(spec.short_name) for spec in PASSES.values())
         return [Option(Text.assemble((f"{spec.short_name:<{width}}", "bold"), f"  {spec.kind}"), id=name)
