@@ -55,6 +55,8 @@ def order_statistics(rows: Tensor, positions: list[int]) -> Tensor:
     if rows.device.type != "cpu" or rows.dtype not in (torch.float32, torch.float64):
         return rows.sort(dim=-1).values[..., positions]
     data = rows.detach().contiguous().numpy()
+    if data.shape[-1] <= 2048:  # short rows (a sample of a transformer's input): numpy's SIMD
+        return torch.from_numpy(np.sort(data, axis=-1)[..., positions])  # sort beats introselect
     parted = np.partition(data, sorted(set(positions)), axis=-1)
     return torch.from_numpy(parted[..., positions])
 
