@@ -169,7 +169,7 @@ class _FilteredTail:
         if self.count > 2 * self.k:
             self._cut()
 
-    SUBSAMPLE = 1 << 14
+    SUBSAMPLE = 1 << 12
 
     def _prefilter(self, x: Tensor) -> Tensor | None:
         """The values of a large first block at or beyond a threshold guessed from a uniform
