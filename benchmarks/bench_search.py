@@ -53,13 +53,13 @@ def run(workers: int, trials: int, tmp: Path) -> dict:
     options = SearchOptions(out_dir=tmp / f"w{workers}", study=f"bench{workers}", workers=workers, n_trials=trials)
     outcome = run_search(search, settings, options)
     done, seconds = search_phase(outcome.storage, options.study)
-    parts = {"quantize": 0.0, "cost": 0.0, "evaluate": 0.0, "sampler": 0.0, "storage": 0.0, "total": 0.0}
+    parts = {"quantize": 0.0, "cost": 0.0, "evaluate": 0.0, "sampler": 0.0, "storage": 0.0, "lock_wait": 0.0, "total": 0.0}
     evaluated = pruned = 0
     for report in outcome.reports:
         evaluated += report["evaluated"]
         pruned += report["pruned"]
         for key in parts:
-            parts[key] += report["seconds"][key]
+            parts[key] += report["seconds"].get(key, 0.0)
     per_trial = {k: v / max(1, evaluated) for k, v in parts.items()}
     per_trial["other"] = per_trial["total"] - sum(per_trial[k] for k in ("quantize", "cost", "evaluate", "sampler", "storage"))
     return {"workers": workers, "trials": done, "evaluated": evaluated, "pruned_duplicates": pruned,
@@ -146,11 +146,12 @@ def main() -> int:
             rows.append([f"{r['workers']} worker(s)", str(r["trials"]), f"{r['search_seconds']:.2f}",
                          f"{r['trials_per_second']:.1f}", f"{1000 * r['seconds_per_trial']:.0f}",
                          f"{1000 * s['quantize']:.1f}", f"{1000 * s['cost']:.1f}", f"{1000 * s['evaluate']:.1f}",
-                         f"{1000 * s['sampler']:.1f}", f"{1000 * s['storage']:.1f}", f"{1000 * s['other']:.1f}",
+                         f"{1000 * s['sampler']:.1f}", f"{1000 * s['storage']:.1f}",
+                         f"{1000 * s['lock_wait']:.1f}", f"{1000 * s['other']:.1f}",
                          f"{MASE_SECONDS_PER_TRIAL['mase_10_trials'] / r['seconds_per_trial']:.1f}x",
                          f"{MASE_SECONDS_PER_TRIAL['mase_100_trials'] / r['seconds_per_trial']:.1f}x"])
         print_table(["run", "trials", "search s", "trials/s", "ms/trial", "quantise", "cost", "evaluate",
-                     "sampler", "storage", "other", "vs MASE 0.24 s", "vs MASE 0.45 s"], rows,
+                     "sampler", "storage", "of it lock wait", "other", "vs MASE 0.24 s", "vs MASE 0.45 s"], rows,
                     note="per-trial split in ms per evaluated trial (summed over workers: CPU time, not wall); "
                          "MASE figures from reference/mase-search.md 8.4")
         print()

@@ -12,6 +12,8 @@ from typing import Any
 from rich.console import RenderableType
 from rich.text import Text
 
+from core.ir.view import node_view
+
 FX_OPCODES: dict[str, str] = {
     "placeholder": "an input of the traced forward(): one per argument; its name is the argument's",
     "get_attr": "fetches a parameter, buffer or constant tensor from the module hierarchy "
@@ -73,10 +75,9 @@ def _quantisation_note(node, mase_type: str, mase_op: str) -> str:
 
 def explain_node(graph, name: str) -> list[RenderableType]:
     node = graph.node(name)
-    mase = node.meta.get("mase")
-    common = (mase.parameters.get("common") or {}) if mase is not None else {}
-    mase_type = str(common.get("mase_type", "-"))
-    mase_op = str(common.get("mase_op", "") or "")
+    view = node_view(node, model=graph.model)
+    mase_type = view.mase_type or "-"
+    mase_op = view.mase_op or ""
     module = None
     if node.op == "call_module":
         try:

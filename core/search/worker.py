@@ -48,7 +48,8 @@ class WorkerReport:
     failed: int = 0
     stop_reason: str = ""
     seconds: dict[str, float] = field(default_factory=lambda: {
-        "quantize": 0.0, "cost": 0.0, "evaluate": 0.0, "sampler": 0.0, "storage": 0.0, "total": 0.0})
+        "quantize": 0.0, "cost": 0.0, "evaluate": 0.0, "sampler": 0.0, "storage": 0.0, "total": 0.0,
+        "lock_wait": 0.0})  # lock_wait: the part of storage spent waiting for another worker's write
 
 
 def short_key(key: str) -> str:
@@ -80,7 +81,6 @@ class Worker:
         self.mirror = optuna.create_study(directions=search.directions, sampler=sampler)
         self._keys: set[str] = set()
         self._complete = 0
-        self._fresh = False
         self._failures = 0
         self._last_error = ""
 
@@ -106,11 +106,12 @@ class Worker:
     def _stop_reason(self) -> str:
         if self.deadline is not None and time.time() >= self.deadline:
             return "timeout"
-        if not self._fresh:  # a trial was just written: the view from under the lock is current
-            t0 = time.perf_counter()
-            self._sync()
-            self.report.seconds["storage"] += time.perf_counter() - t0
-        self._fresh = False
+        # outside the lock: other workers' trials (and this worker's last one, which Optuna's
+        # cache reads back once) reach the sampler and the duplicate check before evaluation, so
+        # the sync under the lock only reads what was written during this trial (usually nothing)
+        t0 = time.perf_counter()
+        self._sync()
+        self.report.seconds["storage"] += time.perf_counter() - t0
         if self._complete >= self.n_trials:
             return "budget"
         if len(self._keys) >= self.space.size:
@@ -175,9 +176,10 @@ class Worker:
     def _record(self, trial, frozen, values, metrics, config, key) -> bool:
         import optuna
 
+        t0 = time.perf_counter()
         with self.lock():
+            self.report.seconds["lock_wait"] += time.perf_counter() - t0
             self._sync()
-            self._fresh = True
             if self._complete >= self.n_trials or key in self._keys:
                 return False
             done = optuna.trial.create_trial(

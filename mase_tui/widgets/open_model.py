@@ -100,6 +100,7 @@ class OpenModelScreen(ModalScreen[OpenRequest | None]):
         self.current = current
         self.recent = load_recent() if recent is None else recent
         self.error_text = ""
+        self._shown: tuple | None = None  # the option ids the list shows
 
     def compose(self) -> ComposeResult:
         from core.models.registry import MODELS
@@ -136,6 +137,10 @@ class OpenModelScreen(ModalScreen[OpenRequest | None]):
             options.append(Option(Text("zoo", style="bold"), disabled=True))
             options += [Option(_one_line(Text.assemble((f"{name:<20}", "bold"), (desc, "dim"))), id=f"{ZOO_PREFIX}{name}")
                         for name, desc in zoo]
+        shown = tuple(o.id for o in options)
+        if shown == self._shown:
+            return  # typing on in a path that matches nothing: no need to rebuild the list
+        self._shown = shown
         listing = self.query_one(ModelList)
         listing.clear_options()
         listing.add_options(options)
