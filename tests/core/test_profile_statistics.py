@@ -224,3 +224,25 @@ def test_generator_running_out_is_a_warning(caplog):
                       input_generator=Batches(data, 8), num_samples=100)
     assert info["num_samples"] == 16
     assert "ran out after 16 of 100 samples" in caplog.text
+
+
+def test_a_second_run_sees_a_swapped_module_and_only_its_own_samples():
+    # the tapped copy of the graph is reused between runs on an unchanged graph: a module a
+    # transform swapped in must be the one profiled, and counts must not add up across runs
+    model, data, mg = jsc_tiny()
+    args = dict(by="name", target_activation_nodes=["seq_blocks_3"], num_samples=32,
+                activation_statistics={"range_min_max": {"dims": "all"}})
+    for _ in range(2):
+        mg, _ = profile(mg, input_generator=Batches(data, 8), **args)
+        r = stat_of(mg, "seq_blocks_3")["range_min_max"]
+        assert r["count"] == 32 * 5
+    torch.manual_seed(7)
+    swapped = torch.nn.Linear(16, 5)
+    setattr(mg.model.get_submodule("seq_blocks"), "2", swapped)  # as a transform swaps a module
+    mg, _ = profile(mg, input_generator=Batches(data, 8), **args)
+    model.eval()
+    with torch.no_grad():
+        expected = swapped(torch.relu(model.seq_blocks[0](data[:32])))
+    r = stat_of(mg, "seq_blocks_3")["range_min_max"]
+    assert r["count"] == 32 * 5
+    assert r["min"] == expected.min().item() and r["max"] == expected.max().item()

@@ -104,6 +104,27 @@ def test_range_quantile_per_element_and_listed_dims():
     assert same(r["min"], torch.quantile(per_channel, 0.05, dim=-1).view(1, 3))
 
 
+def test_range_quantile_listed_dims_with_long_rows_merges_tails_exactly():
+    # 300 samples x 40 values per channel = 12000 values a row: above the keep-everything size,
+    # so each channel's tails are merged batch by batch (topk per block)
+    data = random_data(16, (300, 2, 40))
+    stat, r = feed("range_quantile", {"quantile": 0.97, "dims": [2]}, data, splits=(7, 93, 1, 150, 49))
+    per_channel = data.permute(1, 0, 2).reshape(2, -1)
+    assert same(r["max"], torch.quantile(per_channel, 0.97, dim=-1).view(1, 2))
+    assert same(r["min"], torch.quantile(per_channel, 0.03, dim=-1).view(1, 2))
+    assert stat.kept_values() < 0.13 * data.numel()
+
+
+def test_range_quantile_of_few_values_keeps_them_and_is_exact():
+    # jsc-toy's 32 samples x 16 features: 512 values, kept and sorted once
+    data = random_data(17, (32, 16))
+    data[3, 5] = math.inf
+    stat, r = feed("range_quantile", {"quantile": 0.97}, data, splits=(8, 8, 8, 5, 3))
+    assert stat.kept_values() == 512
+    assert same(r["max"], torch.quantile(data.flatten(), 0.97))
+    assert same(r["min"], torch.quantile(data.flatten(), 0.03))
+
+
 def test_range_quantile_per_sample_mean_is_the_mean_of_each_samples_quantiles():
     data = random_data(5)
     _, r = feed("range_quantile", {"quantile": 0.97, "mode": "per_sample_mean"}, data)

@@ -9,13 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from textual.worker import WorkerCancelled, WorkerFailed
 
 import core.passes.analysis.cost as cost_module
 from core.session import Session
 from mase_tui.app import MaseTuiApp
 from mase_tui.panes import FollowsCost, FollowsNode, FollowsPasses, OpensConfig, SessionView
 from tests.helpers import LAB_ARGS
+from tests.pilot import settle
 
 SIZE = (120, 36)
 PACKAGE = Path(__file__).resolve().parents[2] / "mase_tui"
@@ -26,17 +26,6 @@ def _no_user_files(monkeypatch, tmp_path):
     monkeypatch.delenv("MASE_TUI_JSC_PATH", raising=False)
     monkeypatch.delenv("MASE_TUI_NO_TUNING", raising=False)
     monkeypatch.setenv("MASE_TUI_KEYS", str(tmp_path / "no-keys.toml"))
-
-
-async def settle(app, pilot) -> None:
-    for _ in range(400):
-        try:
-            await app.workers.wait_for_complete()
-        except (WorkerCancelled, WorkerFailed):
-            pass
-        await pilot.pause()
-        if (app.ready or app.load_error) and all(w.is_finished for w in app.workers):
-            break
 
 
 @pytest.fixture

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 import torch
 from textual.widgets import Input, TextArea
-from textual.worker import WorkerCancelled
 
 import mase_tui.app
 from core.session import Session
 from mase_tui.app import MaseTuiApp
 from mase_tui.widgets.precision_bar import PrecisionBar
 from mase_tui.widgets.precision_editor import PrecisionEditor
+from tests.pilot import settle
 
 SIZE = (120, 36)
 # MACs per sample of jsc-toy's Linear layers (16x8, 8x8, 8x5)
@@ -24,17 +24,6 @@ MACS = {"seq_blocks_2": 128, "seq_blocks_5": 64, "seq_blocks_8": 40}
 
 class App(MaseTuiApp):
     CSS_PATH = str(Path(mase_tui.app.__file__).with_name("app.tcss"))
-
-
-async def settle(app, pilot) -> None:
-    for _ in range(400):
-        try:
-            await app.workers.wait_for_complete()
-        except WorkerCancelled:
-            pass
-        await pilot.pause()
-        if all(w.is_finished for w in app.workers):
-            break
 
 
 async def retype(pilot, field: Input, text: str) -> None:

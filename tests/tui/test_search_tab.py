@@ -10,13 +10,13 @@ from pathlib import Path
 import optuna
 import pytest
 from textual.widgets import Input
-from textual.worker import WorkerCancelled
 
 import mase_tui.app
 from core.session import Session
 from mase_tui.app import MaseTuiApp
 from mase_tui.widgets.braille_plot import BraillePlot, PlotPoint, braille_cells
 from mase_tui.widgets.search_tab import SearchPrompt, SearchView
+from tests.pilot import settle
 
 SIZE = (80, 24)
 LINEAR = {"seq_blocks_2": 128, "seq_blocks_5": 64, "seq_blocks_8": 40}  # MACs per sample (16x8, 8x8, 8x5)
@@ -61,17 +61,6 @@ bias_frac_width = [4]
 
 class App(MaseTuiApp):
     CSS_PATH = str(Path(mase_tui.app.__file__).with_name("app.tcss"))
-
-
-async def settle(app, pilot) -> None:
-    for _ in range(400):
-        try:
-            await app.workers.wait_for_complete()
-        except WorkerCancelled:
-            pass
-        await pilot.pause()
-        if all(w.is_finished for w in app.workers):
-            break
 
 
 async def until(pilot, condition, seconds: float = 120.0) -> None:

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import torch
 from textual.widgets import DataTable, OptionList, TextArea
-from textual.worker import WorkerCancelled
 
 import mase_tui.app
 from core.config import dumps_toml
@@ -18,6 +17,7 @@ from mase_tui.app import MaseTuiApp
 from mase_tui.widgets.compare import CompareView
 from mase_tui.widgets.costs import CostsView
 from mase_tui.widgets.pass_runner import PassRunner
+from tests.pilot import settle
 
 SIZE = (120, 36)
 LAB_CONFIG = {
@@ -54,19 +54,6 @@ class RecordingApp(MaseTuiApp):
 
 def make_app(session) -> RecordingApp:
     return RecordingApp(session)
-
-
-async def settle(app, pilot) -> None:
-    """Wait for every worker, and for the workers their messages start (a worker replaced by a
-    newer one in its exclusive group ends cancelled)."""
-    for _ in range(400):
-        try:
-            await app.workers.wait_for_complete()
-        except WorkerCancelled:
-            pass
-        await pilot.pause()
-        if all(w.is_finished for w in app.workers):
-            break
 
 
 async def focus(app, pilot, selector: str) -> None:

@@ -20,6 +20,8 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import threading
+import weakref
 from typing import Any, Callable, Iterable
 
 import torch
@@ -52,6 +54,73 @@ def tap_inputs(gm: fx.GraphModule, sinks: dict[str, Callable[..., None]],
             else:
                 graph.call_function(sink, tuple(new.all_input_nodes))
     return fx.GraphModule(gm, graph, type(gm).__name__)
+
+
+class _TapCache:
+    """Tapped copies of graphs, reused by later runs on the same graph. Copying and compiling a
+    graph costs about 20 ms for a 400-node transformer and 2 ms for jsc-toy, a third of the
+    transformer's 64 forwards and 5x jsc-toy's 32. A copy taps fixed slots; each run plugs its
+    own sinks into them and unplugs them at the end (so no statistics outlive their run).
+    A copy is reused only while the graph is unchanged: same graph object, same generated code,
+    same module and attribute objects behind every call_module / get_attr node (a transform
+    that swaps a module or a parameter gets a fresh copy), and never by two runs at once."""
+
+    def __init__(self) -> None:
+        self.entries: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def _fingerprint(gm: fx.GraphModule, names: frozenset[str]) -> tuple:
+        objects = []
+        for node in gm.graph.nodes:
+            if node.op in ("call_module", "get_attr"):
+                target: Any = gm
+                for part in str(node.target).split("."):
+                    target = getattr(target, part, None)
+                objects.append(id(target))
+        return id(gm.graph), gm.code, names, tuple(objects)
+
+    @contextlib.contextmanager
+    def tapped(self, gm: fx.GraphModule, sinks: dict[str, Callable[..., None]]):
+        """A tapped copy of ``gm`` calling ``sinks`` (as :func:`tap_inputs`) for this run."""
+        key = self._fingerprint(gm, frozenset(sinks))
+        with self.lock:
+            entry = self.entries.get(gm)
+            reuse = entry is not None and entry[0] == key and not entry[3]
+            if reuse:
+                entry[3] = True
+        if not reuse:
+            slots = {name: _slot() for name in sinks}
+            module = tap_inputs(gm, {name: tap for name, (tap, _) in slots.items()})
+            entry = [key, module, {name: box for name, (_, box) in slots.items()}, True]
+            with self.lock:
+                current = self.entries.get(gm)
+                if current is None or not current[3]:
+                    self.entries[gm] = entry
+        boxes = entry[2]
+        for name, sink in sinks.items():
+            boxes[name][0] = sink
+        try:
+            yield entry[1]
+        finally:
+            for box in boxes.values():
+                box[0] = None
+            with self.lock:
+                entry[3] = False
+
+
+def _slot() -> tuple[Callable[..., None], list]:
+    box: list = [None]
+
+    def profile_tap(*values):
+        sink = box[0]
+        if sink is not None:
+            sink(*values)
+
+    return profile_tap, box
+
+
+_TAPS = _TapCache()
 
 
 def placeholders(gm: fx.GraphModule) -> list[str]:
@@ -410,13 +479,13 @@ def _profile_activations(graph, act, generator, num_samples: int, progress, canc
     collectors = {key: [None if entry is None else _Collector(stats, run) for entry, stats in slots]
                   for key, slots in act.items()}
     model = graph.model
-    tapped = tap_inputs(model, {key: _input_sink(cols) for key, cols in collectors.items()})
     names = placeholders(model)
     modes = {m: m.training for m in model.modules()}
-    tapped.eval()
     samples = batches = 0
+    sinks = {key: _input_sink(cols) for key, cols in collectors.items()}
     try:
-        with torch.no_grad():
+        with torch.no_grad(), _TAPS.tapped(model, sinks) as tapped:
+            tapped.eval()
             for kwargs, done in draw_samples(generator, num_samples, names, cancel):
                 run.batch = done - samples
                 tapped(**kwargs)
