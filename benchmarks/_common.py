@@ -79,5 +79,21 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], note: str
         print(note)
 
 
+class Replay:
+    """A MASE-style input generator over pre-made batches."""
+
+    def __init__(self, batches: list[dict], batch_size: int) -> None:
+        self.batches, self.batch_size, self.i = batches, batch_size, 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.i >= len(self.batches):
+            raise StopIteration
+        self.i += 1
+        return self.batches[self.i - 1]
+
+
 def print_json(doc: dict[str, Any]) -> None:
     print(json.dumps(doc))

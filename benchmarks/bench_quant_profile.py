@@ -25,7 +25,7 @@ import sys
 import time
 
 import torch
-from _common import annotated, parser, print_json, print_table, setup, timed
+from _common import Replay, annotated, parser, print_json, print_table, setup, timed
 
 from core.ir import MaseGraph
 from core.models import get_model, get_model_spec
@@ -48,22 +48,6 @@ QUANT_CASES = {
                             "bmm": {"config": MM84}, "matmul": {"config": MM84},
                             "add": {"config": ACT84}, "mul": {"config": ACT84}},
 }
-
-
-class Replay:
-    """A MASE-style input generator over pre-made batches."""
-
-    def __init__(self, batches: list[dict], batch_size: int) -> None:
-        self.batches, self.batch_size, self.i = batches, batch_size, 0
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        if self.i >= len(self.batches):
-            raise StopIteration
-        self.i += 1
-        return self.batches[self.i - 1]
 
 
 def make_batches(name: str, batch: int, samples: int) -> list[dict[str, torch.Tensor]]:

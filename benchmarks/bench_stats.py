@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
-from _common import annotated, parser, print_json, print_table, setup, timed
+from _common import Replay, annotated, parser, print_json, print_table, setup, timed
 
 from core.ir import MaseGraph
 from core.models import get_model, get_model_spec
@@ -104,22 +104,6 @@ def cases(opts) -> list[Case]:
              opts.tf_samples, ["linear"], ["linear"]),
     ]
     return [c for c in out if not opts.models or c.label.split(" ")[0] in opts.models]
-
-
-class Replay:
-    """A MASE-style input generator over pre-made batches."""
-
-    def __init__(self, batches: list[dict], batch_size: int) -> None:
-        self.batches, self.batch_size, self.i = batches, batch_size, 0
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        if self.i >= len(self.batches):
-            raise StopIteration
-        self.i += 1
-        return self.batches[self.i - 1]
 
 
 def make_batches(case: Case) -> list[dict[str, torch.Tensor]]:

@@ -6,11 +6,13 @@ from rich.console import Group
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from mase_tui.widgets.text_screen import TextScreen
 
-class ExplainScreen(ModalScreen[None]):
+
+class ExplainScreen(TextScreen):
+    BODY_ID = "explain-body"
     HELP_SCOPE = "Explain"
     BINDINGS = [
         Binding("escape,i,q", "close", "Close", id="explain.close"),
@@ -31,10 +33,3 @@ class ExplainScreen(ModalScreen[None]):
         with VerticalScroll(id="explain-body") as scroll:
             scroll.border_title = "explain  (escape closes)"
             yield Static(Group(*self.renderables), id="explain-text")
-
-    def action_close(self) -> None:
-        self.dismiss(None)
-
-    def action_scroll(self, direction: str) -> None:
-        body = self.query_one("#explain-body", VerticalScroll)
-        body.scroll_down(animate=False) if direction == "down" else body.scroll_up(animate=False)

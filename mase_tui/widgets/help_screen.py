@@ -8,11 +8,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from mase_tui.keymap import BindingInfo, keymap_path
 from mase_tui.markup import PlainTable as Table
+from mase_tui.widgets.text_screen import TextScreen
 
 FILTER_HELP = [
     ("linear", "node name or module path contains 'linear'"),
@@ -49,7 +49,8 @@ def help_renderable(bindings: list[BindingInfo], keymap_file: str, keymap_active
     return Group(table, Text(""), filters, Text(""), remap)
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(TextScreen):
+    BODY_ID = "help-body"
     HELP_SCOPE = "Help"
     BINDINGS = [
         Binding("escape,question_mark,q", "close", "Close help", id="help.close"),
@@ -72,13 +73,3 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-body") as scroll:
             scroll.border_title = "mase-tui help  (escape closes)"
             yield Static(help_renderable(self.bindings, str(keymap_path()), keymap_active), id="help-text")
-
-    def action_close(self) -> None:
-        self.dismiss(None)
-
-    def action_scroll(self, direction: str) -> None:
-        body = self.query_one("#help-body", VerticalScroll)
-        if direction == "down":
-            body.scroll_down(animate=False)
-        else:
-            body.scroll_up(animate=False)

@@ -353,9 +353,14 @@ class SearchView(Vertical):
             self._poll_timer = self.set_interval(POLL_SECONDS, self.poll)
         self.poll()
 
+    def on_show(self) -> None:
+        self.poll()
+
     def poll(self) -> None:
         """Read the storage in a thread; one poll at a time (a slow server skips ticks)."""
         if self._study is None or self._polling:
+            return
+        if not self._procs and not self.is_on_screen:  # an attached study only matters while shown
             return
         self._polling = True
         generation, study = self._session_at, self._study
