@@ -28,7 +28,7 @@ import torch
 import torch.fx as fx
 
 from core.errors import ConfigError, PassError
-from core.passes.analysis.stats import Stat, create_stats, merged_export, plain_view
+from core.passes.analysis.stats import Stat, merged_export, plain_view, stat_factory
 from core.passes.schema import Arg, mase_pass
 
 logger = logging.getLogger(__name__)
@@ -207,9 +207,13 @@ def _software_args(node: fx.Node) -> dict[str, Any]:
     return software.get("args", {})
 
 
-def _weight_tensor(module: torch.nn.Module, entry: str) -> torch.Tensor | None:
+def _weight_tensors(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     named = dict(module.named_parameters())
     named.update(dict(module.named_buffers()))
+    return named
+
+
+def _weight_tensor(named: dict[str, torch.Tensor], entry: str) -> torch.Tensor | None:
     if entry in named:
         return named[entry]
     for name, value in named.items():
@@ -293,13 +297,14 @@ def _profile(graph, pass_args: dict[str, Any] | None):
     args = _parse_args(pass_args)
     by, progress, cancel = args["by"], args.get("progress"), args.get("cancel")
     w_spec, a_spec = args.get("weight_statistics") or {}, args.get("activation_statistics") or {}
-    create_stats(w_spec, "weight_statistics")  # validate names and options before any work
-    create_stats(a_spec, "activation_statistics")
+    new_w = stat_factory(w_spec, "weight_statistics")  # names and options checked before any work
+    new_a = stat_factory(a_spec, "activation_statistics")
     nodes = list(graph.fx_graph.nodes)
+    by_name = {n.name: n for n in nodes}
+    keys = {n: _node_key(n, by) for n in nodes}
     warnings: list[str] = []
 
     def select(targets: list[str], kind: str) -> list[fx.Node]:
-        keys = {n: _node_key(n, by) for n in nodes}
         if by == "type" and targets and all(k is None for k in keys.values()):
             raise PassError("profile_statistics by type needs mase ops",
                             hint="run add_common_metadata_analysis_pass first")
@@ -317,13 +322,14 @@ def _profile(graph, pass_args: dict[str, Any] | None):
         for node in w_nodes:
             if node.op == "call_module":
                 module = graph.model.get_submodule(node.target)
-                found = {e: _weight_tensor(module, e) for e in _software_args(node) if "data_in" not in e}
+                named = _weight_tensors(module)
+                found = {e: _weight_tensor(named, e) for e in _software_args(node) if "data_in" not in e}
             else:  # a function call (functional layer, torch.export graph): its constant operands
                 found = {e: _attr(graph.model, t) for e, t in _constant_operands(node).items()}
                 if not found:
                     warnings.append(f"weight target '{node.name}' has no parameter or buffer operands")
             for entry, tensor in found.items():
-                weight[(node.name, entry)] = create_stats(w_spec, "weight_statistics")
+                weight[(node.name, entry)] = new_w()
                 weight_tensors[(node.name, entry)] = tensor
     if a_spec:
         for node in a_nodes:
@@ -334,7 +340,7 @@ def _profile(graph, pass_args: dict[str, Any] | None):
                 # constants (parameters, buffers) are weights: profiled once as weight targets,
                 # not batch after batch as activations
                 skip = (node.name, entry) in weight or source.op == "get_attr"
-                slots.append((None if skip else entry, [] if skip else create_stats(a_spec, "activation_statistics")))
+                slots.append((None if skip else entry, [] if skip else new_a()))
             if any(e is not None for e, _ in slots):
                 act[node.name] = slots
     if not weight and not act:
@@ -372,7 +378,7 @@ def _profile(graph, pass_args: dict[str, Any] | None):
             if entry is not None:
                 results.setdefault(name, {})[entry] = merged_export(stats)
     for name, entries in results.items():
-        sw_args = graph.node(name).meta["mase"].parameters["software"].setdefault("args", {})
+        sw_args = by_name[name].meta["mase"].parameters["software"].setdefault("args", {})
         for entry, stat in entries.items():
             sw_args.setdefault(entry, {})["stat"] = stat
     for w in warnings:
@@ -403,7 +409,7 @@ class _Collector:
     that keep values copy what they keep."""
 
     FLUSH_ELEMENTS = 1 << 18
-    LARGE = 1 << 16
+    LARGE = 1 << 12
 
     def __init__(self, stats: list[Stat], run: _Run) -> None:
         self.stats = stats
@@ -480,12 +486,14 @@ def _profile_activations(graph, act, generator, num_samples: int, progress, canc
                   for key, slots in act.items()}
     model = graph.model
     names = placeholders(model)
-    modes = {m: m.training for m in model.modules()}
+    training = [m for m in model.modules() if m.training]  # usually none: graphs are traced in eval
     samples = batches = 0
     sinks = {key: _input_sink(cols) for key, cols in collectors.items()}
     try:
         with torch.no_grad(), _TAPS.tapped(model, sinks) as tapped:
-            tapped.eval()
+            for m in training:
+                m.training = False
+            tapped.training = False
             for kwargs, done in draw_samples(generator, num_samples, names, cancel):
                 run.batch = done - samples
                 tapped(**kwargs)
@@ -497,6 +505,6 @@ def _profile_activations(graph, act, generator, num_samples: int, progress, canc
                     if collector is not None:
                         collector.flush()
     finally:
-        for module, mode in modes.items():
-            module.training = mode
+        for module in training:
+            module.training = True
     return samples, batches

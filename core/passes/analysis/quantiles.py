@@ -87,26 +87,6 @@ def _from_tails(bottom: Tensor, top: Tensor, n: int, q_low: float, q_high: float
     return _nan_where(low, has_nan), _nan_where(high, has_nan)
 
 
-def _beyond(x: Tensor, t: Tensor, largest: bool, inclusive: bool) -> Tensor:
-    """The values of the 1-d ``x`` beyond ``t`` (above for ``largest``, else below), ``t`` itself
-    too when ``inclusive``; NaN counts as largest (it passes an upper threshold), as in topk.
-    On CPU through numpy (a comparison, flatnonzero, take): 6x faster than torch's compare,
-    nonzero and index_select on a transformer's 131k-value inputs. Tensor indexing is avoided
-    either way (it holds the GIL for the whole selection, stalling an app's UI thread)."""
-    if x.device.type == "cpu" and x.dtype == torch.float32:
-        a, v = x.numpy(), np.float32(t.item())
-        if largest:
-            mask = ~(a < v) if inclusive else ~(a <= v)
-        else:
-            mask = (a <= v) if inclusive else (a < v)
-        return torch.from_numpy(a.take(np.flatnonzero(mask)))
-    if largest:
-        mask = (x.lt(t) if inclusive else x.le(t)).logical_not_()
-    else:
-        mask = x <= t if inclusive else x < t
-    return x.index_select(0, mask.nonzero().squeeze(1))
-
-
 class _MergedTail:
     """The k largest (or smallest) values of each row, merged block by block with topk: fixed
     shapes, one op per block for all rows (used when there are several rows)."""
@@ -131,85 +111,100 @@ class _MergedTail:
 
 
 @functools.lru_cache(maxsize=64)
-def _subsample_index(n: int, m: int, device: torch.device) -> Tensor:
+def _subsample_index(n: int, m: int) -> np.ndarray:
     """``m`` positions in ``range(n)`` drawn uniformly (fixed seed, so runs repeat). Not a
     stride: a stride that divides an inner dim samples only some features (every 8th of 64
     channels), whose tails differ from the others', the guessed threshold then fails its check
-    and the whole block goes to topk (it did so for a third of a transformer's linear inputs)."""
-    gen = torch.Generator().manual_seed(0x5EED)
-    return torch.randint(n, (m,), generator=gen).to(device)
+    and the whole block is kept (it did so for a third of a transformer's linear inputs)."""
+    return np.random.default_rng(0x5EED).integers(0, n, m)
 
 
 class _FilteredTail:
-    """The k largest (or smallest) values of a single row, behind a threshold: a new value can
-    only matter if it beats the k-th best kept so far, so a block costs one comparison per value
-    plus a copy of the few that pass. Kept values are cut back to k (topk) once they pass 2k.
+    """The k largest (or smallest) values of a single row of float32 values on the CPU, behind
+    a threshold: a new value can only matter if it beats the k-th best kept so far, so a block
+    costs one comparison per value plus a copy of the few that pass (numpy's compare and
+    compress on the block still in cache: ~6 us for 16k values, 5x torch's boolean indexing,
+    which also holds the GIL throughout). Kept values are cut back to k once they pass 2k, by
+    one numpy.partition (introselect; 6x a torch.topk of the same size), which also gives the
+    new threshold.
 
     Invariant: every value seen beyond the threshold is kept, and at least k kept values are at
-    or beyond it; so the kept values, best first, are exactly the best values seen."""
+    or beyond it; so the kept values, best first, are exactly the best values seen (values
+    kept besides those only ever rank after the k best, which is all a tail is asked for).
+    NaN ranks above every number (as in a sort): it passes an upper threshold and is never a
+    threshold itself."""
 
     def __init__(self, k: int, largest: bool) -> None:
         self.k, self.largest = k, largest
-        self.parts: list[Tensor] = []
+        self.parts: list[np.ndarray] = []
         self.count = 0
-        self.threshold: Tensor | None = None
+        self.threshold: np.float32 | None = None
+
+    def _beyond(self, a: np.ndarray, t: np.float32, inclusive: bool) -> np.ndarray:
+        if self.largest:  # not (a <= t): NaN passes
+            return np.compress(~(a < t) if inclusive else ~(a <= t), a)
+        return np.compress(a <= t if inclusive else a < t, a)
 
     def add(self, block: Tensor, owned: bool) -> None:
-        x = block.reshape(-1)
+        a = block.reshape(-1).numpy()
         if self.threshold is None:
-            part = self._prefilter(x) if self.count + x.numel() > 2 * self.k else None
+            part = self._prefilter(a) if self.count + a.size > 2 * self.k else None
             if part is None:
-                part = x if owned else x.clone()
-        elif self.largest:  # not (x <= t): NaN passes, ranked above everything as topk does
-            part = _beyond(x, self.threshold, True, inclusive=False)
+                part = a if owned else a.copy()
         else:
-            part = _beyond(x, self.threshold, False, inclusive=False)
+            part = self._beyond(a, self.threshold, inclusive=False)
         self.parts.append(part)
-        self.count += part.numel()
+        self.count += part.size
         if self.count > 2 * self.k:
             self._cut()
 
     SUBSAMPLE = 1 << 12
 
-    def _prefilter(self, x: Tensor) -> Tensor | None:
+    def _prefilter(self, a: np.ndarray) -> np.ndarray | None:
         """The values of a large first block at or beyond a threshold guessed from a uniform
         subsample, placed a few standard deviations on the safe side of the k-th best, so
-        that one comparison replaces a topk over the whole block. The guess is checked (at
-        least k values pass); if it fails, None: the caller keeps the whole block."""
-        n = x.numel()
+        that one comparison replaces a selection over the whole block. The guess is checked
+        (at least k values pass); if it fails, None: the caller keeps the whole block."""
+        n = a.size
         if n < 4 * self.SUBSAMPLE or self.k * 4 > n:
             return None
-        sample = x.index_select(0, _subsample_index(n, self.SUBSAMPLE, x.device))
-        m = sample.numel()
+        sample = a.take(_subsample_index(n, self.SUBSAMPLE))
+        m = sample.size
         expected = self.k * m / n
         j = min(m, math.ceil(expected + 4 * math.sqrt(expected) + 1))
-        t = sample.topk(j, largest=self.largest, sorted=False).values
-        if self.largest:  # a NaN in the subsample must not become the threshold
-            t = torch.where(torch.isnan(t), math.inf, t).min()
-            part = _beyond(x, t, True, inclusive=True)  # NaN passes
-        else:
-            t = t.max()
-            part = _beyond(x, t, False, inclusive=True)
-        if part.numel() < self.k:
+        t = self._kth_best(sample, j)
+        if t is None:
+            return None
+        part = self._beyond(a, t, inclusive=True)
+        if part.size < self.k:
             return None
         self.threshold = t
         return part
 
+    def _kth_best(self, data: np.ndarray, j: int) -> np.float32 | None:
+        """The j-th best value of ``data`` (NaN sorted last); None if that is NaN."""
+        pos = data.size - j if self.largest else j - 1
+        t = np.partition(data, pos)[pos]
+        return None if np.isnan(t) else t
+
     def _cut(self) -> None:
-        data = self.parts[0] if len(self.parts) == 1 else torch.cat(self.parts)
-        best = data.topk(self.k, largest=self.largest, sorted=False).values
-        self.parts, self.count = [best], self.k
-        if self.largest:  # the k-th largest number; a kept NaN must not become the threshold
-            self.threshold = torch.where(torch.isnan(best), math.inf, best).min()
-        else:
-            self.threshold = best.max()
+        data = self.parts[0] if len(self.parts) == 1 else np.concatenate(self.parts)
+        n, k = data.size, self.k
+        pos = n - k if self.largest else k - 1
+        parted = np.partition(data, pos)
+        best = parted[pos:].copy() if self.largest else parted[:k].copy()
+        t = parted[pos]
+        self.parts, self.count = [best], k
+        # a NaN k-th best: the upper tail holds k NaNs, so only NaN can still enter; the lower
+        # one holds NaNs, so the answer is NaN whatever it keeps (the upper tail keeps them all)
+        self.threshold = np.float32(np.inf) if np.isnan(t) else t
 
     def size(self) -> int:
         return self.count
 
     def values(self) -> Tensor:
-        data = self.parts[0] if len(self.parts) == 1 else torch.cat(self.parts)
-        return data.unsqueeze(0)
+        data = self.parts[0] if len(self.parts) == 1 else np.concatenate(self.parts)
+        return torch.from_numpy(data).unsqueeze(0)
 
 
 class Tails:
@@ -248,7 +243,8 @@ class Tails:
             self.chunks.append(block if owned else block.clone())
             return
         if self.top is None:
-            kind = _FilteredTail if block.shape[0] == 1 else _MergedTail
+            single = block.shape[0] == 1 and block.device.type == "cpu" and block.dtype == torch.float32
+            kind = _FilteredTail if single else _MergedTail
             self.top, self.bottom = kind(self.k_high, True), kind(self.k_low, False)
         self.top.add(block, owned)
         self.bottom.add(block, owned)

@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import difflib
 import math
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from core.errors import ConfigError, PassError
+from core.passes.analysis.partials import ExtremaParts, MomentParts, SumParts, abs_sum_flat
 from core.passes.analysis.quantiles import Tails, quantile_pair_rows
 
 NA = "NA"
@@ -67,6 +69,7 @@ class Stat:
 
     name = ""
     options: dict[str, Any] = {"device": None}
+    abs = False  # statistics with an ``abs`` option profile absolute values when it is set
 
     def __init__(self, **kwargs: Any) -> None:
         for key, default in self.options.items():
@@ -82,9 +85,26 @@ class Stat:
             t, fresh = t.to(self.device), True
         if t.dtype != torch.float32:  # integers and other floats are profiled as float32, as in MASE
             t, fresh = t.float(), True
-        if getattr(self, "abs", False):
+        if self.abs:
             t, fresh = t.abs(), True
         return _as_samples(t, batched), fresh
+
+    def _prepare_flat(self, t: Tensor) -> tuple[Tensor, bool]:
+        """All values of the input as one float32 1-d tensor (``dims = "all"``: samples need
+        not be told apart), and whether it is a new tensor. Called per node per batch: the
+        common case (float32, contiguous, on the right device) costs a view and no more."""
+        fresh = False
+        if t.requires_grad:
+            t = t.detach()
+        if self.device is not None and t.device != self.device:
+            t, fresh = t.to(self.device), True
+        if t.dtype != torch.float32:  # integers and other floats are profiled as float32, as in MASE
+            t, fresh = t.float(), True
+        if self.abs:
+            t, fresh = t.abs(), True
+        if t.is_contiguous():
+            return t.view(-1), fresh
+        return t.reshape(-1), True
 
     def _prepare(self, t: Tensor, batched: bool, copy: bool = False) -> Tensor:
         s, fresh = self._prepare_fresh(t, batched)
@@ -107,51 +127,60 @@ class Stat:
 
 
 class _Moments(Stat):
-    """Running count, mean and M2 per kept element, merged batch by batch."""
+    """Count, mean and M2 per kept element (partials.MomentParts); statistics with the same
+    options on the same input share one (``share``), so variance_online, variance_precise and
+    range_n_sigma together reduce each input once."""
 
     options = {"device": None, "dims": "all"}
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.n = 0
-        self.mean: Tensor | None = None  # running mean, for merging M2 (Chan et al.)
-        self.m2: Tensor | None = None
-        self.total: Tensor | None = None  # float64 sum: the reported mean, inf-safe like torch.mean
+        self.parts = MomentParts()
+        self.leader = True
+
+    def share_key(self) -> tuple:
+        return ("moments", self.dims if self.dims is None else str(self.dims), str(self.device),
+                bool(self.abs))
+
+    def share(self, leader: "_Moments") -> None:
+        """Read ``leader``'s moments instead of reducing the same input again."""
+        self.parts, self.leader = leader.parts, False
 
     def update(self, t: Tensor, batched: bool, owned: bool = False) -> None:
+        if not self.leader:
+            return
+        if self.dims == "all":
+            flat, _ = self._prepare_flat(t)
+            self.parts.add_flat(flat)
+            return
         s = self._prepare(t, batched)
         reduce = _reduce_dims(s, self.dims)
-        n_b = _count(s, reduce)
-        if n_b == 0:
-            return
-        # two passes (mean, then squared deviations) with torch's cascaded float32 sums: several
-        # times faster than torch.var_mean's Welford reduction or float64 sums on CPU, relative
-        # error ~1e-7 on millions of values (BLAS dot would be 1e-5); batches merge in float64
-        if len(reduce) == s.ndim:
-            sum_k = s.sum()
-            d = s - sum_k / n_b  # a fresh tensor: squared in place
-            sum_b, m2_b = sum_k.double(), d.mul_(d).sum().double()
-        else:
-            sum_k = s.sum(dim=reduce, keepdim=True)
-            d = s - sum_k / n_b
-            sum_b, m2_b = sum_k.squeeze(reduce).double(), d.mul_(d).sum(dim=reduce).double()
-        mean_b = sum_b / n_b
-        if self.mean is None:
-            self.n, self.mean, self.m2, self.total = n_b, mean_b, m2_b, sum_b
-            return
-        self.total = self.total + sum_b
-        n = self.n + n_b
-        delta = mean_b - self.mean
-        self.mean = self.mean + delta * (n_b / n)
-        self.m2 = self.m2 + m2_b + delta * delta * (self.n * n_b / n)
-        self.n = n
+        self.parts.add_reduced(s, reduce, _count(s, reduce))
 
-    def mean_value(self) -> Tensor:
-        return (self.total / self.n).float()
+    def moments(self, unbiased: bool) -> tuple[int, Any, Any]:
+        """(count, mean, variance) in float64: Python floats for ``dims = "all"`` (one value
+        each: plain arithmetic beats a dozen 0-d tensor ops per profiled tensor), else tensors."""
+        merged = self.parts.merge()
+        if merged is None:
+            return 0, None, None
+        n, total, m2 = merged
+        if total.ndim == 0:
+            total, m2 = total.item(), m2.item()
+        if n < 2:
+            return n, None, None
+        return n, total / n, m2 / (n - 1 if unbiased else n)
 
-    def variance(self, unbiased: bool) -> Tensor:
-        assert self.m2 is not None
-        return (self.m2 / (self.n - 1 if unbiased else self.n)).float()
+
+_F32_OVERFLOW = 2.0 ** 128 - 2.0 ** 103  # float64 values from here round to inf in float32
+
+
+def _f32(value: Any) -> Any:
+    """A float64 result rounded to float32, as the statistics report (a float or a tensor)."""
+    if not isinstance(value, float):
+        return value.float()
+    if abs(value) >= _F32_OVERFLOW:  # numpy would warn about the overflow; torch gives inf
+        return math.copysign(math.inf, value)
+    return float(np.float32(value))
 
 
 class VarianceOnline(_Moments):
@@ -159,9 +188,10 @@ class VarianceOnline(_Moments):
     unbiased = False
 
     def compute(self) -> dict[str, Any]:
-        if self.n < 2:
-            return {"mean": NA, "variance": NA, "count": self.n}
-        return {"mean": self.mean_value(), "variance": self.variance(self.unbiased), "count": self.n}
+        n, mean, var = self.moments(self.unbiased)
+        if n < 2:
+            return {"mean": NA, "variance": NA, "count": n}
+        return {"mean": _f32(mean), "variance": _f32(var), "count": n}
 
 
 class VariancePrecise(VarianceOnline):
@@ -174,13 +204,18 @@ class RangeNSigma(_Moments):
     options = {"device": None, "dims": "all", "abs": False, "var_mode": "online", "num_sigma": 3}
 
     def compute(self) -> dict[str, Any]:
-        if self.n < 2:
-            return {"min": NA, "max": NA, "range": NA, "count": self.n}
-        sigma = self.variance(self.var_mode == "precise").double().sqrt()
-        mean = self.total / self.n
+        n, mean, var = self.moments(self.var_mode == "precise")
+        if n < 2:
+            return {"min": NA, "max": NA, "range": NA, "count": n}
+        # sigma of the float32-rounded variance, as reported by variance_online / _precise
+        if isinstance(var, float):
+            sigma = math.sqrt(_f32(var))
+            lo, hi = _f32(mean - self.num_sigma * sigma), _f32(mean + self.num_sigma * sigma)
+            return {"min": lo, "max": hi, "range": float(np.float32(hi) - np.float32(lo)), "count": n}
+        sigma = var.float().double().sqrt()
         lo = (mean - self.num_sigma * sigma).float()
         hi = (mean + self.num_sigma * sigma).float()
-        return {"min": lo, "max": hi, "range": hi - lo, "count": self.n}
+        return {"min": lo, "max": hi, "range": hi - lo, "count": n}
 
 
 class RangeMinMax(Stat):
@@ -190,24 +225,29 @@ class RangeMinMax(Stat):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.n = 0
-        self.min: Tensor | None = None
-        self.max: Tensor | None = None
+        self.parts = ExtremaParts()
 
     def update(self, t: Tensor, batched: bool, owned: bool = False) -> None:
+        if self.dims == "all":
+            flat, _ = self._prepare_flat(t)
+            if flat.numel():
+                self.parts.add(*torch.aminmax(flat))
+                self.n += flat.numel()
+            return
         s = self._prepare(t, batched)
         reduce = _reduce_dims(s, self.dims)
         if s.numel() == 0:
             return
-        lo, hi = torch.aminmax(s, dim=None) if len(reduce) == s.ndim else (s.amin(dim=reduce), s.amax(dim=reduce))
-        self.min = lo if self.min is None else torch.minimum(self.min, lo)
-        self.max = hi if self.max is None else torch.maximum(self.max, hi)
+        self.parts.add(s.amin(dim=reduce), s.amax(dim=reduce))
         self.n += _count(s, reduce)
 
     def compute(self) -> dict[str, Any]:
-        if self.min is None:
+        merged = self.parts.merge()
+        if merged is None:
             return {"min": NA, "max": NA, "range": NA, "count": 0}
-        rng = self.max - self.min if self.n >= 2 else NA
-        return {"min": self.min, "max": self.max, "range": rng, "count": self.n}
+        lo, hi = merged
+        rng = hi - lo if self.n >= 2 else NA
+        return {"min": lo, "max": hi, "range": rng, "count": self.n}
 
 
 class AbsMean(Stat):
@@ -217,19 +257,27 @@ class AbsMean(Stat):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.n = 0
-        self.total: Tensor | None = None
+        self.parts = SumParts()
 
     def update(self, t: Tensor, batched: bool, owned: bool = False) -> None:
+        if self.dims == "all":
+            flat, fresh = self._prepare_flat(t)
+            if fresh:  # a private float32 copy already: no scratch needed
+                self.parts.add(flat.abs_().sum())
+            else:
+                for part in abs_sum_flat(flat):
+                    self.parts.add(part)
+            self.n += flat.numel()
+            return
         s = self._prepare(t, batched)
         reduce = _reduce_dims(s, self.dims)
-        part = s.abs().sum(dim=reduce).double()  # float64 across batches
-        self.total = part if self.total is None else self.total + part
+        self.parts.add(s.abs().sum(dim=reduce))
         self.n += _count(s, reduce)
 
     def compute(self) -> dict[str, Any]:
         if self.n < 2:
             return {"abs_mean": NA, "count": self.n}
-        return {"abs_mean": (self.total / self.n).float(), "count": self.n}
+        return {"abs_mean": (self.parts.merge() / self.n).float(), "count": self.n}
 
 
 class Record(Stat):
@@ -305,6 +353,16 @@ class RangeQuantile(Stat):
         return keep, list(reduce)
 
     def update(self, t: Tensor, batched: bool, owned: bool = False) -> None:
+        if self.dims == "all" and self.mode == "pooled":  # one row: no layout to work out
+            flat, fresh = self._prepare_flat(t)
+            if self.tails is None:
+                self.kept_shape = []
+                per_sample = flat.numel() // (t.shape[0] if batched and t.ndim else 1)
+                total = None if self.samples_expected is None else self.samples_expected * per_sample
+                self.tails = Tails(1 - self.quantile, self.quantile, total)
+            self.count += flat.numel()
+            self.tails.add(flat.view(1, -1), owned=owned or fresh)
+            return
         s, fresh = self._prepare_fresh(t, batched)
         keep, reduce = self._layout(s)
         self.count += _count(s, reduce)
@@ -398,15 +456,33 @@ def create_stat(name: str, kwargs: dict[str, Any] | None = None, where: str = "p
 
 
 def create_stats(spec: dict[str, Any] | None, where: str) -> list[Stat]:
+    """Fresh statistics for one input, as ``spec`` ({name: options}) asks."""
+    return stat_factory(spec, where)()
+
+
+def stat_factory(spec: dict[str, Any] | None, where: str) -> Callable[[], list[Stat]]:
+    """Checks ``spec`` now (ConfigError) and returns a maker of fresh statistics for one input,
+    which skips the checks (the pass makes a set per profiled input: hundreds per run)."""
     if spec is None:
-        return []
+        return list
     if not isinstance(spec, dict):
         raise ConfigError(f"{where} must be a table of statistic name -> options, got {type(spec).__name__}")
-    out = []
+    protos = []
     for name, opts in spec.items():
         if opts is not None and not isinstance(opts, dict):
             raise ConfigError(f"{where}: options of '{name}' must be a table, got {opts!r}")
-        out.append(create_stat(name, opts, where))
+        proto = create_stat(name, opts, where)
+        protos.append((type(proto), {key: getattr(proto, key) for key in proto.options}))
+    return lambda: _shared([cls(**kwargs) for cls, kwargs in protos])
+
+
+def _shared(out: list[Stat]) -> list[Stat]:
+    leaders: dict[tuple, _Moments] = {}
+    for stat in out:  # one input reduced once for all its moment statistics with the same options
+        if isinstance(stat, _Moments):
+            leader = leaders.setdefault(stat.share_key(), stat)
+            if leader is not stat:
+                stat.share(leader)
     return out
 
 
