@@ -68,7 +68,7 @@ def test_range_quantile_keeps_only_the_tails_it_reads():
     stat, r = feed("range_quantile", {"quantile": 0.97}, data, splits=(100, 100, 100, 100))
     n = data.numel()
     k = math.ceil(0.03 * (n - 1)) + 2  # values each tail needs (lower: ceil(rank) + 1)
-    assert stat.kept_values() <= 4 * k  # each tail holds at most 2k between cuts
+    assert stat.kept_values() <= 6 * k  # each tail holds at most 3k between cuts
     assert stat.kept_values() < 0.13 * n
     assert same(r["max"], torch.quantile(data.flatten(), 0.97))
     assert same(r["min"], torch.quantile(data.flatten(), 0.03))

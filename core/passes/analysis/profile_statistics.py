@@ -362,13 +362,14 @@ def _profile(graph, pass_args: dict[str, Any] | None):
                 stat.expect(1)  # a weight is one sample, seen once
                 stat.update(tensor, batched=False)
 
-    samples = batches = 0
+    samples = batches = replayed = 0
     if act:
         generator = args.get("input_generator")
         if generator is None:
             raise PassError("profile_statistics needs an input_generator for activation statistics",
                             hint="pass input_generator=... (the CLI and the app build one from the dataset)")
-        samples, batches = _profile_activations(graph, act, generator, args["num_samples"], progress, cancel)
+        samples, batches, replayed = _profile_activations(graph, act, generator, args["num_samples"], progress,
+                                                          cancel)
 
     results: dict[str, dict[str, Any]] = {}
     for (name, entry), stats in weight.items():
@@ -383,7 +384,7 @@ def _profile(graph, pass_args: dict[str, Any] | None):
             sw_args.setdefault(entry, {})["stat"] = stat
     for w in warnings:
         logger.warning("profile_statistics: %s", w)
-    info = {"by": by, "num_samples": samples, "num_batches": batches,
+    info = {"by": by, "num_samples": samples, "num_batches": batches, "replayed_statistics": replayed,
             "weight_nodes": sorted({n for n, _ in weight}), "activation_nodes": list(act),
             "stats": {name: {entry: plain_view(stat) for entry, stat in entries.items()}
                       for name, entries in results.items()},
@@ -398,6 +399,37 @@ class _Run:
     def __init__(self, num_samples: int) -> None:
         self.num_samples = num_samples
         self.batch = 0
+        self.replayable = False  # the inputs are kept, so statistics may guess (Stat.expect)
+
+
+class _Replay:
+    """The run's input batches, kept so that the forwards can be run again for statistics whose
+    guess failed (range_quantile's optimistic tail thresholds): references only, unless the
+    generator hands out the same tensor again (then a copy). Only when all of them fit in
+    BUDGET bytes, judged from the first batch; otherwise nothing is kept and no statistic
+    guesses."""
+
+    BUDGET = 256 << 20
+
+    def __init__(self) -> None:
+        self.batches: list[tuple[dict[str, Any], int]] = []
+        self.pointers: set[int] = set()
+
+    def fits(self, kwargs: dict[str, Any], rows: int, num_samples: int) -> bool:
+        size = sum(v.nelement() * v.element_size() for v in kwargs.values() if isinstance(v, torch.Tensor))
+        return size * -(-num_samples // max(rows, 1)) <= self.BUDGET
+
+    def keep(self, kwargs: dict[str, Any], rows: int) -> None:
+        kept = {}
+        for name, value in kwargs.items():
+            if isinstance(value, torch.Tensor):
+                ptr = value.untyped_storage().data_ptr()
+                if ptr in self.pointers:
+                    value = value.clone()
+                    ptr = value.untyped_storage().data_ptr()
+                self.pointers.add(ptr)
+            kept[name] = value
+        self.batches.append((kept, rows))
 
 
 class _Collector:
@@ -413,6 +445,7 @@ class _Collector:
 
     def __init__(self, stats: list[Stat], run: _Run) -> None:
         self.stats = stats
+        self.active = stats  # those fed: all of them, but only the replayed ones in a replay
         self.run = run
         self.bound: int | None = None  # most rows that will arrive
         self.buffer: torch.Tensor | None = None
@@ -430,7 +463,7 @@ class _Collector:
         else:
             self.bound = max(-(-rows * total // batch), rows * -(-total // batch))
         for stat in self.stats:
-            stat.expect(self.bound)
+            stat.expect(self.bound, replayable=self.run.replayable)
 
     def add(self, value: torch.Tensor) -> None:
         """Called under no_grad, right before the node runs."""
@@ -439,7 +472,7 @@ class _Collector:
         rows = value.shape[0]
         if value.numel() >= self.LARGE:
             self.flush()
-            for stat in self.stats:
+            for stat in self.active:
                 stat.update(value, batched=True)
             return
         buf = self.buffer
@@ -460,7 +493,7 @@ class _Collector:
             return
         chunk = self.buffer[:self.filled]
         self.filled = 0
-        for stat in self.stats:
+        for stat in self.active:
             stat.update(chunk, batched=True, owned=False)
 
 
@@ -480,15 +513,18 @@ def _input_sink(collectors: list[_Collector | None]) -> Callable[..., None]:
     return profile_tap
 
 
-def _profile_activations(graph, act, generator, num_samples: int, progress, cancel) -> tuple[int, int]:
+def _profile_activations(graph, act, generator, num_samples: int, progress, cancel) -> tuple[int, int, int]:
+    """Run the forwards, feeding the collectors; returns (samples, batches, statistics replayed)."""
     run = _Run(num_samples)
-    collectors = {key: [None if entry is None else _Collector(stats, run) for entry, stats in slots]
-                  for key, slots in act.items()}
+    cols = {key: [None if entry is None else _Collector(stats, run) for entry, stats in slots]
+            for key, slots in act.items()}
+    collectors = [c for group in cols.values() for c in group if c is not None]
     model = graph.model
     names = placeholders(model)
     training = [m for m in model.modules() if m.training]  # usually none: graphs are traced in eval
     samples = batches = 0
-    sinks = {key: _input_sink(cols) for key, cols in collectors.items()}
+    replay: _Replay | None = _Replay()
+    sinks = {key: _input_sink(group) for key, group in cols.items()}
     try:
         with torch.no_grad(), _TAPS.tapped(model, sinks) as tapped:
             for m in training:
@@ -496,15 +532,50 @@ def _profile_activations(graph, act, generator, num_samples: int, progress, canc
             tapped.training = False
             for kwargs, done in draw_samples(generator, num_samples, names, cancel):
                 run.batch = done - samples
+                if batches == 0:
+                    run.replayable = replay.fits(kwargs, run.batch, num_samples)
+                    if not run.replayable:
+                        replay = None
+                if replay is not None:
+                    replay.keep(kwargs, run.batch)
                 tapped(**kwargs)
                 samples, batches = done, batches + 1
                 if progress is not None:
                     progress(done, num_samples)
-            for cols in collectors.values():
-                for collector in cols:
-                    if collector is not None:
-                        collector.flush()
+            for collector in collectors:
+                collector.flush()
+            replayed = _replay_failed_guesses(tapped, collectors, replay, cancel)
     finally:
         for module in training:
             module.training = True
-    return samples, batches
+    return samples, batches, replayed
+
+
+def _replay_failed_guesses(tapped, collectors: list[_Collector], replay: _Replay | None, cancel) -> int:
+    """Feed the kept batches again to the statistics whose guess failed (a run whose later
+    batches differ from the first one), now without guessing; returns how many there were."""
+    failed = {id(c): [s for s in c.stats if s.needs_replay()] for c in collectors}
+    count = sum(len(v) for v in failed.values())
+    if not count:
+        return 0
+    if replay is None:  # cannot happen: statistics guess only when the batches are kept
+        raise PassError("profile_statistics: a statistic needs the batches again, but they were not kept")
+    logger.info("profile_statistics: %d statistics guessed wrong; running the %d batches again for them",
+                count, len(replay.batches))
+    for collector in collectors:
+        collector.active = failed[id(collector)]
+        for stat in collector.active:
+            stat.restart()
+            stat.expect(collector.bound, replayable=False)
+    try:
+        for kwargs, rows in replay.batches:
+            if cancel is not None and cancel.is_set():
+                raise PassError("cancelled")
+            collectors[0].run.batch = rows
+            tapped(**kwargs)
+        for collector in collectors:
+            collector.flush()
+    finally:
+        for collector in collectors:
+            collector.active = collector.stats
+    return count

@@ -45,32 +45,62 @@ def _nan_where(values: Tensor, has_nan: Tensor) -> Tensor:
     return torch.where(has_nan, torch.full_like(values, math.nan), values)
 
 
+SORT_MAX = 1 << 16  # rows up to this long are sorted whole (numpy's SIMD sort, ~2 ns a value)
+
+
 def order_statistics(rows: Tensor, positions: list[int]) -> Tensor:
     """The values at ascending ``positions`` of each row (last dim), NaN ranked last as by a
-    sort: ``rows.sort().values[..., positions]`` without the sort. On CPU one
-    ``numpy.partition`` (introselect) places every asked position at once, several times
-    faster than a torch.topk or kthvalue per position (which also copy each row into index
-    pairs); it releases the GIL. The values are the order statistics themselves, so the
-    result is the same bit for bit."""
+    sort: ``rows.sort().values[..., positions]``. On CPU through numpy: rows of up to
+    SORT_MAX values are sorted whole (numpy's SIMD sort, 20x torch.sort on short rows);
+    longer ones go through :func:`_select`. The values are the order statistics themselves,
+    so the result is the same bit for bit. Releases the GIL."""
     if rows.device.type != "cpu" or rows.dtype not in (torch.float32, torch.float64):
         return rows.sort(dim=-1).values[..., positions]
     data = rows.detach().contiguous().numpy()
-    if data.shape[-1] <= 2048:  # short rows (a sample of a transformer's input): numpy's SIMD
-        return torch.from_numpy(np.sort(data, axis=-1)[..., positions])  # sort beats introselect
-    parted = np.partition(data, sorted(set(positions)), axis=-1)
-    return torch.from_numpy(parted[..., positions])
+    if data.shape[-1] <= SORT_MAX:
+        return torch.from_numpy(np.sort(data, axis=-1)[..., positions])
+    picked = _select(data, sorted(set(positions)))
+    return torch.from_numpy(np.stack([picked[p] for p in positions], axis=-1))
+
+
+def _select(data: np.ndarray, positions: list[int]) -> dict[int, np.ndarray]:
+    """Values at ascending ``positions`` (sorted, distinct) of long rows: one single-kth
+    numpy.partition (introselect, ~1 ns a value) per position that is not the smallest or
+    largest of what is left, each on the values above the last one placed; a next position
+    right above it is the minimum of those. (Several kth in one numpy.partition call cost 5-8x
+    one.) In a row holding a NaN only the last position (NaN) is exact: min/max propagate NaN;
+    callers report NaN for such rows."""
+    picked: dict[int, np.ndarray] = {}
+    part, offset = data, 0  # part: the values at ascending positions offset.. (in any order)
+    for p in positions:
+        rel = p - offset
+        if rel == 0:
+            picked[p] = part.min(axis=-1)
+        elif rel == part.shape[-1] - 1:
+            picked[p] = part.max(axis=-1)
+        else:
+            part = np.partition(part, rel, axis=-1)
+            picked[p] = part[..., rel]
+            part, offset = part[..., rel + 1:], p + 1
+    return picked
+
+
+@functools.lru_cache(maxsize=256)
+def _weights(w_low: float, w_high: float) -> Tensor:
+    return torch.tensor([w_low, w_high], dtype=torch.float32)
 
 
 def quantile_pair_rows(rows: Tensor, q_low: float, q_high: float) -> tuple[Tensor, Tensor]:
-    """torch.quantile of each row of ``rows`` (last dim) at q_low and q_high, bit for bit."""
+    """torch.quantile of each row of ``rows`` (last dim) at q_low and q_high, bit for bit:
+    the order statistics around each rank, blended by one torch.lerp (the same kernel
+    torch.quantile uses, with its weights as a tensor); a row holding NaN gives NaN."""
     n = rows.shape[-1]
     b_low, a_low, w_low = linear_rank(q_low, n)
     b_high, a_high, w_high = linear_rank(q_high, n)
-    v = order_statistics(rows, [b_low, a_low, b_high, a_high, n - 1])  # n - 1: NaN sorts last
-    has_nan = torch.isnan(v[..., 4])
-    low = torch.lerp(v[..., 0], v[..., 1], w_low)
-    high = torch.lerp(v[..., 2], v[..., 3], w_high)
-    return _nan_where(low, has_nan), _nan_where(high, has_nan)
+    v = order_statistics(rows, [b_low, b_high, a_low, a_high, n - 1])  # n - 1: NaN sorts last
+    out = torch.lerp(v[..., 0:2], v[..., 2:4], _weights(float(w_low), float(w_high)).to(v.device))
+    out = out.masked_fill_(torch.isnan(v[..., 4:5]), math.nan)
+    return out[..., 0], out[..., 1]
 
 
 def _from_tails(bottom: Tensor, top: Tensor, n: int, q_low: float, q_high: float) -> tuple[Tensor, Tensor]:
@@ -124,7 +154,8 @@ class _FilteredTail:
     a threshold: a new value can only matter if it beats the k-th best kept so far, so a block
     costs one comparison per value plus a copy of the few that pass (numpy's compare and
     compress on the block still in cache: ~6 us for 16k values, 5x torch's boolean indexing,
-    which also holds the GIL throughout). Kept values are cut back to k once they pass 2k, by
+    which also holds the GIL throughout). Kept values are cut back to k once they pass 3k (a
+    guessed threshold lets about 2k through in a whole run: no cut at all then), by
     one numpy.partition (introselect; 6x a torch.topk of the same size), which also gives the
     new threshold.
 
@@ -134,11 +165,13 @@ class _FilteredTail:
     NaN ranks above every number (as in a sort): it passes an upper threshold and is never a
     threshold itself."""
 
-    def __init__(self, k: int, largest: bool) -> None:
+    def __init__(self, k: int, largest: bool, guess_fraction: float | None = None) -> None:
         self.k, self.largest = k, largest
         self.parts: list[np.ndarray] = []
         self.count = 0
         self.threshold: np.float32 | None = None
+        self.guess_fraction = guess_fraction
+        self.guessed = False  # the threshold is a guess not yet proven (see :meth:`exact`)
 
     def _beyond(self, a: np.ndarray, t: np.float32, inclusive: bool) -> np.ndarray:
         if self.largest:  # not (a <= t): NaN passes
@@ -148,17 +181,24 @@ class _FilteredTail:
     def add(self, block: Tensor, owned: bool) -> None:
         a = block.reshape(-1).numpy()
         if self.threshold is None:
-            part = self._prefilter(a) if self.count + a.size > 2 * self.k else None
+            part = self._guess(a) if self.guess_fraction is not None else None
+            if part is None and self.count + a.size > 2 * self.k:
+                part = self._prefilter(a)
             if part is None:
                 part = a if owned else a.copy()
         else:
             part = self._beyond(a, self.threshold, inclusive=False)
+        self.take(part)
+
+    def take(self, part: np.ndarray) -> None:
+        """Keep ``part``: values beyond the threshold (strictly), selected by the caller."""
         self.parts.append(part)
         self.count += part.size
-        if self.count > 2 * self.k:
+        if self.count > self.CUT * self.k:
             self._cut()
 
     SUBSAMPLE = 1 << 12
+    CUT = 3
 
     def _prefilter(self, a: np.ndarray) -> np.ndarray | None:
         """The values of a large first block at or beyond a threshold guessed from a uniform
@@ -181,6 +221,41 @@ class _FilteredTail:
         self.threshold = t
         return part
 
+    GUESS_MIN = 1 << 10
+    # tail shares vary between batches far more than sampling alone would make them (a batch of
+    # 8 sequences of one transformer input: 3103-4905 values beyond a threshold that should
+    # leave 4648), so the guess aims at twice the share; a little more per-block work, far
+    # fewer replays
+    GUESS_SLACK = 2.0
+
+    def _guess(self, a: np.ndarray) -> np.ndarray | None:
+        """Optimistic threshold from the first block: the value that leaves beyond it twice this
+        block's share of the k best of the whole run (``guess_fraction`` of it) plus four
+        standard deviations of margin. Later blocks then pass ~(1 - q) of their values instead
+        of the much larger share a provably safe threshold lets through early on (the k best
+        of the first block are a quarter of it when it is an eighth of the run). Whether the
+        guess held is known only at the end (:meth:`exact`); the pass replays the run when it
+        did not."""
+        b = a.size
+        expected = self.GUESS_SLACK * self.guess_fraction * b
+        j = math.ceil(expected + 4 * math.sqrt(expected) + 1)
+        if b < self.GUESS_MIN or 4 * j > b:
+            return None
+        t = self._kth_best(a, j)
+        if t is None:
+            return None
+        self.threshold, self.guessed = t, True
+        return self._beyond(a, t, inclusive=True)
+
+    def exact(self, needed: int) -> bool:
+        """Do the kept values hold the ``needed`` best of all seen? Always, unless the threshold
+        is an unproven guess: then when at least ``needed`` values passed it (every value
+        beyond it is kept, and every kept value is at or beyond it)."""
+        return not self.guessed or self.count >= needed
+
+    def has_nan(self) -> bool:
+        return any(np.isnan(p).any() for p in self.parts)
+
     def _kth_best(self, data: np.ndarray, j: int) -> np.float32 | None:
         """The j-th best value of ``data`` (NaN sorted last); None if that is NaN."""
         pos = data.size - j if self.largest else j - 1
@@ -195,6 +270,7 @@ class _FilteredTail:
         best = parted[pos:].copy() if self.largest else parted[:k].copy()
         t = parted[pos]
         self.parts, self.count = [best], k
+        self.guessed = False  # k kept, and all values beyond the new threshold: proven
         # a NaN k-th best: the upper tail holds k NaNs, so only NaN can still enter; the lower
         # one holds NaNs, so the answer is NaN whatever it keeps (the upper tail keeps them all)
         self.threshold = np.float32(np.inf) if np.isnan(t) else t
@@ -213,13 +289,14 @@ class Tails:
 
     ``total`` is the most columns that will arrive (``None``: unknown, keep everything).
     Memory: rows x (k_low + k_high) values, about 2 (1 - q) of the data for q > 0.5 (up to
-    twice that for one row between cuts), plus the block being merged.
+    three times that for one row between cuts), plus the block being merged.
     """
 
     SMALL = 1 << 12  # values per row kept whole and sorted once
 
-    def __init__(self, q_low: float, q_high: float, total: int | None) -> None:
+    def __init__(self, q_low: float, q_high: float, total: int | None, optimistic: bool = False) -> None:
         self.q_low, self.q_high, self.total = q_low, q_high, total
+        self.optimistic = optimistic and total is not None
         self.seen = 0
         self.k_low = self.k_high = 0
         self.keep_all = total is None
@@ -244,15 +321,40 @@ class Tails:
             return
         if self.top is None:
             single = block.shape[0] == 1 and block.device.type == "cpu" and block.dtype == torch.float32
-            kind = _FilteredTail if single else _MergedTail
-            self.top, self.bottom = kind(self.k_high, True), kind(self.k_low, False)
-        self.top.add(block, owned)
-        self.bottom.add(block, owned)
+            if single:
+                guess = self.optimistic
+                self.top = _FilteredTail(self.k_high, True, self.k_high / self.total if guess else None)
+                self.bottom = _FilteredTail(self.k_low, False, self.k_low / self.total if guess else None)
+            else:
+                self.top, self.bottom = _MergedTail(self.k_high, True), _MergedTail(self.k_low, False)
+        top, bottom = self.top, self.bottom
+        if isinstance(top, _FilteredTail) and top.threshold is not None and bottom.threshold is not None:
+            # both tails in one selection: the scan's cost is mostly mispredicted branches on
+            # the values that pass, so one pass over the block for both costs about what one
+            # tail alone does; the few selected values are then split
+            a = block.reshape(-1).numpy()
+            lo, hi = bottom.threshold, top.threshold
+            picked = np.compress((a < lo) | ~(a <= hi), a)  # not (a <= hi): NaN passes
+            top.take(np.compress(~(picked <= hi), picked))
+            bottom.take(np.compress(picked < lo, picked))
+            return
+        top.add(block, owned)
+        bottom.add(block, owned)
 
     def kept_values(self) -> int:
         if self.keep_all:
             return sum(c.numel() for c in self.chunks)
         return 0 if self.top is None else self.top.size() + self.bottom.size()
+
+    def exact(self) -> bool:
+        """False when an optimistic guess failed: the kept tails may miss values, and the
+        values must be fed again to a fresh, non-optimistic Tails."""
+        if not isinstance(self.top, _FilteredTail) or self.seen == 0:
+            return True
+        k_low, k_high = needed_tails(self.q_low, self.q_high, self.seen)
+        if self.top.exact(k_high) and self.bottom.exact(k_low):
+            return True
+        return self.top.has_nan()  # a NaN passed the upper threshold: the quantiles are NaN anyway
 
     def quantiles(self) -> tuple[Tensor, Tensor]:
         """(torch.quantile at q_low, at q_high) over the ``seen`` columns, one value per row."""

@@ -111,9 +111,17 @@ class Stat:
         # stored data must not change when an in-place op later edits the input
         return s.clone() if copy and not fresh else s
 
-    def expect(self, samples: int) -> None:
+    def expect(self, samples: int, replayable: bool = False) -> None:
         """At most this many samples will arrive (the pass knows it): statistics that keep
-        values can then keep only what their exact answer needs."""
+        values can then keep only what their exact answer needs. ``replayable``: the caller
+        can feed the same values again after a :meth:`restart`, so a statistic may bet on a
+        guess and ask for that (:meth:`needs_replay`) when the guess fails."""
+
+    def needs_replay(self) -> bool:
+        return False
+
+    def restart(self) -> None:
+        """Forget what was fed, for a replay of the same values; no guessing this time."""
 
     def update(self, t: Tensor, batched: bool, owned: bool = False) -> None:
         """Add samples. ``owned``: ``t`` is a private copy the statistic may keep as is."""
@@ -332,14 +340,22 @@ class RangeQuantile(Stat):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.samples_expected: int | None = None
+        self.optimistic = False
         self.tails: Tails | None = None
         self.kept_shape: list[int] | None = None
         self.count = 0
-        self.sums: tuple[Tensor, Tensor] | None = None
+        self.sums = SumParts()  # per batch: the sums of its samples' (low, high) quantiles
         self.samples = 0
 
-    def expect(self, samples: int) -> None:
+    def expect(self, samples: int, replayable: bool = False) -> None:
         self.samples_expected = samples
+        self.optimistic = replayable
+
+    def needs_replay(self) -> bool:
+        return self.tails is not None and not self.tails.exact()
+
+    def restart(self) -> None:
+        self.tails, self.count, self.optimistic = None, 0, False
 
     def _layout(self, s: Tensor) -> tuple[list[int], list[int]]:
         reduce = _reduce_dims(s, self.dims)
@@ -359,7 +375,7 @@ class RangeQuantile(Stat):
                 self.kept_shape = []
                 per_sample = flat.numel() // (t.shape[0] if batched and t.ndim else 1)
                 total = None if self.samples_expected is None else self.samples_expected * per_sample
-                self.tails = Tails(1 - self.quantile, self.quantile, total)
+                self.tails = Tails(1 - self.quantile, self.quantile, total, self.optimistic)
             self.count += flat.numel()
             self.tails.add(flat.view(1, -1), owned=owned or fresh)
             return
@@ -386,8 +402,7 @@ class RangeQuantile(Stat):
         inner_reduce = [d for d in reduce if d != 0]
         rows = s.permute(0, *inner_keep, *inner_reduce).reshape(s.shape[0], math.prod(self.kept_shape), -1)
         lo, hi = quantile_pair_rows(rows, 1 - self.quantile, self.quantile)  # [samples, kept]
-        lo, hi = lo.sum(dim=0, dtype=torch.float64), hi.sum(dim=0, dtype=torch.float64)
-        self.sums = (lo, hi) if self.sums is None else (self.sums[0] + lo, self.sums[1] + hi)
+        self.sums.add(torch.stack((lo, hi)).sum(dim=1))  # float32 sums of a batch's few samples
         self.samples += s.shape[0]
 
     def kept_values(self) -> int:
@@ -398,8 +413,7 @@ class RangeQuantile(Stat):
         if self.count < 2:
             return {"min": NA, "max": NA, "range": NA, "count": self.count}
         if self.mode == "per_sample_mean":
-            lo, hi = (v / self.samples for v in self.sums)
-            lo, hi = lo.float(), hi.float()
+            lo, hi = (self.sums.merge() / self.samples).float()
         else:
             lo, hi = self.tails.quantiles()
         lo, hi = lo.reshape(self.kept_shape), hi.reshape(self.kept_shape)
