@@ -325,3 +325,125 @@ def test_record_keeps_a_tensor_in_the_metadata_and_its_shape_in_the_info():
     assert torch.equal(stored["data"], h1)
     assert info["stats"]["seq_blocks_1"]["data_in_0"]["record"] == {"shape": [20, 16], "count": 20, "size_in_bytes": 20 * 16 * 4}
     json.dumps(info, allow_nan=False)
+
+
+# ----------------------------------------------------------------------------- guesses and replays
+class Wide(torch.nn.Module):
+    """8192 relu-input values per batch of 8: fed to the statistics batch by batch (not
+    buffered), enough for range_quantile to guess thresholds from the first batch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = torch.nn.Linear(256, 1024)
+        self.act = torch.nn.ReLU()
+
+    def forward(self, x):
+        return self.act(self.fc(x))
+
+
+def wide_run(data: torch.Tensor, generator=None):
+    torch.manual_seed(14)
+    model = Wide().eval()
+    mg = annotated(model, {"x": data[:8]})
+    _, info = PASSES["profile_statistics_analysis_pass"].fn(mg, {
+        "by": "name", "target_activation_nodes": ["act"], "num_samples": data.shape[0],
+        "activation_statistics": {"range_quantile": {"quantile": 0.97}, "range_min_max": {}},
+        "input_generator": generator if generator is not None else Batches(data, 8)})
+    with torch.no_grad():  # batch by batch, as the pass ran it (a GEMM's rounding depends on its shape)
+        h = torch.cat([model.fc(data[i:i + 8]) for i in range(0, data.shape[0], 8)])
+    return info, h
+
+
+def assert_pooled_exact(info, h):
+    r = info["stats"]["act"]["data_in_0"]["range_quantile"]
+    assert r["count"] == h.numel()
+    assert same(r["max"], torch.quantile(h.flatten(), 0.97)) and same(r["min"], torch.quantile(h.flatten(), 0.03))
+    m = info["stats"]["act"]["data_in_0"]["range_min_max"]
+    assert (m["min"], m["max"]) == (h.min().item(), h.max().item())
+
+
+def test_range_quantile_guess_holds_on_steady_batches_and_nothing_is_replayed():
+    data = torch.randn(64, 256, generator=torch.Generator().manual_seed(15))
+    info, h = wide_run(data)
+    assert info["replayed_statistics"] == 0
+    assert_pooled_exact(info, h)
+
+
+def test_range_quantile_failed_guess_is_replayed_and_exact():
+    # the first batch is 10x the others: its thresholds leave far too few values of the rest
+    data = torch.randn(64, 256, generator=torch.Generator().manual_seed(16))
+    data[:8] *= 10
+    info, h = wide_run(data)
+    assert info["replayed_statistics"] == 1  # range_quantile; range_min_max never guesses
+    assert_pooled_exact(info, h)
+
+
+def test_replay_copes_with_a_generator_that_refills_one_tensor():
+    data = torch.randn(64, 256, generator=torch.Generator().manual_seed(17))
+    data[:8] *= 10
+
+    def refilled():
+        buf = torch.empty(8, 256)
+        for i in range(0, 64, 8):
+            buf.copy_(data[i:i + 8])
+            yield {"x": buf}
+
+    info, h = wide_run(data, refilled())
+    assert info["replayed_statistics"] == 1
+    assert_pooled_exact(info, h)
+
+
+def test_no_guess_when_the_batches_cannot_be_kept(monkeypatch):
+    from core.passes.analysis import profile_statistics
+
+    monkeypatch.setattr(profile_statistics._Replay, "BUDGET", 0)
+    data = torch.randn(64, 256, generator=torch.Generator().manual_seed(18))
+    data[:8] *= 10
+    info, h = wide_run(data)
+    assert info["replayed_statistics"] == 0  # safe thresholds from the start
+    assert_pooled_exact(info, h)
+
+
+# ----------------------------------------------------------------------------- building blocks
+@pytest.mark.parametrize("n", [70_000, 200_003])
+def test_order_statistics_of_long_rows_equal_a_sort(n):
+    from core.passes.analysis.quantiles import order_statistics
+
+    g = torch.Generator().manual_seed(19)
+    rows = torch.randint(-500, 500, (3, n), generator=g).float()  # many ties
+    positions = [0, 5, 6, n // 2, n - 3, n - 2, n - 1]
+    assert torch.equal(order_statistics(rows, positions), rows.sort(dim=-1).values[:, positions])
+    rows[1, 17] = math.nan
+    got = order_statistics(rows, positions)
+    assert math.isnan(got[1, -1]) and torch.equal(got[[0, 2]], rows[[0, 2]].sort(dim=-1).values[:, positions])
+
+
+def test_moment_statistics_on_one_input_share_one_reduction_and_match_torch():
+    from core.passes.analysis.stats import create_stats
+
+    data = random_data(20)
+    stats = create_stats({"variance_online": {}, "variance_precise": {}, "range_n_sigma": {"num_sigma": 2}}, "x")
+    assert stats[1].parts is stats[0].parts and stats[2].parts is stats[0].parts
+    for s in stats:
+        s.expect(50)
+    for start, n in zip((0, 7, 8, 27, 30, 42), SPLITS):
+        for s in stats:
+            s.update(data[start:start + n], batched=True)
+    flat = data.flatten().double()
+    online, precise, sigma = (s.compute() for s in stats)
+    assert close(online["variance"], torch.var(flat, correction=0)) and close(precise["variance"], torch.var(flat))
+    assert close(sigma["max"], flat.mean() + 2 * flat.std(correction=0))
+    assert online["count"] == precise["count"] == sigma["count"] == flat.numel()
+
+
+def test_variances_beyond_float32_are_inf_without_warnings():
+    import warnings
+
+    data = torch.full((50, 3, 40), 1e30)
+    data[::2] = -1e30
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, r = feed("variance_precise", {}, data)
+        _, s = feed("range_n_sigma", {}, data)
+    assert r["variance"] == math.inf == torch.var(data.flatten()).item()
+    assert s["max"] == math.inf and s["min"] == -math.inf

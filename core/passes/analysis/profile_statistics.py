@@ -404,32 +404,22 @@ class _Run:
 
 class _Replay:
     """The run's input batches, kept so that the forwards can be run again for statistics whose
-    guess failed (range_quantile's optimistic tail thresholds): references only, unless the
-    generator hands out the same tensor again (then a copy). Only when all of them fit in
-    BUDGET bytes, judged from the first batch; otherwise nothing is kept and no statistic
-    guesses."""
+    guess failed (range_quantile's optimistic tail thresholds). Copies: a generator may refill
+    one tensor for every batch (the copy costs a fraction of a forward: inputs are small next
+    to the activations they make). Only when all of them fit in BUDGET bytes, judged from the
+    first batch; otherwise nothing is kept and no statistic guesses."""
 
     BUDGET = 256 << 20
 
     def __init__(self) -> None:
         self.batches: list[tuple[dict[str, Any], int]] = []
-        self.pointers: set[int] = set()
 
     def fits(self, kwargs: dict[str, Any], rows: int, num_samples: int) -> bool:
         size = sum(v.nelement() * v.element_size() for v in kwargs.values() if isinstance(v, torch.Tensor))
         return size * -(-num_samples // max(rows, 1)) <= self.BUDGET
 
     def keep(self, kwargs: dict[str, Any], rows: int) -> None:
-        kept = {}
-        for name, value in kwargs.items():
-            if isinstance(value, torch.Tensor):
-                ptr = value.untyped_storage().data_ptr()
-                if ptr in self.pointers:
-                    value = value.clone()
-                    ptr = value.untyped_storage().data_ptr()
-                self.pointers.add(ptr)
-            kept[name] = value
-        self.batches.append((kept, rows))
+        self.batches.append(({k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in kwargs.items()}, rows))
 
 
 class _Collector:
