@@ -426,7 +426,7 @@ def test_moment_statistics_on_one_input_share_one_reduction_and_match_torch():
     assert stats[1].parts is stats[0].parts and stats[2].parts is stats[0].parts
     for s in stats:
         s.expect(50)
-    for start, n in zip((0, 7, 8, 27, 30, 42), SPLITS):
+    for start, n in zip((0, 7, 8, 27, 30, 42), SPLITS, strict=True):
         for s in stats:
             s.update(data[start:start + n], batched=True)
     flat = data.flatten().double()
