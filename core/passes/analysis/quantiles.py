@@ -117,6 +117,26 @@ def _from_tails(bottom: Tensor, top: Tensor, n: int, q_low: float, q_high: float
     return _nan_where(low, has_nan), _nan_where(high, has_nan)
 
 
+def _from_row_tails(bottom: np.ndarray, top: np.ndarray, n: int, q_low: float,
+                    q_high: float) -> tuple[Tensor, Tensor]:
+    """:func:`_from_tails` for one row kept as numpy arrays: each order statistic from one
+    single-kth numpy.partition of its tail (a tail is a few thousand values: half the cost
+    of sorting it), blended by torch.lerp as torch.quantile does."""
+    if np.isnan(top).any():
+        nan = torch.tensor([math.nan], dtype=torch.float32)
+        return nan, nan.clone()
+    b, a, w_low = linear_rank(q_low, n)
+    low = _select(bottom, [b, a] if a != b else [b])
+    b_h, a_h, w_high = linear_rank(q_high, n)
+    m = top.size  # ascending position p of all n values is m - n + p among the m largest
+    high = _select(top, [m - n + b_h, m - n + a_h] if a_h != b_h else [m - n + b_h])
+    # float32 values, so float() and back is exact
+    start = torch.tensor([[float(low[b]), float(high[m - n + b_h])]], dtype=torch.float32)
+    end = torch.tensor([[float(low[a]), float(high[m - n + a_h])]], dtype=torch.float32)
+    out = torch.lerp(start, end, _weights(float(w_low), float(w_high)))
+    return out[..., 0], out[..., 1]
+
+
 class _MergedTail:
     """The k largest (or smallest) values of each row, merged block by block with topk: fixed
     shapes, one op per block for all rows (used when there are several rows)."""
@@ -165,12 +185,11 @@ class _FilteredTail:
     NaN ranks above every number (as in a sort): it passes an upper threshold and is never a
     threshold itself."""
 
-    def __init__(self, k: int, largest: bool, guess_fraction: float | None = None) -> None:
+    def __init__(self, k: int, largest: bool) -> None:
         self.k, self.largest = k, largest
         self.parts: list[np.ndarray] = []
         self.count = 0
         self.threshold: np.float32 | None = None
-        self.guess_fraction = guess_fraction
         self.guessed = False  # the threshold is a guess not yet proven (see :meth:`exact`)
 
     def _beyond(self, a: np.ndarray, t: np.float32, inclusive: bool) -> np.ndarray:
@@ -181,9 +200,7 @@ class _FilteredTail:
     def add(self, block: Tensor, owned: bool) -> None:
         a = block.reshape(-1).numpy()
         if self.threshold is None:
-            part = self._guess(a) if self.guess_fraction is not None else None
-            if part is None and self.count + a.size > 2 * self.k:
-                part = self._prefilter(a)
+            part = self._prefilter(a) if self.count + a.size > 2 * self.k else None
             if part is None:
                 part = a if owned else a.copy()
         else:
@@ -221,31 +238,10 @@ class _FilteredTail:
         self.threshold = t
         return part
 
-    GUESS_MIN = 1 << 10
-    # tail shares vary between batches far more than sampling alone would make them (a batch of
-    # 8 sequences of one transformer input: 3103-4905 values beyond a threshold that should
-    # leave 4648), so the guess aims at twice the share; a little more per-block work, far
-    # fewer replays
-    GUESS_SLACK = 2.0
-
-    def _guess(self, a: np.ndarray) -> np.ndarray | None:
-        """Optimistic threshold from the first block: the value that leaves beyond it twice this
-        block's share of the k best of the whole run (``guess_fraction`` of it) plus four
-        standard deviations of margin. Later blocks then pass ~(1 - q) of their values instead
-        of the much larger share a provably safe threshold lets through early on (the k best
-        of the first block are a quarter of it when it is an eighth of the run). Whether the
-        guess held is known only at the end (:meth:`exact`); the pass replays the run when it
-        did not."""
-        b = a.size
-        expected = self.GUESS_SLACK * self.guess_fraction * b
-        j = math.ceil(expected + 4 * math.sqrt(expected) + 1)
-        if b < self.GUESS_MIN or 4 * j > b:
-            return None
-        t = self._kth_best(a, j)
-        if t is None:
-            return None
-        self.threshold, self.guessed = t, True
-        return self._beyond(a, t, inclusive=True)
+    def start(self, part: np.ndarray, threshold: np.float32) -> None:
+        """Begin from a guessed threshold (``part``: the first block's values at or beyond it)."""
+        self.threshold, self.guessed = threshold, True
+        self.take(part)
 
     def exact(self, needed: int) -> bool:
         """Do the kept values hold the ``needed`` best of all seen? Always, unless the threshold
@@ -278,9 +274,13 @@ class _FilteredTail:
     def size(self) -> int:
         return self.count
 
+    def data(self) -> np.ndarray:
+        if len(self.parts) > 1:
+            self.parts = [np.concatenate(self.parts)]
+        return self.parts[0] if self.parts else np.empty(0, dtype=np.float32)
+
     def values(self) -> Tensor:
-        data = self.parts[0] if len(self.parts) == 1 else np.concatenate(self.parts)
-        return torch.from_numpy(data).unsqueeze(0)
+        return torch.from_numpy(self.data()).unsqueeze(0)
 
 
 class Tails:
@@ -322,9 +322,9 @@ class Tails:
         if self.top is None:
             single = block.shape[0] == 1 and block.device.type == "cpu" and block.dtype == torch.float32
             if single:
-                guess = self.optimistic
-                self.top = _FilteredTail(self.k_high, True, self.k_high / self.total if guess else None)
-                self.bottom = _FilteredTail(self.k_low, False, self.k_low / self.total if guess else None)
+                self.top, self.bottom = _FilteredTail(self.k_high, True), _FilteredTail(self.k_low, False)
+                if self.optimistic and self._guess(block.reshape(-1).numpy()):
+                    return
             else:
                 self.top, self.bottom = _MergedTail(self.k_high, True), _MergedTail(self.k_low, False)
         top, bottom = self.top, self.bottom
@@ -340,6 +340,41 @@ class Tails:
             return
         top.add(block, owned)
         bottom.add(block, owned)
+
+    GUESS_MIN = 1 << 10
+    GUESS_SAMPLE = 1 << 12
+    # tail shares vary between batches far more than sampling alone would make them (a batch of
+    # 8 sequences of one transformer input: 3103-4905 values beyond a threshold that should
+    # leave 4648), so the guess aims at twice the share; a little more per-block work, far
+    # fewer replays
+    GUESS_SLACK = 2.0
+
+    def _guess(self, a: np.ndarray) -> bool:
+        """Optimistic thresholds from the first block, for both tails: the values that leave
+        beyond them twice this block's share of what each tail needs over the whole run, plus
+        four standard deviations, read from one sorted uniform subsample of the block. Later
+        blocks then pass ~(1 - q) of their values instead of the much larger share a provably
+        safe threshold lets through early on (the k best of the first block are a quarter of
+        it when it is an eighth of the run). Whether a guess held is known only at the end
+        (:meth:`exact`); the pass replays the run when one did not. False: no guess (a small
+        block, or NaN where a threshold would be), the caller goes on without."""
+        n = a.size
+        sample = a if n <= self.GUESS_SAMPLE else a.take(_subsample_index(n, self.GUESS_SAMPLE))
+        m = sample.size
+        js = []
+        for k in (self.k_low, self.k_high):
+            expected = self.GUESS_SLACK * k / self.total * m
+            js.append(math.ceil(expected + 4 * math.sqrt(expected) + 1))
+        if n < self.GUESS_MIN or 4 * max(js) > m:
+            return False
+        ordered = np.sort(sample)  # NaN last
+        lo, hi = ordered[js[0] - 1], ordered[m - js[1]]
+        if np.isnan(lo) or np.isnan(hi):
+            return False
+        picked = np.compress((a <= lo) | ~(a < hi), a)  # at or beyond; not (a < hi): NaN passes
+        self.top.start(np.compress(~(picked < hi), picked), hi)
+        self.bottom.start(np.compress(picked <= lo, picked), lo)
+        return True
 
     def kept_values(self) -> int:
         if self.keep_all:
@@ -364,4 +399,6 @@ class Tails:
             self.chunks = [data]
             return quantile_pair_rows(data, self.q_low, self.q_high)
         # fewer columns than announced (the generator ran out) need shorter tails: still exact
+        if isinstance(self.top, _FilteredTail):
+            return _from_row_tails(self.bottom.data(), self.top.data(), n, self.q_low, self.q_high)
         return _from_tails(self.bottom.values(), self.top.values(), n, self.q_low, self.q_high)
