@@ -103,6 +103,53 @@ def quantile_pair_rows(rows: Tensor, q_low: float, q_high: float) -> tuple[Tenso
     return out[..., 0], out[..., 1]
 
 
+class SampleQuantiles:
+    """Sums over samples of each sample's torch.quantile at q_low and q_high (per kept
+    element), bit for bit per sample. A batch costs only the sort that finds its order
+    statistics; blending them (torch.lerp, NaN rows) and summing runs once per MERGE_EVERY
+    batches over all of them, so the memory stays bounded."""
+
+    MERGE_EVERY = 64
+
+    def __init__(self, q_low: float, q_high: float) -> None:
+        self.q_low, self.q_high = q_low, q_high
+        self.pending: list[Tensor] = []  # [samples, kept, 5]: the order statistics lerp needs
+        self.width = 0  # values per row of the pending batches
+        self.sums: Tensor | None = None  # float64 [kept, 2]
+        self.samples = 0
+
+    def add(self, rows: Tensor) -> None:
+        """``rows``: [samples, kept, values of one sample for that element]."""
+        n = rows.shape[-1]
+        if self.pending and n != self.width:
+            self._merge()
+        self.width = n
+        b_low, a_low, _ = linear_rank(self.q_low, n)
+        b_high, a_high, _ = linear_rank(self.q_high, n)
+        self.pending.append(order_statistics(rows, [b_low, b_high, a_low, a_high, n - 1]))
+        self.samples += rows.shape[0]
+        if len(self.pending) >= self.MERGE_EVERY:
+            self._merge()
+
+    def _merge(self) -> None:
+        if not self.pending:
+            return
+        v = self.pending[0] if len(self.pending) == 1 else torch.cat(self.pending)
+        self.pending = []
+        _, _, w_low = linear_rank(self.q_low, self.width)
+        _, _, w_high = linear_rank(self.q_high, self.width)
+        out = torch.lerp(v[..., 0:2], v[..., 2:4], _weights(float(w_low), float(w_high)).to(v.device))
+        out = out.masked_fill_(torch.isnan(v[..., 4:5]), math.nan)
+        total = out.sum(dim=0, dtype=torch.float64)
+        self.sums = total if self.sums is None else self.sums + total
+
+    def means(self) -> tuple[Tensor, Tensor]:
+        """(mean low quantile, mean high quantile) per kept element, float32."""
+        self._merge()
+        mean = (self.sums / self.samples).float()
+        return mean[..., 0], mean[..., 1]
+
+
 def _from_tails(bottom: Tensor, top: Tensor, n: int, q_low: float, q_high: float) -> tuple[Tensor, Tensor]:
     """Quantiles of ``n`` values from the tails they read: ``bottom`` holds (at least) the
     smallest values and ``top`` the largest, in any order (NaN counts as largest)."""

@@ -30,7 +30,7 @@ from torch import Tensor
 
 from core.errors import ConfigError, PassError
 from core.passes.analysis.partials import ExtremaParts, MomentParts, SumParts, abs_sum_flat
-from core.passes.analysis.quantiles import Tails, quantile_pair_rows
+from core.passes.analysis.quantiles import SampleQuantiles, Tails
 
 NA = "NA"
 
@@ -344,8 +344,7 @@ class RangeQuantile(Stat):
         self.tails: Tails | None = None
         self.kept_shape: list[int] | None = None
         self.count = 0
-        self.sums = SumParts()  # per batch: the sums of its samples' (low, high) quantiles
-        self.samples = 0
+        self.per_sample: SampleQuantiles | None = None
 
     def expect(self, samples: int, replayable: bool = False) -> None:
         self.samples_expected = samples
@@ -379,6 +378,16 @@ class RangeQuantile(Stat):
             self.count += flat.numel()
             self.tails.add(flat.view(1, -1), owned=owned or fresh)
             return
+        if self.dims == "all" and batched and t.ndim:  # per_sample_mean, each sample one row
+            flat, _ = self._prepare_flat(t)
+            self.kept_shape = []
+            self.count += flat.numel()
+            if not flat.numel():
+                return
+            if self.per_sample is None:
+                self.per_sample = SampleQuantiles(1 - self.quantile, self.quantile)
+            self.per_sample.add(flat.view(t.shape[0], 1, -1))
+            return
         s, fresh = self._prepare_fresh(t, batched)
         keep, reduce = self._layout(s)
         self.count += _count(s, reduce)
@@ -401,9 +410,9 @@ class RangeQuantile(Stat):
         inner_keep = [d for d in keep if d != 0]
         inner_reduce = [d for d in reduce if d != 0]
         rows = s.permute(0, *inner_keep, *inner_reduce).reshape(s.shape[0], math.prod(self.kept_shape), -1)
-        lo, hi = quantile_pair_rows(rows, 1 - self.quantile, self.quantile)  # [samples, kept]
-        self.sums.add(torch.stack((lo, hi)).sum(dim=1))  # float32 sums of a batch's few samples
-        self.samples += s.shape[0]
+        if self.per_sample is None:
+            self.per_sample = SampleQuantiles(1 - self.quantile, self.quantile)
+        self.per_sample.add(rows)
 
     def kept_values(self) -> int:
         """How many values this statistic holds (for the README's memory claim and the tests)."""
@@ -413,7 +422,7 @@ class RangeQuantile(Stat):
         if self.count < 2:
             return {"min": NA, "max": NA, "range": NA, "count": self.count}
         if self.mode == "per_sample_mean":
-            lo, hi = (self.sums.merge() / self.samples).float()
+            lo, hi = self.per_sample.means()
         else:
             lo, hi = self.tails.quantiles()
         lo, hi = lo.reshape(self.kept_shape), hi.reshape(self.kept_shape)
