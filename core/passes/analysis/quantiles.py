@@ -6,10 +6,13 @@ ascending positions ``floor(rank)`` and ``ceil(rank)``, blended by ``lerp`` with
 ``rank - floor(rank)``; a row holding a NaN gives NaN. So an upper quantile needs only the
 ``N - floor(rank)`` largest values and a lower one the ``ceil(rank) + 1`` smallest. Once ``N``
 is known in advance (the pass knows how many samples it will draw), :class:`Tails` keeps just
-those two tails per row, merging each batch with ``torch.topk`` (fixed shapes: no host sync, no
-Python per element), and answers bit for bit what ``torch.quantile`` gives on the pooled data.
-When the tails would cover the data anyway (a quantile near 0.5) or ``N`` is unknown, it keeps
-every value and selects the order statistics once at the end (numpy.partition).
+those two tails per row and answers bit for bit what ``torch.quantile`` gives on the pooled
+data: one row (``dims = "all"``) behind thresholds (:class:`_FilteredTail`, optimistically
+guessed from the first block when the caller can replay a failed guess), several rows merged
+block by block with ``torch.topk``. When the tails would cover the data anyway (a quantile
+near 0.5), the data is small, or ``N`` is unknown, it keeps every value and selects the order
+statistics once at the end. :class:`SampleQuantiles` is the per-sample variant (MASE's mean of
+each sample's quantiles).
 """
 
 from __future__ import annotations
@@ -325,9 +328,6 @@ class _FilteredTail:
         if len(self.parts) > 1:
             self.parts = [np.concatenate(self.parts)]
         return self.parts[0] if self.parts else np.empty(0, dtype=np.float32)
-
-    def values(self) -> Tensor:
-        return torch.from_numpy(self.data()).unsqueeze(0)
 
 
 class Tails:
