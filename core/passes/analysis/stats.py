@@ -76,23 +76,10 @@ class Stat:
             setattr(self, key, kwargs.get(key, default))
         self.device = torch.device(self.device) if self.device not in (None, NA) else None
 
-    def _prepare_fresh(self, t: Tensor, batched: bool) -> tuple[Tensor, bool]:
-        """The input as float32 samples on the statistic's device (absolute values with
-        ``abs``), and whether that is a new tensor rather than a view of the caller's."""
-        fresh = False
-        t = t.detach()
-        if self.device is not None and t.device != self.device:
-            t, fresh = t.to(self.device), True
-        if t.dtype != torch.float32:  # integers and other floats are profiled as float32, as in MASE
-            t, fresh = t.float(), True
-        if self.abs:
-            t, fresh = t.abs(), True
-        return _as_samples(t, batched), fresh
-
-    def _prepare_flat(self, t: Tensor) -> tuple[Tensor, bool]:
-        """All values of the input as one float32 1-d tensor (``dims = "all"``: samples need
-        not be told apart), and whether it is a new tensor. Called per node per batch: the
-        common case (float32, contiguous, on the right device) costs a view and no more."""
+    def _as_float32(self, t: Tensor) -> tuple[Tensor, bool]:
+        """The input as float32 on the statistic's device (absolute values with ``abs``), and
+        whether that is a new tensor rather than the caller's. Called per node per batch: the
+        common case (float32 on the right device) costs nothing."""
         fresh = False
         if t.requires_grad:
             t = t.detach()
@@ -102,6 +89,17 @@ class Stat:
             t, fresh = t.float(), True
         if self.abs:
             t, fresh = t.abs(), True
+        return t, fresh
+
+    def _prepare_fresh(self, t: Tensor, batched: bool) -> tuple[Tensor, bool]:
+        """The input as float32 samples stacked along a new dim 0, and whether it is new."""
+        t, fresh = self._as_float32(t)
+        return _as_samples(t, batched), fresh
+
+    def _prepare_flat(self, t: Tensor) -> tuple[Tensor, bool]:
+        """All values of the input as one float32 1-d tensor (``dims = "all"``: samples need
+        not be told apart), and whether it is a new tensor."""
+        t, fresh = self._as_float32(t)
         if t.is_contiguous():
             return t.view(-1), fresh
         return t.reshape(-1), True
