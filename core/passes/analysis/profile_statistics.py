@@ -441,6 +441,7 @@ class _Collector:
         self.run = run
         self.bound: int | None = None  # most rows that will arrive
         self.buffer: torch.Tensor | None = None
+        self.row_shape: torch.Size | None = None
         self.filled = 0
 
     def _announce(self, value: torch.Tensor) -> None:
@@ -469,11 +470,12 @@ class _Collector:
             return
         rows = value.shape[0]
         buf = self.buffer
-        if buf is None or buf.shape[1:] != value.shape[1:] or buf.dtype != value.dtype or buf.device != value.device:
+        if buf is None or self.row_shape != value.shape[1:] or buf.dtype != value.dtype or buf.device != value.device:
             self.flush()
             per_row = max(1, value[:1].numel())
             size = max(rows, min(self.FLUSH_ELEMENTS // per_row, self.bound))
             buf = self.buffer = torch.empty((size, *value.shape[1:]), dtype=value.dtype, device=value.device)
+            self.row_shape = value.shape[1:]
         elif self.filled + rows > buf.shape[0]:
             self.flush()
         buf[self.filled:self.filled + rows].copy_(value)

@@ -444,6 +444,9 @@ class Tails:
         if self.keep_all:
             data = self.chunks[0] if len(self.chunks) == 1 else torch.cat(self.chunks, dim=-1)
             self.chunks = [data]
+            if data.shape[0] == 1 and data.device.type == "cpu" and data.dtype == torch.float32:
+                row = data.reshape(-1).numpy()  # one row: its own two tails
+                return _from_row_tails(row, row, n, self.q_low, self.q_high)
             return quantile_pair_rows(data, self.q_low, self.q_high)
         # fewer columns than announced (the generator ran out) need shorter tails: still exact
         if isinstance(self.top, _FilteredTail):
