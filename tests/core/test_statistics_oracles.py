@@ -341,12 +341,12 @@ class Wide(torch.nn.Module):
         return self.act(self.fc(x))
 
 
-def wide_run(data: torch.Tensor, generator=None):
+def wide_run(data: torch.Tensor, generator=None, num_samples: int | None = None):
     torch.manual_seed(14)
     model = Wide().eval()
     mg = annotated(model, {"x": data[:8]})
     _, info = PASSES["profile_statistics_analysis_pass"].fn(mg, {
-        "by": "name", "target_activation_nodes": ["act"], "num_samples": data.shape[0],
+        "by": "name", "target_activation_nodes": ["act"], "num_samples": num_samples or data.shape[0],
         "activation_statistics": {"range_quantile": {"quantile": 0.97}, "range_min_max": {}},
         "input_generator": generator if generator is not None else Batches(data, 8)})
     with torch.no_grad():  # batch by batch, as the pass ran it (a GEMM's rounding depends on its shape)
@@ -390,6 +390,34 @@ def test_replay_copes_with_a_generator_that_refills_one_tensor():
 
     info, h = wide_run(data, refilled())
     assert info["replayed_statistics"] == 1
+    assert_pooled_exact(info, h)
+
+
+def test_guessed_tails_with_nan_and_inf():
+    data = torch.randn(64, 256, generator=torch.Generator().manual_seed(21))
+    data[3, 0] = math.inf  # a row of +-inf relu inputs in the first batch (where thresholds are guessed)
+    info, h = wide_run(data)
+    assert torch.isinf(h).any() and not torch.isnan(h).any()
+    assert_pooled_exact(info, h)
+    data[20, 0] = math.nan  # and a row of NaN in a later one
+    info, h = wide_run(data)
+    assert torch.isnan(h).any()
+    assert_pooled_exact_nan(info, h)
+    data[20, 0], data[3, 0] = 0.0, math.nan  # NaN where the guess is made: no guess, still NaN
+    info, h = wide_run(data)
+    assert_pooled_exact_nan(info, h)
+
+
+def assert_pooled_exact_nan(info, h):
+    r = info["stats"]["act"]["data_in_0"]["range_quantile"]
+    flat = h.flatten()
+    assert same(r["max"], torch.quantile(flat, 0.97)) and same(r["min"], torch.quantile(flat, 0.03))
+
+
+def test_guessed_tails_when_the_generator_runs_out_early():
+    data = torch.randn(40, 256, generator=torch.Generator().manual_seed(23))
+    info, h = wide_run(data, num_samples=64)  # tails sized for 64 samples, 40 arrive
+    assert info["num_samples"] == 40
     assert_pooled_exact(info, h)
 
 
