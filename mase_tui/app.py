@@ -49,6 +49,7 @@ from mase_tui.messages import (
 )
 from mase_tui.node_index import NodeRow
 from mase_tui.panes import (
+    CatchesUpWhenShown,
     FollowsCost,
     FollowsNode,
     FollowsPasses,
@@ -557,6 +558,9 @@ class MaseTuiApp(ReportActions, PassFileReload, PrecisionActions, App):
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
         # narrow: only the Graph tab shares the width with the tree
         self.main.query_one("#main").set_class(event.pane.id != "tab-graph", "other-tab")
+        for pane in self.panes_with(CatchesUpWhenShown):  # before the tab's first frame
+            if event.pane in pane.ancestors:
+                pane.tab_shown()
 
     def action_toggle_pane(self, css_class: str) -> None:
         main = self.main.query_one("#main")

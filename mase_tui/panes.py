@@ -41,6 +41,14 @@ class FollowsNode(Protocol):
 
 
 @runtime_checkable
+class CatchesUpWhenShown(Protocol):
+    """Defers work while its tab is hidden (following the tree, say); the app calls ``tab_shown``
+    when the tab is activated, before its first frame."""
+
+    def tab_shown(self) -> None: ...
+
+
+@runtime_checkable
 class FollowsCost(Protocol):
     """Shows costs: told when the cost of one of the session's graphs is known."""
 

@@ -126,6 +126,7 @@ class CompareView(GraphPairPane, Widget):
         self.diff: GraphDiff | None = None
         self.current_name: str | None = None
         self._graphs: tuple[Any, Any] | None = None  # the (original, current) pair shown or in work
+        self._behind: str | None = None  # the node the tree moved to while the tab was hidden
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Waiting for the model ...", style="dim"), id="compare-summary")
@@ -140,7 +141,7 @@ class CompareView(GraphPairPane, Widget):
 
     # ------------------------------------------------------------------ app contract
     def session_replaced(self) -> None:
-        self._graphs, self.diff, self.current_name = None, None, None
+        self._graphs, self.diff, self.current_name, self._behind = None, None, None, None
 
     def show_load_failure(self, error: str, retry: str) -> None:
         """No model: say why and what to do instead of waiting for it."""
@@ -173,7 +174,7 @@ class CompareView(GraphPairPane, Widget):
         )
         self.query_one("#compare-summary", Static).update(summary)
         table = self.query_one("#compare-table", DataTable)
-        keep = self.current_name
+        keep, self._behind = self._behind or self.current_name, None
         table.clear()
         for i, row in enumerate(diff.rows):
             style = STATUS_STYLE.get(row.status, "")
@@ -189,13 +190,36 @@ class CompareView(GraphPairPane, Widget):
 
     # ------------------------------------------------------------------ cursor
     def focus_node(self, name: str) -> None:
-        """Follow a node highlighted elsewhere (the tree); does not post NodeFocused back."""
+        """Follow a node highlighted elsewhere (the tree); does not post NodeFocused back. While
+        the tab is hidden the name is only kept, and ``tab_shown`` follows it: moving the table
+        and redrawing the detail of a hidden pane cost a layout of the whole screen, a frame
+        after the tree's, on every tree move (and a histogram worker for a quantised node)."""
         if self.diff is None:
             self.current_name = name
             return
-        index = self.diff.index_of(name)
+        if not self._shown():
+            self._behind = name
+            return
+        self._follow(name)
+
+    def tab_shown(self) -> None:
+        """The tab is being shown (the app calls this before its first frame): follow the node
+        the tree moved to while it was hidden."""
+        if self._behind is not None and self.diff is not None:
+            self._follow(self._behind)
+
+    def on_show(self) -> None:
+        self.tab_shown()  # shown some other way than by activating its tab (nothing to do if caught up)
+
+    def _follow(self, name: str) -> None:
+        self._behind = None
+        index = self.diff.index_of(name) if self.diff is not None else None
         if index is not None:
             self._move_to(index, quiet=True)
+
+    def _shown(self) -> bool:
+        """False while the pane is in a hidden tab (an ancestor not displayed)."""
+        return all(node.display for node in self.ancestors_with_self if isinstance(node, Widget))
 
     def _move_to(self, index: int, quiet: bool) -> None:
         if self.diff is None or not self.diff.rows:
@@ -231,6 +255,7 @@ class CompareView(GraphPairPane, Widget):
     def _jump(self, step: int) -> None:
         if self.diff is None:
             return
+        self.tab_shown()  # `]` from the tree: step from the tree's node, not from where the table was left
         table = self.query_one("#compare-table", DataTable)
         target = self.diff.next_difference(table.cursor_row, step)
         if target is None:

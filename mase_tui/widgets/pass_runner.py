@@ -114,6 +114,8 @@ class PassRunner(Widget):
     PassRunner #pr-status-row { height: 1; }
     PassRunner #pass-progress { width: 30; display: none; }
     PassRunner #pass-progress.-running { display: block; }
+    /* the bar takes what the percentage leaves (Textual's default of 32 cells hid it) */
+    PassRunner #pass-progress Bar { width: 1fr; }
     PassRunner #pass-status { width: 1fr; height: 1; }
     PassRunner #pass-result { height: 1fr; min-height: 3; border-top: solid $primary-background; }
     PassRunner #pass-history { height: auto; max-height: 7; border-top: solid $primary-background; }

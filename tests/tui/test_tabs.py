@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 from textual.widgets import DataTable, OptionList, TextArea
+from textual.widgets._progress_bar import PercentageStatus
 
 import mase_tui.app
 from core.config import dumps_toml
@@ -237,6 +238,48 @@ async def test_difference_keys_work_from_the_tree(session):
         assert compare.current_name == "seq_blocks_8" and app.current_node == "seq_blocks_8"
 
 
+async def move_tree_to(app, pilot, name: str) -> None:
+    """j on the node tree until ``name`` is highlighted."""
+    app.tree.focus()
+    await pilot.pause()
+    for _ in range(40):
+        if app.current_node == name:
+            return
+        await pilot.press("j")
+        await pilot.pause()
+    raise AssertionError(f"j never reached {name}; the tree is on {app.current_node}")
+
+
+async def test_hidden_compare_catches_up_when_shown(session):
+    """While its tab is hidden, Compare keeps the tree's node without moving its table (that
+    costs a layout of the whole screen on every tree move); showing the tab, or `]` from the
+    tree, starts from the tree's node."""
+    app = make_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await run_lab_quantize(app, pilot)  # seq_blocks_2, _5 and _8 differ
+        await pilot.press("1")
+        await settle(app, pilot)
+        compare = app.query_one(CompareView)
+        table = app.query_one("#compare-table", DataTable)
+        before = (compare.current_name, table.cursor_row)
+        await move_tree_to(app, pilot, "seq_blocks_3")
+        assert (compare.current_name, table.cursor_row) == before  # hidden: not followed yet
+        await pilot.press("2")
+        assert compare.current_name == "seq_blocks_3"  # caught up on activation, before a frame
+        assert compare.diff.rows[table.cursor_row].name == "seq_blocks_3"
+        await pilot.pause()
+        assert "seq_blocks_3" in plain(app, "#compare-detail-body")
+
+        await pilot.press("1")
+        await move_tree_to(app, pilot, "seq_blocks_3")
+        await move_tree_to(app, pilot, "seq_blocks_4")
+        await pilot.press("right_square_bracket")  # from the tree, Compare hidden
+        await settle(app, pilot)
+        assert app.query_one("#tabs").active == "tab-compare"
+        assert compare.current_name == "seq_blocks_5" and app.current_node == "seq_blocks_5"
+
+
 async def test_costs_sort_cycles_and_module_view(session):
     app = make_app(session)
     async with app.run_test(size=SIZE) as pilot:
@@ -398,6 +441,8 @@ async def test_cancel_a_long_pass_keeps_the_graph(session):
                     break
             assert runner.running == "profile_statistics_analysis_pass"
             assert bar.total == 1_000_000_000 and 0 < bar.progress < bar.total
+            percentage = bar.query_one(PercentageStatus)  # the bar leaves it room (not clipped)
+            assert percentage.region.width and bar.region.contains_region(percentage.region)
             await pilot.press("tab")  # out of the editor, where x is a letter
             await pilot.press("x")
         finally:
