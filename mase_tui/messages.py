@@ -68,6 +68,17 @@ class CostReady(Message):
         self.graph = graph
 
 
+class WorkerProgress(Message, bubble=False):
+    """A progress report of a worker thread (a pass's (done, total), an evaluation's batches),
+    posted to the widget that shows it. A message, not ``call_from_thread``: that one waits for
+    the UI's event loop, so a busy frame stalled the worker for as long, report after report."""
+
+    def __init__(self, values: tuple, source: str = "") -> None:
+        super().__init__()
+        self.values = values
+        self.source = source
+
+
 class PassFinished(Message):
     """A pass ran (ok or not); ``run`` is the ``core.session.PassRun`` added to the history."""
 

@@ -18,6 +18,8 @@ from pathlib import Path
 from textual.binding import Binding
 from textual.worker import get_current_worker
 
+from mase_tui.messages import WorkerProgress
+
 QUANTIZE = "quantize_transform_pass"
 EVAL_SAMPLES = 1024
 
@@ -41,6 +43,7 @@ class PrecisionActions:
     _precision_float_accuracy = None
     _precision_float_cost = None
     _precision_cancel: threading.Event | None = None
+    _precision_evaluating = False  # an accuracy evaluation is running and its result not shown
     precision_latency: dict | None = None  # keypress -> cost / accuracy seconds of the last edit
     last_precision_toml: Path | None = None
 
@@ -223,7 +226,9 @@ class PrecisionActions:
                 self._precision_float_accuracy = subset.evaluate(session.original)["accuracy"]
 
             def progress(done: int, total: int) -> None:
-                self.call_from_thread(self._precision_bar().show_accuracy, f"accuracy: evaluating {done}/{total}")
+                self.post_message(WorkerProgress((done, total), "accuracy"))
+
+            self._precision_evaluating = True
 
             result = subset.evaluate(graph, progress=progress, cancel=cancel)
         except MaseError:
@@ -235,7 +240,14 @@ class PrecisionActions:
         text = f"acc {before:.4f} → {after:.4f} ({after - before:+.4f}; {subset.num_samples} val)"
         self.call_from_thread(self._precision_accuracy_done, text, seconds, after)
 
+    def on_worker_progress(self, message: WorkerProgress) -> None:
+        # reports that arrive after the result must not cover it
+        if message.source == "accuracy" and self._precision_evaluating:
+            done, total = message.values
+            self._precision_bar().show_accuracy(f"accuracy: evaluating {done}/{total}")
+
     def _precision_accuracy_done(self, text: str, seconds: float, accuracy: float) -> None:
+        self._precision_evaluating = False
         if self.precision_latency is not None:
             self.precision_latency["accuracy"] = seconds
         self.precision_accuracy = accuracy

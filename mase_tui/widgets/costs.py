@@ -20,6 +20,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from mase_tui.markup import PlainTable as Table
+from mase_tui.messages import WorkerProgress
 from mase_tui.panes import host
 from mase_tui.widgets.session_pane import GraphPairPane
 
@@ -352,7 +353,7 @@ class CostsView(GraphPairPane, Widget):
                 now = time.monotonic()
                 if now - last[0] >= 0.1 or done >= total:
                     last[0] = now
-                    self.app.call_from_thread(self._eval_progress, which, done, total)
+                    self.post_message(WorkerProgress((done, total), which))
             return progress
 
         try:
@@ -364,6 +365,10 @@ class CostsView(GraphPairPane, Widget):
             self.app.call_from_thread(self._eval_failed, message, cancel.is_set())
             return
         self.app.call_from_thread(self._eval_done, results)
+
+    def on_worker_progress(self, message: WorkerProgress) -> None:
+        if self.cancel_eval is not None:  # a late report of an evaluation that has ended changes nothing
+            self._eval_progress(message.source, *message.values)
 
     def _eval_progress(self, which: str, done: int, total: int) -> None:
         self.query_one("#costs-accuracy", Static).update(

@@ -29,7 +29,7 @@ from core.config import dumps_toml, load_passes_files, parse_toml, read_toml
 from core.errors import MaseError
 from core.passes.registry import PASSES, PassSpec
 from mase_tui.markup import PlainTable as Table
-from mase_tui.messages import GraphChanged, PassFinished
+from mase_tui.messages import GraphChanged, PassFinished, WorkerProgress
 from mase_tui.panes import host
 from mase_tui.widgets.config_picker import ConfigPicker, pass_args_from_config
 
@@ -296,7 +296,7 @@ class PassRunner(Widget):
             if now - last[0] < 0.05 and not final:
                 return
             last[0] = now
-            self.app.call_from_thread(self._progress, values)
+            self.post_message(WorkerProgress(values))
 
         try:
             run = self.session.run_pass(name, args, progress=progress, cancel=cancel)
@@ -304,6 +304,10 @@ class PassRunner(Widget):
             self.app.call_from_thread(self._crashed, name, f"{type(exc).__name__}: {exc}")
             return
         self.app.call_from_thread(self._finished, run, cancel.is_set())
+
+    def on_worker_progress(self, message: WorkerProgress) -> None:
+        if self.running is not None:  # a late report of a run that has ended changes nothing
+            self._progress(message.values)
 
     def _progress(self, values: tuple) -> None:
         bar = self.query_one("#pass-progress", ProgressBar)
