@@ -475,3 +475,29 @@ def test_variances_beyond_float32_are_inf_without_warnings():
         _, s = feed("range_n_sigma", {}, data)
     assert r["variance"] == math.inf == torch.var(data.flatten()).item()
     assert s["max"] == math.inf and s["min"] == -math.inf
+
+
+def test_record_into_one_tensor_and_its_fallbacks():
+    data = random_data(25)
+    _, r = feed("record", {"add_new_dim_before_concat": True}, data)
+    assert torch.equal(torch.as_tensor(r["data"]), data.unsqueeze(1)) and r["count"] == 50
+    stat = create_stat("record", {})
+    stat.expect(60)  # more announced than arrive: only what arrived is kept
+    stat.update(data[:30], batched=True)
+    stat.update(data[30:], batched=True)
+    got = stat.compute()["data"]
+    assert torch.equal(got, data) and got.shape[0] == 50
+    stat = create_stat("record", {})
+    stat.expect(20)  # fewer announced than arrive, then another shape: concatenated the general way
+    stat.update(data[:15], batched=True)
+    stat.update(data[15:30], batched=True)
+    assert torch.equal(stat.compute()["data"], data[:30])
+    stat = create_stat("record", {})
+    stat.expect(40)
+    stat.update(data[:10], batched=True)
+    stat.update(data[10:20, :, :20], batched=True)
+    with pytest.raises(RuntimeError):  # as torch.cat: samples of different shapes do not stack
+        stat.compute()
+    ints = torch.randint(-5, 5, (8, 3), generator=torch.Generator().manual_seed(26))
+    _, r = feed("record", {}, ints, splits=(3, 5))
+    assert r["data"].dtype == torch.float32 and torch.equal(r["data"], ints.float())

@@ -287,6 +287,11 @@ class AbsMean(Stat):
 
 
 class Record(Stat):
+    """Every value, as MASE's ``record``: samples concatenated along dim 0 (or stacked along a
+    new dim 1 with ``add_new_dim_before_concat``). Once the pass has announced how many
+    samples will arrive, batches are copied straight into one tensor of that size (one copy
+    per value; clone-then-concatenate wrote every value twice, into fresh memory both times)."""
+
     name = "record"
     options = {"device": None, "add_new_dim_before_concat": False}
 
@@ -294,8 +299,17 @@ class Record(Stat):
         super().__init__(**kwargs)
         self.chunks: list[Tensor] = []
         self.n = 0
+        self.samples_expected: int | None = None
+        self.buffer: Tensor | None = None
+        self.filled = 0
+
+    def expect(self, samples: int, replayable: bool = False) -> None:
+        self.samples_expected = samples
 
     def update(self, t: Tensor, batched: bool, owned: bool = False) -> None:
+        if batched and t.ndim and self.samples_expected is not None and self._into_buffer(t):
+            self.n += t.shape[0]
+            return
         s = self._prepare(t, batched, copy=not owned)  # [samples, *sample shape]
         self.n += s.shape[0]
         if self.add_new_dim_before_concat:
@@ -303,7 +317,36 @@ class Record(Stat):
         else:
             self.chunks.append(s.flatten(0, 1))  # samples concatenated along their own dim 0
 
+    def _into_buffer(self, t: Tensor) -> bool:
+        """Copy a batch into the preallocated tensor; False when it does not fit (more samples
+        than announced, or another shape): the batch then goes the general way."""
+        rows = t.shape[0]
+        row_shape = (1, *t.shape[1:]) if self.add_new_dim_before_concat else tuple(t.shape[1:])
+        if self.buffer is None and not self.chunks:
+            device = self.device if self.device is not None else t.device
+            self.buffer = torch.empty((max(self.samples_expected, rows), *row_shape), dtype=torch.float32,
+                                      device=device)
+        if self.buffer is None or tuple(self.buffer.shape[1:]) != row_shape \
+                or self.filled + rows > self.buffer.shape[0]:
+            self._spill()
+            return False
+        target = self.buffer[self.filled:self.filled + rows]
+        (target[:, 0] if self.add_new_dim_before_concat else target).copy_(t.detach())  # converts to float32
+        self.filled += rows
+        return True
+
+    def _spill(self) -> None:
+        """Go on with a list of chunks, starting from what the buffer holds."""
+        if self.buffer is not None and self.filled:
+            self.chunks.append(self.buffer[:self.filled])
+        self.buffer = None
+
     def data(self) -> Tensor | None:
+        if self.buffer is not None:
+            if self.filled == self.buffer.shape[0]:
+                return self.buffer
+            self._spill()  # fewer samples than announced: keep only what arrived
+            self.chunks = [self.chunks[0].clone()] if self.chunks else []
         if not self.chunks:
             return None
         if len(self.chunks) > 1:
