@@ -112,11 +112,12 @@ class PassRunner(Widget):
     PassRunner #pass-desc { height: auto; max-height: 2; color: $text-muted; }
     PassRunner #pass-args { height: 1fr; min-height: 5; }
     PassRunner #pr-status-row { height: 1; }
-    PassRunner #pass-progress { width: 30; display: none; }
+    PassRunner #pass-progress { width: 21; padding-right: 1; display: none; }
     PassRunner #pass-progress.-running { display: block; }
     /* the bar takes what the percentage leaves (Textual's default of 32 cells hid it) */
     PassRunner #pass-progress Bar { width: 1fr; }
-    PassRunner #pass-status { width: 1fr; height: 1; }
+    /* one line, cut with an ellipsis: wrapped, a narrow tab showed only its first word */
+    PassRunner #pass-status { width: 1fr; height: 1; text-wrap: nowrap; text-overflow: ellipsis; }
     PassRunner #pass-result { height: 1fr; min-height: 3; border-top: solid $primary-background; }
     PassRunner #pass-history { height: auto; max-height: 7; border-top: solid $primary-background; }
     """
