@@ -443,6 +443,10 @@ async def test_cancel_a_long_pass_keeps_the_graph(session):
             assert bar.total == 1_000_000_000 and 0 < bar.progress < bar.total
             percentage = bar.query_one(PercentageStatus)  # the bar leaves it room (not clipped)
             assert percentage.region.width and bar.region.contains_region(percentage.region)
+            # the status stays on its one line: more than its first word shows beside the bar
+            status = app.query_one("#pass-status")
+            shown = "".join(seg.text for seg in status.render_line(0)).strip()
+            assert shown.startswith("running profile_stat"), shown
             await pilot.press("tab")  # out of the editor, where x is a letter
             await pilot.press("x")
         finally:
