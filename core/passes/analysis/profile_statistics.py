@@ -518,7 +518,8 @@ def _profile_activations(graph, act, generator, num_samples: int, progress, canc
     names = placeholders(model)
     training = [m for m in model.modules() if m.training]  # usually none: graphs are traced in eval
     samples = batches = 0
-    replay: _Replay | None = _Replay()
+    # the batches are kept only for statistics that may bet on a guess
+    replay: _Replay | None = _Replay() if any(s.may_guess() for c in collectors for s in c.stats) else None
     sinks = {key: _input_sink(group) for key, group in cols.items()}
     try:
         with torch.no_grad(), _TAPS.tapped(model, sinks) as tapped:
@@ -527,7 +528,7 @@ def _profile_activations(graph, act, generator, num_samples: int, progress, canc
             tapped.training = False
             for kwargs, done in draw_samples(generator, num_samples, names, cancel):
                 run.batch = done - samples
-                if batches == 0:
+                if batches == 0 and replay is not None:
                     run.replayable = replay.fits(kwargs, run.batch, num_samples)
                     if not run.replayable:
                         replay = None

@@ -106,16 +106,27 @@ def _weights(w_low: float, w_high: float) -> Tensor:
     return torch.tensor([w_low, w_high], dtype=torch.float32)
 
 
-def quantile_pair_rows(rows: Tensor, q_low: float, q_high: float) -> tuple[Tensor, Tensor]:
-    """torch.quantile of each row of ``rows`` (last dim) at q_low and q_high, bit for bit:
-    the order statistics around each rank, blended by one torch.lerp (the same kernel
-    torch.quantile uses, with its weights as a tensor); a row holding NaN gives NaN."""
-    n = rows.shape[-1]
-    b_low, a_low, w_low = linear_rank(q_low, n)
-    b_high, a_high, w_high = linear_rank(q_high, n)
-    v = order_statistics(rows, [b_low, b_high, a_low, a_high, n - 1])  # n - 1: NaN sorts last
+def _pair_positions(q_low: float, q_high: float, n: int) -> list[int]:
+    """The order statistics :func:`_blend` needs from ``n`` values: below and above each rank,
+    and the last (NaN sorts last)."""
+    b_low, a_low, _ = linear_rank(q_low, n)
+    b_high, a_high, _ = linear_rank(q_high, n)
+    return [b_low, b_high, a_low, a_high, n - 1]
+
+
+def _blend(v: Tensor, q_low: float, q_high: float, n: int) -> Tensor:
+    """[..., 2] quantiles (low, high) from [..., 5] order statistics at :func:`_pair_positions`:
+    one torch.lerp (the kernel torch.quantile uses, with its weights as a tensor); a row
+    holding NaN gives NaN."""
+    w_low, w_high = linear_rank(q_low, n)[2], linear_rank(q_high, n)[2]
     out = torch.lerp(v[..., 0:2], v[..., 2:4], _weights(float(w_low), float(w_high)).to(v.device))
-    out = out.masked_fill_(torch.isnan(v[..., 4:5]), math.nan)
+    return out.masked_fill_(torch.isnan(v[..., 4:5]), math.nan)
+
+
+def quantile_pair_rows(rows: Tensor, q_low: float, q_high: float) -> tuple[Tensor, Tensor]:
+    """torch.quantile of each row of ``rows`` (last dim) at q_low and q_high, bit for bit."""
+    n = rows.shape[-1]
+    out = _blend(order_statistics(rows, _pair_positions(q_low, q_high, n)), q_low, q_high, n)
     return out[..., 0], out[..., 1]
 
 
@@ -140,9 +151,7 @@ class SampleQuantiles:
         if self.pending and n != self.width:
             self._merge()
         self.width = n
-        b_low, a_low, _ = linear_rank(self.q_low, n)
-        b_high, a_high, _ = linear_rank(self.q_high, n)
-        self.pending.append(order_statistics(rows, [b_low, b_high, a_low, a_high, n - 1]))
+        self.pending.append(order_statistics(rows, _pair_positions(self.q_low, self.q_high, n)))
         self.samples += rows.shape[0]
         if len(self.pending) >= self.MERGE_EVERY:
             self._merge()
@@ -152,11 +161,7 @@ class SampleQuantiles:
             return
         v = self.pending[0] if len(self.pending) == 1 else torch.cat(self.pending)
         self.pending = []
-        _, _, w_low = linear_rank(self.q_low, self.width)
-        _, _, w_high = linear_rank(self.q_high, self.width)
-        out = torch.lerp(v[..., 0:2], v[..., 2:4], _weights(float(w_low), float(w_high)).to(v.device))
-        out = out.masked_fill_(torch.isnan(v[..., 4:5]), math.nan)
-        total = out.sum(dim=0, dtype=torch.float64)
+        total = _blend(v, self.q_low, self.q_high, self.width).sum(dim=0, dtype=torch.float64)
         self.sums = total if self.sums is None else self.sums + total
 
     def means(self) -> tuple[Tensor, Tensor]:
@@ -221,6 +226,12 @@ class _MergedTail:
 
     def values(self) -> Tensor:
         return self.kept
+
+
+def _with_margin(expected: float) -> int:
+    """How many of a subsample's best values to go down to so that, with four standard
+    deviations of margin, a threshold read there leaves at least ``expected`` beyond it."""
+    return math.ceil(expected + 4 * math.sqrt(expected) + 1)
 
 
 @functools.lru_cache(maxsize=64)
@@ -290,8 +301,7 @@ class _FilteredTail:
             return None
         sample = a.take(_subsample_index(n, self.SUBSAMPLE))
         m = sample.size
-        expected = self.k * m / n
-        j = min(m, math.ceil(expected + 4 * math.sqrt(expected) + 1))
+        j = min(m, _with_margin(self.k * m / n))
         t = self._kth_best(sample, j)
         if t is None:
             return None
@@ -421,10 +431,7 @@ class Tails:
         n = a.size
         sample = a if n <= self.GUESS_SAMPLE else a.take(_subsample_index(n, self.GUESS_SAMPLE))
         m = sample.size
-        js = []
-        for k in (self.k_low, self.k_high):
-            expected = self.GUESS_SLACK * k / self.total * m
-            js.append(math.ceil(expected + 4 * math.sqrt(expected) + 1))
+        js = [_with_margin(self.GUESS_SLACK * k / self.total * m) for k in (self.k_low, self.k_high)]
         if n < self.GUESS_MIN or 4 * max(js) > m:
             return False
         ordered = np.sort(sample)  # NaN last

@@ -115,6 +115,11 @@ class Stat:
         can feed the same values again after a :meth:`restart`, so a statistic may bet on a
         guess and ask for that (:meth:`needs_replay`) when the guess fails."""
 
+    def may_guess(self) -> bool:
+        """Could this statistic bet on a guess when told ``replayable`` (so the batches are worth
+        keeping)?"""
+        return False
+
     def needs_replay(self) -> bool:
         return False
 
@@ -391,6 +396,9 @@ class RangeQuantile(Stat):
         self.samples_expected = samples
         self.optimistic = replayable
 
+    def may_guess(self) -> bool:
+        return self.mode == "pooled"
+
     def needs_replay(self) -> bool:
         return self.tails is not None and not self.tails.exact()
 
@@ -413,9 +421,7 @@ class RangeQuantile(Stat):
             flat, fresh = self._prepare_flat(t)
             if self.tails is None:
                 self.kept_shape = []
-                per_sample = flat.numel() // (t.shape[0] if batched and t.ndim else 1)
-                total = None if self.samples_expected is None else self.samples_expected * per_sample
-                self.tails = Tails(1 - self.quantile, self.quantile, total, self.optimistic)
+                self._start_tails(flat.numel() // (t.shape[0] if batched and t.ndim else 1), self.optimistic)
             self.count += flat.numel()
             self.tails.add(flat.view(1, -1), owned=owned or fresh)
             return
@@ -423,11 +429,8 @@ class RangeQuantile(Stat):
             flat, _ = self._prepare_flat(t)
             self.kept_shape = []
             self.count += flat.numel()
-            if not flat.numel():
-                return
-            if self.per_sample is None:
-                self.per_sample = SampleQuantiles(1 - self.quantile, self.quantile)
-            self.per_sample.add(flat.view(t.shape[0], 1, -1))
+            if flat.numel():
+                self._sample_quantiles().add(flat.view(t.shape[0], 1, -1))
             return
         s, fresh = self._prepare_fresh(t, batched)
         keep, reduce = self._layout(s)
@@ -441,9 +444,7 @@ class RangeQuantile(Stat):
         else:
             rows = s.permute(*keep, *reduce).reshape(k, -1)
         if self.tails is None:
-            per_sample = rows.shape[-1] // s.shape[0]
-            total = None if self.samples_expected is None else self.samples_expected * per_sample
-            self.tails = Tails(1 - self.quantile, self.quantile, total)
+            self._start_tails(rows.shape[-1] // s.shape[0], optimistic=False)
         copied = rows.untyped_storage().data_ptr() != s.untyped_storage().data_ptr()
         self.tails.add(rows, owned=owned or fresh or copied)
 
@@ -451,9 +452,17 @@ class RangeQuantile(Stat):
         inner_keep = [d for d in keep if d != 0]
         inner_reduce = [d for d in reduce if d != 0]
         rows = s.permute(0, *inner_keep, *inner_reduce).reshape(s.shape[0], math.prod(self.kept_shape), -1)
+        self._sample_quantiles().add(rows)
+
+    def _start_tails(self, per_sample: int, optimistic: bool) -> None:
+        """Pooled mode: tails sized for the announced samples of ``per_sample`` values each."""
+        total = None if self.samples_expected is None else self.samples_expected * per_sample
+        self.tails = Tails(1 - self.quantile, self.quantile, total, optimistic)
+
+    def _sample_quantiles(self) -> SampleQuantiles:
         if self.per_sample is None:
             self.per_sample = SampleQuantiles(1 - self.quantile, self.quantile)
-        self.per_sample.add(rows)
+        return self.per_sample
 
     def kept_values(self) -> int:
         """How many values this statistic holds (for the README's memory claim and the tests)."""
