@@ -501,3 +501,64 @@ def test_record_into_one_tensor_and_its_fallbacks():
     ints = torch.randint(-5, 5, (8, 3), generator=torch.Generator().manual_seed(26))
     _, r = feed("record", {}, ints, splits=(3, 5))
     assert r["data"].dtype == torch.float32 and torch.equal(r["data"], ints.float())
+
+
+def test_pooled_selections_are_told_apart_when_the_tails_fill_and_stay_exact():
+    # 100 batches of 8192 values with no guess: the first thresholds come from the first cuts
+    # and let a third of each block through, so the pooled selections are split and cut
+    # again and again; values never exceed what the two tails may hold between cuts
+    data = random_data(31, (400, 2048))
+    data[250, 7] = math.inf
+    stat = create_stat("range_quantile", {"quantile": 0.97})
+    stat.expect(400)
+    n = data.numel()
+    k = math.ceil(0.03 * (n - 1)) + 2
+    most = 0
+    for start in range(0, 400, 4):
+        stat.update(data[start:start + 4], batched=True)
+        most = max(most, stat.kept_values())
+    assert most <= 6 * k + 8192
+    r = stat.compute()
+    flat = data.flatten()
+    assert same(r["max"], torch.quantile(flat, 0.97)) and same(r["min"], torch.quantile(flat, 0.03))
+    data[399, 0] = math.nan  # in the last block, pooled: the upper tail takes it, both are NaN
+    stat, r = feed("range_quantile", {"quantile": 0.97}, data, splits=(4,) * 100)
+    assert math.isnan(r["max"]) and math.isnan(r["min"])
+
+
+def test_final_selections_on_torch_threads_give_the_same_exact_results(monkeypatch):
+    import threading
+
+    from core.passes.analysis import profile_statistics
+
+    seen = set()
+    inner = profile_statistics.merged_export
+
+    def export(stats):
+        seen.add(threading.current_thread().name.split("_")[0])
+        return inner(stats)
+
+    monkeypatch.setattr(profile_statistics, "merged_export", export)
+    monkeypatch.setattr(profile_statistics, "PARALLEL_EXPORT", 0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    data = torch.randn(64, 256, generator=torch.Generator().manual_seed(33))
+    torch.manual_seed(14)
+    model = Wide().eval()
+    mg = annotated(model, {"x": data[:8]})
+    try:
+        _, info = PASSES["profile_statistics_analysis_pass"].fn(mg, {
+            "by": "name", "target_activation_nodes": ["fc", "act"], "target_weight_nodes": ["fc"],
+            "num_samples": 64, "weight_statistics": {"variance_precise": {}},
+            "activation_statistics": {"range_quantile": {"quantile": 0.97}, "range_min_max": {}},
+            "input_generator": Batches(data, 8)})
+    finally:
+        torch.set_num_threads(threads)
+    assert seen == {"profile-export"}
+    with torch.no_grad():
+        h = torch.cat([model.fc(data[i:i + 8]) for i in range(0, 64, 8)])
+    assert_pooled_exact(info, h)
+    r = info["stats"]["fc"]["data_in_0"]["range_quantile"]
+    assert same(r["max"], torch.quantile(data.flatten(), 0.97)) and same(r["min"], torch.quantile(data.flatten(), 0.03))
+    w = info["stats"]["fc"]["weight"]["variance_precise"]
+    assert close(w["variance"], model.fc.weight.var(), rel=1e-5)

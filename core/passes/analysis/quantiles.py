@@ -61,6 +61,22 @@ def chunked_compress(a: np.ndarray, keep) -> np.ndarray:
                                                                                         SELECT_CHUNK))])
 
 
+def _beyond(a: np.ndarray, lo: np.float32, hi: np.float32, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """The mask of values below ``lo`` or above ``hi`` (NaN counts as above), built in the
+    caller's two boolean buffers (fresh masks per chunk cost 8% of a selection)."""
+    np.less(a, lo, out=low)
+    np.less_equal(a, hi, out=high)
+    np.logical_not(high, out=high)  # not (a <= hi): NaN passes
+    return np.logical_or(low, high, out=low)
+
+
+def _apart(picked: np.ndarray, lo: np.float32) -> tuple[np.ndarray, np.ndarray]:
+    """Values selected by :func:`_beyond` told apart: (those above, those below). One compare:
+    what is not below ``lo`` passed as above (NaN included)."""
+    below = picked < lo
+    return np.compress(~below, picked), np.compress(below, picked)
+
+
 SORT_MAX = 1 << 16  # rows up to this long are sorted whole (numpy's SIMD sort, ~2 ns a value)
 
 
@@ -198,10 +214,8 @@ def _from_row_tails(bottom: np.ndarray, top: np.ndarray, n: int, q_low: float,
     b_h, a_h, w_high = linear_rank(q_high, n)
     m = top.size  # ascending position p of all n values is m - n + p among the m largest
     high = _select(top, [m - n + b_h, m - n + a_h] if a_h != b_h else [m - n + b_h])
-    # float32 values, so float() and back is exact
-    start = torch.tensor([[float(low[b]), float(high[m - n + b_h])]], dtype=torch.float32)
-    end = torch.tensor([[float(low[a]), float(high[m - n + a_h])]], dtype=torch.float32)
-    out = torch.lerp(start, end, _weights(float(w_low), float(w_high)))
+    ends = torch.from_numpy(np.array([[low[b], high[m - n + b_h]], [low[a], high[m - n + a_h]]], dtype=np.float32))
+    out = torch.lerp(ends[0:1], ends[1:2], _weights(float(w_low), float(w_high)))
     return out[..., 0], out[..., 1]
 
 
@@ -283,8 +297,11 @@ class _FilteredTail:
 
     def take(self, part: np.ndarray) -> None:
         """Keep ``part``: values beyond the threshold (strictly), selected by the caller."""
-        self.parts.append(part)
-        self.count += part.size
+        self.take_parts([part])
+
+    def take_parts(self, parts: list[np.ndarray]) -> None:
+        self.parts.extend(parts)
+        self.count += sum(p.size for p in parts)
         if self.count > self.CUT * self.k:
             self._cut()
 
@@ -378,6 +395,9 @@ class Tails:
         self.chunks: list[Tensor] = []  # keep_all
         self.top: _MergedTail | _FilteredTail | None = None
         self.bottom: _MergedTail | _FilteredTail | None = None
+        # values beyond either threshold, not yet told apart (see :meth:`_split`)
+        self.pool: list[np.ndarray] = []
+        self.pooled = 0
 
     def add(self, block: Tensor, owned: bool) -> None:
         """Add a [rows, r] block; ``owned``: the caller will not touch ``block`` again."""
@@ -401,15 +421,54 @@ class Tails:
         if isinstance(top, _FilteredTail) and top.threshold is not None and bottom.threshold is not None:
             # both tails in one selection: the scan's cost is mostly mispredicted branches on
             # the values that pass, so one pass over the block for both costs about what one
-            # tail alone does; the few selected values are then split
-            a = block.reshape(-1).numpy()
+            # tail alone does; the selected values are pooled and told apart later, once
             lo, hi = bottom.threshold, top.threshold
-            picked = chunked_compress(a, lambda p: (p < lo) | ~(p <= hi))  # not (p <= hi): NaN passes
-            top.take(np.compress(~(picked <= hi), picked))
-            bottom.take(np.compress(picked < lo, picked))
+            a = block.reshape(-1).numpy()
+            if a.size > 2 * SELECT_CHUNK:
+                self._split_chunks(a, lo, hi)
+                return
+            picked = np.compress(_beyond(a, lo, hi, np.empty(a.size, dtype=bool), np.empty(a.size, dtype=bool)), a)
+            if picked.size:
+                self.pool.append(picked)
+                self.pooled += picked.size
+                # no more kept in all than two tails may hold between cuts
+                if self.pooled + top.count + bottom.count > _FilteredTail.CUT * (self.k_low + self.k_high):
+                    self._split()
             return
         top.add(block, owned)
         bottom.add(block, owned)
+
+    def _split_chunks(self, a: np.ndarray, lo: np.float32, hi: np.float32) -> None:
+        """A large block's values beyond the thresholds, selected and told apart a cache-sized
+        chunk at a time: the masks and the selected values stay in cache, and no block-sized
+        temporary of selected values is page-faulted in (on a 224x224 ResNet that fresh memory
+        cost more than the selection)."""
+        tops, bottoms = [], []
+        low, high = np.empty(SELECT_CHUNK, dtype=bool), np.empty(SELECT_CHUNK, dtype=bool)
+        for part in np.split(a, range(SELECT_CHUNK, a.size, SELECT_CHUNK)):
+            n = part.size
+            picked = np.compress(_beyond(part, lo, hi, low[:n], high[:n]), part)
+            if picked.size:
+                top, bottom = _apart(picked, lo)
+                tops.append(top)
+                bottoms.append(bottom)
+        self.top.take_parts(tops)
+        self.bottom.take_parts(bottoms)
+
+    def _split(self) -> None:
+        """Hand the pooled values of small blocks to their tails. Splitting each block's few
+        selected values cost a third of its selection (two compares and two compresses on a few
+        thousand values, per input per batch: a transformer's linear inputs); pooled, that runs
+        once or twice per run. The thresholds cannot change while values are pooled: only a
+        tail's :meth:`_FilteredTail.take` moves them, and it runs here, after the pool is
+        emptied."""
+        if not self.pool:
+            return
+        picked = self.pool[0] if len(self.pool) == 1 else np.concatenate(self.pool)
+        self.pool, self.pooled = [], 0
+        top, bottom = _apart(picked, self.bottom.threshold)
+        self.top.take(top)
+        self.bottom.take(bottom)
 
     GUESS_MIN = 1 << 10
     GUESS_SAMPLE = 1 << 12
@@ -446,13 +505,14 @@ class Tails:
     def kept_values(self) -> int:
         if self.keep_all:
             return sum(c.numel() for c in self.chunks)
-        return 0 if self.top is None else self.top.size() + self.bottom.size()
+        return 0 if self.top is None else self.top.size() + self.bottom.size() + self.pooled
 
     def exact(self) -> bool:
         """False when an optimistic guess failed: the kept tails may miss values, and the
         values must be fed again to a fresh, non-optimistic Tails."""
         if not isinstance(self.top, _FilteredTail) or self.seen == 0:
             return True
+        self._split()
         k_low, k_high = needed_tails(self.q_low, self.q_high, self.seen)
         if self.top.exact(k_high) and self.bottom.exact(k_low):
             return True
@@ -470,5 +530,6 @@ class Tails:
             return quantile_pair_rows(data, self.q_low, self.q_high)
         # fewer columns than announced (the generator ran out) need shorter tails: still exact
         if isinstance(self.top, _FilteredTail):
+            self._split()
             return _from_row_tails(self.bottom.data(), self.top.data(), n, self.q_low, self.q_high)
         return _from_tails(self.bottom.values(), self.top.values(), n, self.q_low, self.q_high)

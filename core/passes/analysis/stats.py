@@ -123,6 +123,11 @@ class Stat:
     def needs_replay(self) -> bool:
         return False
 
+    def kept_values(self) -> int:
+        """How many values this statistic holds for its final result (what computing it will
+        read: range_quantile's tails)."""
+        return 0
+
     def restart(self) -> None:
         """Forget what was fed, for a replay of the same values; no guessing this time."""
 
@@ -465,7 +470,6 @@ class RangeQuantile(Stat):
         return self.per_sample
 
     def kept_values(self) -> int:
-        """How many values this statistic holds (for the README's memory claim and the tests)."""
         return 0 if self.tails is None else self.tails.kept_values()
 
     def compute(self) -> dict[str, Any]:
