@@ -562,3 +562,39 @@ def test_final_selections_on_torch_threads_give_the_same_exact_results(monkeypat
     assert same(r["max"], torch.quantile(data.flatten(), 0.97)) and same(r["min"], torch.quantile(data.flatten(), 0.03))
     w = info["stats"]["fc"]["weight"]["variance_precise"]
     assert close(w["variance"], model.fc.weight.var(), rel=1e-5)
+
+
+@pytest.mark.parametrize("case", ["steady", "nan", "inf", "few", "abs", "guessed"])
+def test_range_min_max_read_from_range_quantile_tails_equals_torch_aminmax(case):
+    from core.passes.analysis.stats import stat_factory
+
+    data = random_data(35, (64, 2048) if case != "few" else (6, 5))
+    if case == "nan":
+        data[40, 3] = math.nan
+    if case == "inf":
+        data[2, 0], data[50, 1] = math.inf, -math.inf
+    options = {"abs": True} if case == "abs" else {}
+    stats = stat_factory({"range_quantile": {"quantile": 0.97, **options}, "range_min_max": options}, "test")()
+    minmax = stats[1]
+    assert minmax.source is stats[0]  # no reduction of its own
+    n = data.shape[0]
+    for stat in stats:
+        stat.expect(n, replayable=case == "guessed")
+    for start in range(0, n, 8):
+        for stat in stats:
+            stat.update(data[start:start + 8], batched=True)
+    assert not stats[0].needs_replay()
+    values = data.abs() if case == "abs" else data
+    r = minmax.compute()
+    lo, hi = torch.aminmax(values.flatten())
+    assert same(r["min"], lo) and same(r["max"], hi) and r["count"] == data.numel()
+    assert torch.as_tensor(r["min"]).dtype == torch.float32
+
+
+def test_range_min_max_with_other_options_reduces_on_its_own():
+    from core.passes.analysis.stats import stat_factory
+
+    stats = stat_factory({"range_quantile": {"abs": True}, "range_min_max": {}}, "test")()
+    assert stats[1].source is None
+    stats = stat_factory({"range_quantile": {"mode": "per_sample_mean"}, "range_min_max": {}}, "test")()
+    assert stats[1].source is None

@@ -507,6 +507,25 @@ class Tails:
             return sum(c.numel() for c in self.chunks)
         return 0 if self.top is None else self.top.size() + self.bottom.size() + self.pooled
 
+    def extrema(self) -> tuple[Tensor, Tensor] | None:
+        """(min, max) of every value seen, as torch.aminmax gives them (NaN when any value is
+        NaN), read from the kept values: the tails hold the smallest and the largest values
+        seen (NaN ranking above every number), as long as :meth:`exact` holds."""
+        if self.seen == 0:
+            return None
+        if self.keep_all:
+            data = self.chunks[0] if len(self.chunks) == 1 else torch.cat(self.chunks, dim=-1)
+            self.chunks = [data]
+            return torch.aminmax(data) if data.numel() else None
+        if isinstance(self.top, _MergedTail):
+            return torch.aminmax(torch.cat((self.bottom.values(), self.top.values()), dim=-1))
+        self._split()
+        top, bottom = self.top.data(), self.bottom.data()
+        if np.isnan(top).any():
+            nan = torch.tensor(math.nan)
+            return nan, nan.clone()
+        return torch.tensor(bottom.min()), torch.tensor(top.max())
+
     def exact(self) -> bool:
         """False when an optimistic guess failed: the kept tails may miss values, and the
         values must be fed again to a fresh, non-optimistic Tails."""

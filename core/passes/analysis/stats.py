@@ -242,8 +242,17 @@ class RangeMinMax(Stat):
         super().__init__(**kwargs)
         self.n = 0
         self.parts = ExtremaParts()
+        self.source: RangeQuantile | None = None
+
+    def read_from(self, quantile: "RangeQuantile") -> None:
+        """Take the minimum and maximum from ``quantile``'s kept tails (they hold the smallest
+        and largest values) instead of reducing the same input again."""
+        self.source = quantile
 
     def update(self, t: Tensor, batched: bool, owned: bool = False) -> None:
+        if self.source is not None:
+            self.n += t.numel()
+            return
         if self.dims == "all":
             flat, _ = self._prepare_flat(t)
             if flat.numel():
@@ -258,7 +267,7 @@ class RangeMinMax(Stat):
         self.n += _count(s, reduce)
 
     def compute(self) -> dict[str, Any]:
-        merged = self.parts.merge()
+        merged = self.parts.merge() if self.source is None else self.source.extrema()
         if merged is None:
             return {"min": NA, "max": NA, "range": NA, "count": 0}
         lo, hi = merged
@@ -472,6 +481,10 @@ class RangeQuantile(Stat):
     def kept_values(self) -> int:
         return 0 if self.tails is None else self.tails.kept_values()
 
+    def extrema(self) -> tuple[Tensor, Tensor] | None:
+        """(min, max) of every value seen, pooled mode (see :meth:`Tails.extrema`)."""
+        return None if self.tails is None else self.tails.extrema()
+
     def compute(self) -> dict[str, Any]:
         if self.count < 2:
             return {"min": NA, "max": NA, "range": NA, "count": self.count}
@@ -554,12 +567,21 @@ def stat_factory(spec: dict[str, Any] | None, where: str) -> Callable[[], list[S
 
 
 def _shared(out: list[Stat]) -> list[Stat]:
+    """One input reduced once for all its moment statistics with the same options; and
+    range_min_max read from a pooled range_quantile's tails over the same values."""
     leaders: dict[tuple, _Moments] = {}
-    for stat in out:  # one input reduced once for all its moment statistics with the same options
+    for stat in out:
         if isinstance(stat, _Moments):
             leader = leaders.setdefault(stat.share_key(), stat)
             if leader is not stat:
                 stat.share(leader)
+    pooled = {(str(s.device), bool(s.abs)): s for s in out
+              if isinstance(s, RangeQuantile) and s.mode == "pooled" and s.dims == "all"}
+    for stat in out:
+        if isinstance(stat, RangeMinMax) and stat.dims == "all":
+            source = pooled.get((str(stat.device), bool(stat.abs)))
+            if source is not None:
+                stat.read_from(source)
     return out
 
 
