@@ -112,11 +112,17 @@ class ProcessTuning:
 
     def _freeze_when_idle(self) -> None:
         self._idle_timer = None
-        if self.active and not any(w.is_running for w in self.app.workers):
+        if self.active and not self._workers_running():
             settle_gc()
 
     def _freeze_when_paused(self) -> None:
         # Automatic full collections are rare while the app runs (see GC_THRESHOLDS); this one
         # runs when the user has paused for a moment, collects what is not frozen, freezes the rest.
-        if self.active and time.monotonic() - self._last_move > GC_IDLE_AFTER:
+        # Not while a worker runs: the collection holds the GIL and stalls it (a pass's forwards
+        # waited for it), and what the worker holds is not long-lived yet (worker_finished
+        # settles it when the workers are done).
+        if self.active and time.monotonic() - self._last_move > GC_IDLE_AFTER and not self._workers_running():
             collect_and_freeze()
+
+    def _workers_running(self) -> bool:
+        return any(w.is_running for w in self.app.workers)

@@ -139,6 +139,31 @@ async def test_no_tuning_leaves_the_interpreter_alone(monkeypatch, how):
         gc.set_threshold(700, 10, 10)
 
 
+async def test_no_paused_collection_while_a_worker_runs(monkeypatch):
+    # a full collection holds the GIL: run while a pass runs, it stalled the pass's forwards
+    import threading
+
+    from mase_tui import tuning
+
+    calls = []
+    monkeypatch.setattr(tuning, "collect_and_freeze", lambda: calls.append("collected"))
+    app = MaseTuiApp(Session("jsc-toy"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        release = threading.Event()
+        worker = app.run_worker(release.wait, thread=True)
+        try:
+            await pilot.pause(0.05)
+            app.tuning._last_move = 0.0  # the user paused long ago
+            app.tuning._freeze_when_paused()
+        finally:
+            release.set()
+        assert calls == []
+        await worker.wait()
+        app.tuning._freeze_when_paused()
+        assert calls == ["collected"]
+
+
 def test_no_tuning_flag_on_the_bare_command():
     from mase_tui.cli import build_parser
 
