@@ -421,7 +421,8 @@ class Tails:
         if isinstance(top, _FilteredTail) and top.threshold is not None and bottom.threshold is not None:
             # both tails in one selection: the scan's cost is mostly mispredicted branches on
             # the values that pass, so one pass over the block for both costs about what one
-            # tail alone does; the selected values are pooled and told apart later, once
+            # tail alone does; a small block's selected values are pooled and told apart
+            # later, once (:meth:`_split`), a large block's chunk by chunk (:meth:`_split_chunks`)
             lo, hi = bottom.threshold, top.threshold
             a = block.reshape(-1).numpy()
             if a.size > 2 * SELECT_CHUNK:
