@@ -341,14 +341,14 @@ class Wide(torch.nn.Module):
         return self.act(self.fc(x))
 
 
-def wide_run(data: torch.Tensor, generator=None, num_samples: int | None = None):
+def wide_run(data: torch.Tensor, generator=None, num_samples: int | None = None, **more):
     torch.manual_seed(14)
     model = Wide().eval()
     mg = annotated(model, {"x": data[:8]})
     _, info = PASSES["profile_statistics_analysis_pass"].fn(mg, {
         "by": "name", "target_activation_nodes": ["act"], "num_samples": num_samples or data.shape[0],
         "activation_statistics": {"range_quantile": {"quantile": 0.97}, "range_min_max": {}},
-        "input_generator": generator if generator is not None else Batches(data, 8)})
+        "input_generator": generator if generator is not None else Batches(data, 8), **more})
     with torch.no_grad():  # batch by batch, as the pass ran it (a GEMM's rounding depends on its shape)
         h = torch.cat([model.fc(data[i:i + 8]) for i in range(0, data.shape[0], 8)])
     return info, h
@@ -421,14 +421,36 @@ def test_guessed_tails_when_the_generator_runs_out_early():
     assert_pooled_exact(info, h)
 
 
-def test_no_guess_when_the_batches_cannot_be_kept(monkeypatch):
-    from core.passes.analysis import profile_statistics
-
-    monkeypatch.setattr(profile_statistics._Replay, "BUDGET", 0)
+@pytest.mark.parametrize("budget", [0, 0.05])  # never; 51 KB, less than the 64 KB the 8 input batches take
+def test_no_guess_when_the_batches_cannot_be_kept(budget):
     data = torch.randn(64, 256, generator=torch.Generator().manual_seed(18))
     data[:8] *= 10
-    info, h = wide_run(data)
+    info, h = wide_run(data, replay_budget_mb=budget)
     assert info["replayed_statistics"] == 0  # safe thresholds from the start
+    assert_pooled_exact(info, h)
+
+
+def test_replay_budget_default_and_bad_values():
+    from core.errors import ConfigError
+    from core.passes.analysis import profile_statistics
+    from core.passes.registry import get_pass
+
+    declared = {a.name: a.default for a in get_pass("profile_statistics_analysis_pass").args}
+    assert declared["replay_budget_mb"] == profile_statistics.REPLAY_BUDGET_MB == 256
+    data = torch.randn(16, 256, generator=torch.Generator().manual_seed(36))
+    for bad in (-1, float("nan"), "lots", True):
+        with pytest.raises(ConfigError, match="replay_budget_mb"):
+            wide_run(data, replay_budget_mb=bad)
+
+
+def test_a_replay_reports_progress_again_from_the_start():
+    data = torch.randn(64, 256, generator=torch.Generator().manual_seed(37))
+    data[:8] *= 10  # the first batch's guess fails: a second run over the same batches
+    calls = []
+    info, h = wide_run(data, progress=lambda done, total: calls.append((done, total)))
+    assert info["replayed_statistics"] == 1
+    steps = [(i, 64) for i in range(8, 65, 8)]
+    assert calls == steps + steps
     assert_pooled_exact(info, h)
 
 

@@ -238,6 +238,9 @@ def _attr(root: torch.nn.Module, path: str) -> torch.Tensor | None:
     return value if isinstance(value, torch.Tensor) else None
 
 
+REPLAY_BUDGET_MB = 256
+
+
 def _parse_args(pass_args: Any) -> dict[str, Any]:
     if pass_args is not None and not isinstance(pass_args, dict):
         raise ConfigError(f"profile_statistics: pass_args must be a dict, got {type(pass_args).__name__}")
@@ -248,7 +251,11 @@ def _parse_args(pass_args: Any) -> dict[str, Any]:
     num = args.get("num_samples", 32)
     if isinstance(num, bool) or not isinstance(num, int) or num < 1:
         raise ConfigError(f"profile_statistics: num_samples must be a positive integer, got {num!r}")
-    return {**args, "by": by, "num_samples": num,
+    budget = args.get("replay_budget_mb", REPLAY_BUDGET_MB)
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget >= 0:
+        raise ConfigError(f"profile_statistics: replay_budget_mb must be a number >= 0, got {budget!r}",
+                          hint="megabytes of input batches kept for a replay; 0 never guesses")
+    return {**args, "by": by, "num_samples": num, "replay_budget_mb": budget,
             "target_weight_nodes": _targets(args.get("target_weight_nodes"), "target_weight_nodes"),
             "target_activation_nodes": _targets(args.get("target_activation_nodes"), "target_activation_nodes")}
 
@@ -267,6 +274,9 @@ def _parse_args(pass_args: Any) -> dict[str, Any]:
             {"range_quantile": {"device": "cpu", "dims": "all", "quantile": 0.97}},
             "statistic name -> options, for activations"),
         Arg("num_samples", "int", 32, "number of samples to profile"),
+        Arg("replay_budget_mb", "float", 256,
+            "MB of input batches kept so that range_quantile may guess its thresholds from the first "
+            "batch and run the batches again if a guess fails; 0 never guesses (one run, safe thresholds)"),
         Arg("profile_output_activation", "bool", False, "accepted and ignored, as in MASE"),
         Arg("input_generator", "object", None, "batches of model inputs", supplied="input_generator"),
     ],
@@ -370,7 +380,7 @@ def _profile(graph, pass_args: dict[str, Any] | None):
             raise PassError("profile_statistics needs an input_generator for activation statistics",
                             hint="pass input_generator=... (the CLI and the app build one from the dataset)")
         samples, batches, replayed = _profile_activations(graph, act, generator, args["num_samples"], progress,
-                                                          cancel)
+                                                          cancel, args["replay_budget_mb"] * 2 ** 20)
 
     keyed = list(weight.items())
     keyed += [((name, entry), stats) for name, slots in act.items() for entry, stats in slots if entry is not None]
@@ -424,17 +434,17 @@ class _Replay:
     """The run's input batches, kept so that the forwards can be run again for statistics whose
     guess failed (range_quantile's optimistic tail thresholds). Copies: a generator may refill
     one tensor for every batch (the copy costs a fraction of a forward: inputs are small next
-    to the activations they make). Only when all of them fit in BUDGET bytes, judged from the
-    first batch; otherwise nothing is kept and no statistic guesses."""
+    to the activations they make). Only when all of them fit in ``budget`` bytes (the pass's
+    ``replay_budget_mb``), judged from the first batch; otherwise nothing is kept and no
+    statistic guesses."""
 
-    BUDGET = 256 << 20
-
-    def __init__(self) -> None:
+    def __init__(self, budget: float) -> None:
+        self.budget = budget
         self.batches: list[tuple[dict[str, Any], int]] = []
 
     def fits(self, kwargs: dict[str, Any], rows: int, num_samples: int) -> bool:
         size = sum(v.nelement() * v.element_size() for v in kwargs.values() if isinstance(v, torch.Tensor))
-        return size * -(-num_samples // max(rows, 1)) <= self.BUDGET
+        return size * -(-num_samples // max(rows, 1)) <= self.budget
 
     def keep(self, kwargs: dict[str, Any], rows: int) -> None:
         self.batches.append(({k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in kwargs.items()}, rows))
@@ -526,7 +536,8 @@ def _input_sink(collectors: list[_Collector | None]) -> Callable[..., None]:
     return profile_tap
 
 
-def _profile_activations(graph, act, generator, num_samples: int, progress, cancel) -> tuple[int, int, int]:
+def _profile_activations(graph, act, generator, num_samples: int, progress, cancel,
+                         replay_budget: float) -> tuple[int, int, int]:
     """Run the forwards, feeding the collectors; returns (samples, batches, statistics replayed)."""
     run = _Run(num_samples)
     cols = {key: [None if entry is None else _Collector(stats, run) for entry, stats in slots]
@@ -537,7 +548,8 @@ def _profile_activations(graph, act, generator, num_samples: int, progress, canc
     training = [m for m in model.modules() if m.training]  # usually none: graphs are traced in eval
     samples = batches = 0
     # the batches are kept only for statistics that may bet on a guess
-    replay: _Replay | None = _Replay() if any(s.may_guess() for c in collectors for s in c.stats) else None
+    guessing = replay_budget > 0 and any(s.may_guess() for c in collectors for s in c.stats)
+    replay: _Replay | None = _Replay(replay_budget) if guessing else None
     sinks = {key: _input_sink(group) for key, group in cols.items()}
     try:
         with torch.no_grad(), _TAPS.tapped(model, sinks) as tapped:
@@ -558,16 +570,17 @@ def _profile_activations(graph, act, generator, num_samples: int, progress, canc
                     progress(done, num_samples)
             for collector in collectors:
                 collector.flush()
-            replayed = _replay_failed_guesses(tapped, collectors, replay, cancel)
+            replayed = _replay_failed_guesses(tapped, collectors, replay, cancel, progress)
     finally:
         for module in training:
             module.training = True
     return samples, batches, replayed
 
 
-def _replay_failed_guesses(tapped, collectors: list[_Collector], replay: _Replay | None, cancel) -> int:
+def _replay_failed_guesses(tapped, collectors: list[_Collector], replay: _Replay | None, cancel, progress) -> int:
     """Feed the kept batches again to the statistics whose guess failed (a run whose later
-    batches differ from the first one), now without guessing; returns how many there were."""
+    batches differ from the first one), now without guessing; returns how many there were.
+    Progress starts again from 0: a second run over the same samples."""
     failed = {id(c): [s for s in c.stats if s.needs_replay()] for c in collectors}
     count = sum(len(v) for v in failed.values())
     if not count:
@@ -581,12 +594,17 @@ def _replay_failed_guesses(tapped, collectors: list[_Collector], replay: _Replay
         for stat in collector.active:
             stat.restart()
             stat.expect(collector.bound, replayable=False)
+    total = sum(rows for _, rows in replay.batches)
+    done = 0
     try:
         for kwargs, rows in replay.batches:
             if cancel is not None and cancel.is_set():
                 raise PassError("cancelled")
             collectors[0].run.batch = rows
             tapped(**kwargs)
+            done += rows
+            if progress is not None:
+                progress(done, total)
         for collector in collectors:
             collector.flush()
     finally:
