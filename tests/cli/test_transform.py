@@ -374,6 +374,10 @@ ERROR_CASES = {
                           "error: c.toml: [passes.report_graph]: unknown argument(s) file for report_graph_analysis_pass"),
     "bad pass argument type": ('model = "jsc-tiny"\n[passes.profile_statistics]\nnum_samples = "all"\n',
                                ["--config", "c.toml"], "error: c.toml: [passes.profile_statistics]: 'num_samples' must be an integer"),
+    "unknown statistic": ('model = "jsc-tiny"\n[passes.profile_statistics]\nby = "type"\n'
+                          '[passes.profile_statistics.activation_statistics.range_quantil]\nquantile = 0.97\n',
+                          ["--config", "c.toml"], "error: c.toml: [passes.profile_statistics]: activation_statistics: "
+                          "unknown statistic 'range_quantil' (did you mean 'range_quantile'?)"),
     "bad quantize config": (BAD_QUANT, ["--config", "c.toml"],
                             "error: [passes.quantize] failed: quantize: no node named 'seq_blocks_7'"),
     "bad quantize keys": (BAD_QUANT_KEYS, ["--config", "c.toml"],

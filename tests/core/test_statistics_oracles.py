@@ -432,11 +432,11 @@ def test_no_guess_when_the_batches_cannot_be_kept(budget):
 
 def test_replay_budget_default_and_bad_values():
     from core.errors import ConfigError
-    from core.passes.analysis import profile_statistics
+    from core.passes.analysis.stat_options import REPLAY_BUDGET_MB
     from core.passes.registry import get_pass
 
     declared = {a.name: a.default for a in get_pass("profile_statistics_analysis_pass").args}
-    assert declared["replay_budget_mb"] == profile_statistics.REPLAY_BUDGET_MB == 256
+    assert declared["replay_budget_mb"] == REPLAY_BUDGET_MB == 256
     data = torch.randn(16, 256, generator=torch.Generator().manual_seed(36))
     for bad in (-1, float("nan"), "lots", True):
         with pytest.raises(ConfigError, match="replay_budget_mb"):

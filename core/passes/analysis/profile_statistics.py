@@ -29,6 +29,7 @@ import torch
 import torch.fx as fx
 
 from core.errors import ConfigError, PassError
+from core.passes.analysis.stat_options import REPLAY_BUDGET_MB, check_replay_budget
 from core.passes.analysis.stats import Stat, merged_export, plain_view, stat_factory
 from core.passes.schema import Arg, mase_pass
 
@@ -238,9 +239,6 @@ def _attr(root: torch.nn.Module, path: str) -> torch.Tensor | None:
     return value if isinstance(value, torch.Tensor) else None
 
 
-REPLAY_BUDGET_MB = 256
-
-
 def _parse_args(pass_args: Any) -> dict[str, Any]:
     if pass_args is not None and not isinstance(pass_args, dict):
         raise ConfigError(f"profile_statistics: pass_args must be a dict, got {type(pass_args).__name__}")
@@ -252,9 +250,7 @@ def _parse_args(pass_args: Any) -> dict[str, Any]:
     if isinstance(num, bool) or not isinstance(num, int) or num < 1:
         raise ConfigError(f"profile_statistics: num_samples must be a positive integer, got {num!r}")
     budget = args.get("replay_budget_mb", REPLAY_BUDGET_MB)
-    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget >= 0:
-        raise ConfigError(f"profile_statistics: replay_budget_mb must be a number >= 0, got {budget!r}",
-                          hint="megabytes of input batches kept for a replay; 0 never guesses")
+    check_replay_budget(budget)
     return {**args, "by": by, "num_samples": num, "replay_budget_mb": budget,
             "target_weight_nodes": _targets(args.get("target_weight_nodes"), "target_weight_nodes"),
             "target_activation_nodes": _targets(args.get("target_activation_nodes"), "target_activation_nodes")}
@@ -282,6 +278,7 @@ def _parse_args(pass_args: Any) -> dict[str, Any]:
     ],
     writes_metadata=True,
     renderer="profile_statistics",
+    config_check="core.passes.analysis.stat_options:check_profile_args",
 )
 def profile_statistics_analysis_pass(graph, pass_args: dict[str, Any] | None = None):
     """Profile weights and node inputs; returns ``(graph, info)`` with the statistics."""

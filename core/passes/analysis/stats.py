@@ -20,7 +20,6 @@ variance (so range_n_sigma) that sees an infinity is NaN, as torch.var's is.
 
 from __future__ import annotations
 
-import difflib
 import math
 from typing import Any, Callable, Sequence
 
@@ -31,8 +30,7 @@ from torch import Tensor
 from core.errors import ConfigError, PassError
 from core.passes.analysis.partials import ExtremaParts, MomentParts, SumParts, abs_sum_flat
 from core.passes.analysis.quantiles import SampleQuantiles, Tails
-
-NA = "NA"
+from core.passes.analysis.stat_options import NA, OPTIONS, check_name, check_options
 
 
 def _as_samples(t: Tensor, batched: bool) -> Tensor:
@@ -147,7 +145,7 @@ class _Moments(Stat):
     options on the same input share one (``share``), so variance_online, variance_precise and
     range_n_sigma together reduce each input once."""
 
-    options = {"device": None, "dims": "all"}
+    options = OPTIONS["variance_online"]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -212,12 +210,13 @@ class VarianceOnline(_Moments):
 
 class VariancePrecise(VarianceOnline):
     name = "variance_precise"
+    options = OPTIONS[name]
     unbiased = True
 
 
 class RangeNSigma(_Moments):
     name = "range_n_sigma"
-    options = {"device": None, "dims": "all", "abs": False, "var_mode": "online", "num_sigma": 3}
+    options = OPTIONS[name]
 
     def compute(self) -> dict[str, Any]:
         n, mean, var = self.moments(self.var_mode == "precise")
@@ -236,7 +235,7 @@ class RangeNSigma(_Moments):
 
 class RangeMinMax(Stat):
     name = "range_min_max"
-    options = {"device": None, "dims": "all", "abs": False}
+    options = OPTIONS[name]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -277,7 +276,7 @@ class RangeMinMax(Stat):
 
 class AbsMean(Stat):
     name = "abs_mean"
-    options = {"device": None, "dims": "all"}
+    options = OPTIONS[name]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -312,7 +311,7 @@ class Record(Stat):
     per value; clone-then-concatenate wrote every value twice, into fresh memory both times)."""
 
     name = "record"
-    options = {"device": None, "add_new_dim_before_concat": False}
+    options = OPTIONS[name]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -395,7 +394,7 @@ class RangeQuantile(Stat):
     """
 
     name = "range_quantile"
-    options = {"device": None, "abs": False, "dims": "all", "quantile": 0.975, "mode": "pooled"}
+    options = OPTIONS[name]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -502,26 +501,7 @@ STATS: dict[str, type[Stat]] = {
 
 
 def _check_options(name: str, kwargs: dict[str, Any], where: str) -> None:
-    options = STATS[name].options
-    for key in kwargs:
-        if key not in options:
-            close = difflib.get_close_matches(key, list(options), n=1)
-            hint = f"did you mean '{close[0]}'?" if close else f"options of {name}: {', '.join(options)}"
-            raise ConfigError(f"{where}: statistic '{name}' has no option '{key}'", hint=hint)
-    dims = kwargs.get("dims", "all")
-    if not (dims in ("all", None, NA) or (isinstance(dims, (list, tuple))
-                                          and all(isinstance(d, int) and not isinstance(d, bool) for d in dims))):
-        raise ConfigError(f"{where}: {name} dims must be \"all\", None or a list of ints, got {dims!r}")
-    q = kwargs.get("quantile", 0.975)
-    if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0.0 <= q <= 1.0:
-        raise ConfigError(f"{where}: {name} quantile must be a number in [0, 1], got {q!r}")
-    if kwargs.get("mode", "pooled") not in ("pooled", "per_sample_mean"):
-        raise ConfigError(f"{where}: {name} mode must be \"pooled\" or \"per_sample_mean\", got {kwargs['mode']!r}")
-    if kwargs.get("var_mode", "online") not in ("online", "precise"):
-        raise ConfigError(f"{where}: {name} var_mode must be \"online\" or \"precise\", got {kwargs['var_mode']!r}")
-    sigma = kwargs.get("num_sigma", 3)
-    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or sigma <= 0:
-        raise ConfigError(f"{where}: {name} num_sigma must be a positive number, got {sigma!r}")
+    check_options(name, kwargs, where)
     device = kwargs.get("device")
     if device not in (None, NA):
         try:
@@ -532,10 +512,7 @@ def _check_options(name: str, kwargs: dict[str, Any], where: str) -> None:
 
 def create_stat(name: str, kwargs: dict[str, Any] | None = None, where: str = "profile_statistics") -> Stat:
     """A fresh statistic; ConfigError for unknown names or options."""
-    if name not in STATS:
-        close = difflib.get_close_matches(str(name), list(STATS), n=1)
-        hint = f"did you mean '{close[0]}'?" if close else f"available: {', '.join(STATS)}"
-        raise ConfigError(f"{where}: unknown statistic '{name}'", hint=hint)
+    check_name(name, where)
     kwargs = dict(kwargs or {})
     _check_options(name, kwargs, where)
     if kwargs.get("dims") == NA:
