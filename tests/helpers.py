@@ -58,3 +58,20 @@ class Batches:
         batch = self.data[self.i:self.i + self.batch_size]
         self.i += self.batch_size
         return {self.name: batch}
+
+
+def load_config_in_fresh_python(path: Any) -> tuple[str, bool]:
+    """Load the TOML config at ``path`` in a fresh interpreter: (the MaseError's message, or ""
+    when it loads, and whether loading imported torch)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys\nfrom core.config import load_config\nfrom core.errors import MaseError\n"
+            f"try:\n    load_config({str(path)!r})\n    print('')\nexcept MaseError as e:\n    print(e.message)\n"
+            "print('torch' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    message, torch_loaded = done.stdout.rstrip("\n").split("\n")[-2:]
+    return message, torch_loaded == "True"

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from core.config import config_from_dict
 from core.errors import MaseError
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.helpers import load_config_in_fresh_python
 
 
 def quantize(**entries):
@@ -51,10 +46,5 @@ def test_graph_dependent_keys_wait_for_the_graph():
 def test_the_early_check_does_not_import_torch(tmp_path):
     bad = tmp_path / "q.toml"
     bad.write_text('model = "jsc-toy"\n[passes.quantize]\nby = "type"\n[passes.quantize.linear.config]\nname = "mxfp8"\n')
-    code = ("import sys\nfrom core.config import load_config\nfrom core.errors import MaseError\n"
-            f"try:\n    load_config({str(bad)!r})\nexcept MaseError as e:\n    print(e.message)\n"
-            "print('torch' in sys.modules)\n")
-    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.strip().splitlines()
-    assert "unknown quantiser 'mxfp8'" in lines[0] and lines[1] == "False"
+    message, torch_loaded = load_config_in_fresh_python(bad)
+    assert "unknown quantiser 'mxfp8'" in message and not torch_loaded
