@@ -369,6 +369,20 @@ async def test_unknown_argument_for_fixed_pass(session):
         assert session.history == []
 
 
+async def test_misspelt_statistic_is_refused_before_the_pass_runs(session):
+    app = make_app(session)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(app, pilot)
+        await choose_pass(app, pilot, "profile_statistics_analysis_pass")
+        await type_args(app, pilot, '[activation_statistics.range_quantil]\nquantile = 0.97\n', paste=True)
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        errors = error_messages(app)
+        assert len(errors) == 1 and "unknown statistic 'range_quantil'" in errors[0]
+        assert "did you mean 'range_quantile'" in errors[0]
+        assert session.history == []
+
+
 async def test_broken_config_file_from_picker(session, tmp_path, monkeypatch):
     (tmp_path / "configs" / "broken").mkdir(parents=True)
     (tmp_path / "configs" / "broken" / "bad_syntax.toml").write_text('model = "jsc-toy"\n[passes.quantize\nby = "type"\n')
