@@ -355,32 +355,32 @@ async def test_unknown_quantiser_leaves_graph_unchanged(session):
         assert session.history[-1].ok and session.is_transformed
 
 
-async def test_unknown_argument_for_fixed_pass(session):
+async def errors_running(session, name: str, text: str, paste: bool = False) -> list[str]:
+    """Choose pass ``name`` in the Passes tab, type ``text`` as its arguments, press ctrl+r:
+    the error notifications."""
     app = make_app(session)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(app, pilot)
-        await choose_pass(app, pilot, "cost_analysis_pass")
-        await type_args(app, pilot, "batchsize = 4")
+        await choose_pass(app, pilot, name)
+        await type_args(app, pilot, text, paste=paste)
         await pilot.press("ctrl+r")
         await settle(app, pilot)
-        errors = error_messages(app)
-        assert len(errors) == 1 and "unknown argument(s) batchsize" in errors[0]
-        assert "did you mean 'batch_size'" in errors[0]
-        assert session.history == []
+        return error_messages(app)
+
+
+async def test_unknown_argument_for_fixed_pass(session):
+    errors = await errors_running(session, "cost_analysis_pass", "batchsize = 4")
+    assert len(errors) == 1 and "unknown argument(s) batchsize" in errors[0]
+    assert "did you mean 'batch_size'" in errors[0]
+    assert session.history == []
 
 
 async def test_misspelt_statistic_is_refused_before_the_pass_runs(session):
-    app = make_app(session)
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await settle(app, pilot)
-        await choose_pass(app, pilot, "profile_statistics_analysis_pass")
-        await type_args(app, pilot, '[activation_statistics.range_quantil]\nquantile = 0.97\n', paste=True)
-        await pilot.press("ctrl+r")
-        await settle(app, pilot)
-        errors = error_messages(app)
-        assert len(errors) == 1 and "unknown statistic 'range_quantil'" in errors[0]
-        assert "did you mean 'range_quantile'" in errors[0]
-        assert session.history == []
+    errors = await errors_running(session, "profile_statistics_analysis_pass",
+                                  "[activation_statistics.range_quantil]\nquantile = 0.97\n", paste=True)
+    assert len(errors) == 1 and "unknown statistic 'range_quantil'" in errors[0]
+    assert "did you mean 'range_quantile'" in errors[0]
+    assert session.history == []
 
 
 async def test_broken_config_file_from_picker(session, tmp_path, monkeypatch):

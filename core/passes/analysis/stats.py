@@ -30,7 +30,7 @@ from torch import Tensor
 from core.errors import ConfigError, PassError
 from core.passes.analysis.partials import ExtremaParts, MomentParts, SumParts, abs_sum_flat
 from core.passes.analysis.quantiles import SampleQuantiles, Tails
-from core.passes.analysis.stat_options import NA, OPTIONS, check_name, check_options
+from core.passes.analysis.stat_options import NA, OPTIONS, check_name, check_options, check_spec
 
 
 def _as_samples(t: Tensor, batched: bool) -> Tensor:
@@ -500,8 +500,8 @@ STATS: dict[str, type[Stat]] = {
 }
 
 
-def _check_options(name: str, kwargs: dict[str, Any], where: str) -> None:
-    check_options(name, kwargs, where)
+def _check_device(name: str, kwargs: dict[str, Any], where: str) -> None:
+    """The one option check that needs torch (the others are in stat_options)."""
     device = kwargs.get("device")
     if device not in (None, NA):
         try:
@@ -510,16 +510,23 @@ def _check_options(name: str, kwargs: dict[str, Any], where: str) -> None:
             raise ConfigError(f"{where}: {name} device {device!r} is not a torch device ({exc})") from None
 
 
-def create_stat(name: str, kwargs: dict[str, Any] | None = None, where: str = "profile_statistics") -> Stat:
-    """A fresh statistic; ConfigError for unknown names or options."""
-    check_name(name, where)
-    kwargs = dict(kwargs or {})
-    _check_options(name, kwargs, where)
+def _build(name: str, kwargs: dict[str, Any]) -> Stat:
+    """Statistic ``name`` from checked options (MASE's spellings of dims normalised)."""
+    kwargs = dict(kwargs)
     if kwargs.get("dims") == NA:
         kwargs["dims"] = None
     if isinstance(kwargs.get("dims"), tuple):
         kwargs["dims"] = list(kwargs["dims"])
     return STATS[name](**kwargs)
+
+
+def create_stat(name: str, kwargs: dict[str, Any] | None = None, where: str = "profile_statistics") -> Stat:
+    """A fresh statistic; ConfigError for unknown names or options."""
+    check_name(name, where)
+    kwargs = dict(kwargs or {})
+    check_options(name, kwargs, where)
+    _check_device(name, kwargs, where)
+    return _build(name, kwargs)
 
 
 def create_stats(spec: dict[str, Any] | None, where: str) -> list[Stat]:
@@ -528,17 +535,16 @@ def create_stats(spec: dict[str, Any] | None, where: str) -> list[Stat]:
 
 
 def stat_factory(spec: dict[str, Any] | None, where: str) -> Callable[[], list[Stat]]:
-    """Checks ``spec`` now (ConfigError) and returns a maker of fresh statistics for one input,
-    which skips the checks (the pass makes a set per profiled input: hundreds per run)."""
+    """Checks ``spec`` now (ConfigError: the config loader's checks, then the device against
+    torch) and returns a maker of fresh statistics for one input, which skips the checks (the
+    pass makes a set per profiled input: hundreds per run)."""
     if spec is None:
         return list
-    if not isinstance(spec, dict):
-        raise ConfigError(f"{where} must be a table of statistic name -> options, got {type(spec).__name__}")
+    check_spec(spec, where)
     protos = []
     for name, opts in spec.items():
-        if opts is not None and not isinstance(opts, dict):
-            raise ConfigError(f"{where}: options of '{name}' must be a table, got {opts!r}")
-        proto = create_stat(name, opts, where)
+        _check_device(name, opts or {}, where)
+        proto = _build(name, opts or {})
         protos.append((type(proto), {key: getattr(proto, key) for key in proto.options}))
     return lambda: _shared([cls(**kwargs) for cls, kwargs in protos])
 
