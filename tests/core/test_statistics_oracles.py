@@ -620,3 +620,76 @@ def test_range_min_max_with_other_options_reduces_on_its_own():
     assert stats[1].source is None
     stats = stat_factory({"range_quantile": {"mode": "per_sample_mean"}, "range_min_max": {}}, "test")()
     assert stats[1].source is None
+
+
+def guessed_run(data: torch.Tensor, batch: int = 8):
+    """range_quantile (q = 0.97, pooled) fed ``data`` in batches, guessing from the first one as
+    the pass lets it when it can replay; returns (needs a replay, kept values at most, result)
+    and, when the guess failed, the result of the replay the pass would run."""
+    stat = create_stat("range_quantile", {"quantile": 0.97})
+    stat.expect(data.shape[0], replayable=True)
+    most = 0
+    for start in range(0, data.shape[0], batch):
+        stat.update(data[start:start + batch], batched=True)
+        most = max(most, stat.kept_values())
+    failed = stat.needs_replay()
+    if failed:
+        stat.restart()
+        stat.expect(data.shape[0], replayable=False)
+        for start in range(0, data.shape[0], batch):
+            stat.update(data[start:start + batch], batched=True)
+    return failed, most, stat.compute()
+
+
+@pytest.mark.parametrize("case", ["steady", "low side fails", "high side fails", "both fail", "ties", "ties, later narrower"])
+def test_one_pool_for_both_tails_is_exact_when_either_guess_fails_and_stays_bounded(case):
+    # one pool holds both tails; a guessed threshold that lets too few through on one side is
+    # caught at the end (a replay), while the other side fills and is cut on its own
+    g = torch.Generator().manual_seed(41)
+    data = torch.randn(96, 4096, generator=g)
+    shift = {"low side fails": -1.5, "high side fails": 1.5, "both fail": 0.0}.get(case)
+    if case == "both fail":
+        data[:8] *= 4  # wide first batch: both thresholds too far out for the rest
+    elif shift is not None:
+        data[:8] += shift  # first batch shifted down: lo too low (few below it later), hi too low (many above)
+    if case.startswith("ties"):
+        data = torch.randint(0, 12, (96, 4096), generator=g).float()  # every threshold is a tie
+        if case == "ties, later narrower":  # the guessed lo (0) never comes again: too few pooled
+            data[8:] = torch.randint(0, 12, (88, 4096), generator=g).float().clamp(2, 9)
+    failed, most, r = guessed_run(data)
+    flat = data.flatten()
+    assert same(r["max"], torch.quantile(flat, 0.97)) and same(r["min"], torch.quantile(flat, 0.03))
+    assert failed == (case in ("low side fails", "high side fails", "both fail", "ties, later narrower"))
+    k = math.ceil(0.03 * (flat.numel() - 1)) + 2
+    assert most <= 6 * k + 8 * 4096  # two tails, three times over between cuts, and a block
+
+
+def test_post_relu_inputs_over_many_batches_need_no_replay_and_are_exact():
+    # the 0.03 quantile of a relu's output is 0, shared by half the values: a guessed lo = 0 let
+    # later zeros go unpooled, and over 32 batches the first one's zeros were too few: every run
+    # was replayed (twice the forwards). Ties at a guessed threshold are counted instead.
+    class PostRelu(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = torch.nn.Linear(256, 1024)
+            self.relu = torch.nn.ReLU()
+            self.head = torch.nn.Linear(1024, 10)
+
+        def forward(self, x):
+            return self.head(self.relu(self.fc(x)))
+
+    data = torch.randn(256, 256, generator=torch.Generator().manual_seed(43))
+    torch.manual_seed(44)
+    model = PostRelu().eval()
+    mg = annotated(model, {"x": data[:8]})
+    _, info = PASSES["profile_statistics_analysis_pass"].fn(mg, {
+        "by": "name", "target_activation_nodes": ["head"], "num_samples": 256,
+        "activation_statistics": {"range_quantile": {"quantile": 0.97}, "range_min_max": {}},
+        "input_generator": Batches(data, 8)})
+    with torch.no_grad():
+        h = torch.cat([model.relu(model.fc(data[i:i + 8])) for i in range(0, 256, 8)]).flatten()
+    assert info["replayed_statistics"] == 0
+    r = info["stats"]["head"]["data_in_0"]["range_quantile"]
+    assert r["min"] == 0.0 and same(r["max"], torch.quantile(h, 0.97)) and same(r["min"], torch.quantile(h, 0.03))
+    m = info["stats"]["head"]["data_in_0"]["range_min_max"]
+    assert (m["min"], m["max"]) == (0.0, h.max().item())

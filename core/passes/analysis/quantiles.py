@@ -74,11 +74,16 @@ def _beyond(a: np.ndarray, lo: np.float32, hi: np.float32, low: np.ndarray, high
     return np.logical_or(low, high, out=low)
 
 
-def _apart(picked: np.ndarray, lo: np.float32) -> tuple[np.ndarray, np.ndarray]:
-    """Values selected by :func:`_beyond` told apart: (those above, those below). One compare:
-    what is not below ``lo`` passed as above (NaN included)."""
-    below = picked < lo
-    return np.compress(~below, picked), np.compress(below, picked)
+def select_beyond(a: np.ndarray, lo: np.float32, hi: np.float32) -> list[np.ndarray]:
+    """The values of ``a`` below ``lo`` or above ``hi`` (NaN included), in one or more arrays:
+    one compare-and-compress for both tails (the scan's cost is mostly mispredicted branches on
+    the values that pass, so one pass for both costs about what one tail alone does); a large
+    ``a`` a cache-sized chunk at a time into two reused masks, with no block-sized temporary of
+    selected values (on a 224x224 ResNet that fresh memory cost more than the selection)."""
+    if a.size <= 2 * SELECT_CHUNK:
+        return [np.compress(_beyond(a, lo, hi, np.empty(a.size, dtype=bool), np.empty(a.size, dtype=bool)), a)]
+    low, high = np.empty(SELECT_CHUNK, dtype=bool), np.empty(SELECT_CHUNK, dtype=bool)
+    return [np.compress(_beyond(part, lo, hi, low[:part.size], high[:part.size]), part) for part in _chunks(a)]
 
 
 SORT_MAX = 1 << 16  # rows up to this long are sorted whole (numpy's SIMD sort, ~2 ns a value)
@@ -99,13 +104,14 @@ def order_statistics(rows: Tensor, positions: list[int]) -> Tensor:
     return torch.from_numpy(np.stack([picked[p] for p in positions], axis=-1))
 
 
-def _select(data: np.ndarray, positions: list[int]) -> dict[int, np.ndarray]:
+def _select(data: np.ndarray, positions: list[int], inplace: bool = False) -> dict[int, np.ndarray]:
     """Values at ascending ``positions`` (sorted, distinct) of long rows: one single-kth
     numpy.partition (introselect, ~1 ns a value) per position that is not the smallest or
     largest of what is left, each on the values above the last one placed; a next position
     right above it is the minimum of those. (Several kth in one numpy.partition call cost 5-8x
     one.) In a row holding a NaN only the last position (NaN) is exact: min/max propagate NaN;
-    callers report NaN for such rows."""
+    callers report NaN for such rows. ``inplace``: reorder ``data`` itself (no copies), for
+    callers that own it and need only its values, not their order."""
     picked: dict[int, np.ndarray] = {}
     part, offset = data, 0  # part: the values at ascending positions offset.. (in any order)
     for p in positions:
@@ -115,7 +121,10 @@ def _select(data: np.ndarray, positions: list[int]) -> dict[int, np.ndarray]:
         elif rel == part.shape[-1] - 1:
             picked[p] = part.max(axis=-1)
         else:
-            part = np.partition(part, rel, axis=-1)
+            if inplace:
+                part.partition(rel, axis=-1)
+            else:
+                part, inplace = np.partition(part, rel, axis=-1), True  # a copy of our own from here
             picked[p] = part[..., rel]
             part, offset = part[..., rel + 1:], p + 1
     return picked
@@ -205,20 +214,23 @@ def _from_tails(bottom: Tensor, top: Tensor, n: int, q_low: float, q_high: float
     return _nan_where(low, has_nan), _nan_where(high, has_nan)
 
 
-def _from_row_tails(bottom: np.ndarray, top: np.ndarray, n: int, q_low: float,
-                    q_high: float) -> tuple[Tensor, Tensor]:
-    """:func:`_from_tails` for one row kept as numpy arrays: each order statistic from one
-    single-kth numpy.partition of its tail (a tail is a few thousand values: half the cost
-    of sorting it), blended by torch.lerp as torch.quantile does."""
-    if np.isnan(top).any():
+def _pool_quantiles(pool: np.ndarray, n: int, q_low: float, q_high: float,
+                    inplace: bool = False) -> tuple[Tensor, Tensor]:
+    """torch.quantile at q_low and q_high of ``n`` values, read from ``pool``: values that hold
+    the ones the low quantile reads at the same ascending positions as in all ``n``, and those
+    the high one reads at the same descending positions (see :class:`_RowTails`; the whole row
+    qualifies). Each order statistic from one single-kth numpy.partition (:func:`_select`),
+    blended by torch.lerp as torch.quantile does; NaN anywhere gives NaN. ``inplace``: the
+    caller owns ``pool`` and lets the selections reorder it."""
+    if np.isnan(pool).any():
         nan = torch.tensor([math.nan], dtype=torch.float32)
         return nan, nan.clone()
     b, a, w_low = linear_rank(q_low, n)
-    low = _select(bottom, [b, a] if a != b else [b])
+    shift = pool.size - n  # ascending position p of all n values is p + shift in the pool's top
     b_h, a_h, w_high = linear_rank(q_high, n)
-    m = top.size  # ascending position p of all n values is m - n + p among the m largest
-    high = _select(top, [m - n + b_h, m - n + a_h] if a_h != b_h else [m - n + b_h])
-    ends = torch.from_numpy(np.array([[low[b], high[m - n + b_h]], [low[a], high[m - n + a_h]]], dtype=np.float32))
+    b_h, a_h = b_h + shift, a_h + shift
+    picked = _select(pool, sorted({b, a, b_h, a_h}), inplace)
+    ends = torch.from_numpy(np.array([[picked[b], picked[b_h]], [picked[a], picked[a_h]]], dtype=np.float32))
     out = torch.lerp(ends[0:1], ends[1:2], _weights(float(w_low), float(w_high)))
     return out[..., 0], out[..., 1]
 
@@ -261,117 +273,172 @@ def _subsample_index(n: int, m: int) -> np.ndarray:
     return np.random.default_rng(0x5EED).integers(0, n, m)
 
 
-class _FilteredTail:
-    """The k largest (or smallest) values of a single row of float32 values on the CPU, behind
-    a threshold: a new value can only matter if it beats the k-th best kept so far, so a block
-    costs one comparison per value plus a copy of the few that pass (numpy's compare and
-    compress on the block still in cache: ~6 us for 16k values, 5x torch's boolean indexing,
-    which also holds the GIL throughout). Kept values are cut back to k once they pass 3k (a
-    guessed threshold lets about 2k through in a whole run: no cut at all then), by
-    one numpy.partition (introselect; 6x a torch.topk of the same size), which also gives the
-    new threshold.
+class _RowTails:
+    """Both tails of a single row of float32 values on the CPU, kept together in one pool: the
+    values below a low threshold ``lo`` and above a high one ``hi`` (NaN counts as above every
+    number, as in a sort). Until the first thresholds are set every value is kept.
 
-    Invariant: every value seen beyond the threshold is kept, and at least k kept values are at
-    or beyond it; so the kept values, best first, are exactly the best values seen (values
-    kept besides those only ever rank after the k best, which is all a tail is asked for).
-    NaN ranks above every number (as in a sort): it passes an upper threshold and is never a
-    threshold itself."""
+    Invariant: the pool holds every value seen below ``lo`` and every value seen above ``hi``
+    (and maybe some at or between them). Then, as long as at least ``need`` pooled values are at
+    or below ``lo``, the ``need`` smallest values seen are the ``need`` smallest of the pool (a
+    value missing from the pool is at or above ``lo``, so it ranks after them, or ties them);
+    likewise at the top. So an order statistic near an end of the data is the one at the same
+    distance from that end of the pool (:func:`_pool_quantiles`), and the tails are never told
+    apart: splitting the pooled values into two arrays (about half go each way: mispredicted
+    branches on every value) cost more than the final selections themselves.
 
-    def __init__(self, k: int, largest: bool) -> None:
-        self.k, self.largest = k, largest
+    A guessed threshold that many values share (a post-relu input's zeros, integer data) would
+    let later values equal to it go unpooled while the pool may lack enough of them: such a
+    tie is counted per block instead and, when the pool is next read, that many copies of the
+    threshold (at most k) join it.
+
+    A block costs one compare-and-compress (:func:`select_beyond`). The pool is cut back to the
+    ``k_low`` smallest and ``k_high`` largest once it passes CUT times that, by one
+    numpy.partition per tail (introselect; 6x a torch.topk of the same size), which also gives
+    the new thresholds."""
+
+    CUT = 3
+    SUBSAMPLE = 1 << 12
+
+    def __init__(self, k_low: int, k_high: int) -> None:
+        self.k_low, self.k_high = k_low, k_high
         self.parts: list[np.ndarray] = []
         self.count = 0
-        self.threshold: np.float32 | None = None
-        self.guessed = False  # the threshold is a guess not yet proven (see :meth:`exact`)
+        self.open = True  # no thresholds yet: every value is kept
+        self.lo, self.hi = np.float32(np.inf), np.float32(-np.inf)  # what "open" means
+        self.tied = [False, False]  # (low, high): a guessed threshold many values share
+        self.ties = [0, 0]  # values equal to it seen since, not yet in the pool
 
-    def _beyond(self, a: np.ndarray, t: np.float32, inclusive: bool) -> np.ndarray:
-        if self.largest:  # not (a <= t): NaN passes
-            return chunked_compress(a, (lambda p: ~(p < t)) if inclusive else (lambda p: ~(p <= t)))
-        return chunked_compress(a, (lambda p: p <= t) if inclusive else (lambda p: p < t))
+    def add(self, a: np.ndarray, owned: bool) -> None:
+        if not self.open:
+            if self.tied[0]:
+                self.ties[0] += np.count_nonzero(a == self.lo)
+            if self.tied[1]:
+                self.ties[1] += np.count_nonzero(a == self.hi)
+            self.take(select_beyond(a, self.lo, self.hi))
+            return
+        if self.count + a.size > 2 * (self.k_low + self.k_high) and self._prefilter(a):
+            return
+        self.take([a if owned else a.copy()])
 
-    def add(self, block: Tensor, owned: bool) -> None:
-        a = block.reshape(-1).numpy()
-        if self.threshold is None:
-            part = self._prefilter(a) if self.count + a.size > 2 * self.k else None
-            if part is None:
-                part = a if owned else a.copy()
-        else:
-            part = self._beyond(a, self.threshold, inclusive=False)
-        self.take(part)
-
-    def take(self, part: np.ndarray) -> None:
-        """Keep ``part``: values beyond the threshold (strictly), selected by the caller."""
-        self.take_parts([part])
-
-    def take_parts(self, parts: list[np.ndarray]) -> None:
+    def take(self, parts: list[np.ndarray]) -> None:
         self.parts.extend(parts)
         self.count += sum(p.size for p in parts)
-        if self.count > self.CUT * self.k:
+        if self.count > self.CUT * (self.k_low + self.k_high):
             self._cut()
 
-    SUBSAMPLE = 1 << 12
-    CUT = 3
-
-    def _prefilter(self, a: np.ndarray) -> np.ndarray | None:
-        """The values of a large first block at or beyond a threshold guessed from a uniform
-        subsample, placed a few standard deviations on the safe side of the k-th best, so
-        that one comparison replaces a selection over the whole block. The guess is checked
-        (at least k values pass); if it fails, None: the caller keeps the whole block."""
+    def _sample_thresholds(self, a: np.ndarray, share_low: float, share_high: float) -> tuple | None:
+        """(lo, hi, lo is a tie, hi is a tie) read from one sorted uniform subsample of ``a``:
+        the values that leave ``share`` of it beyond them, plus four standard deviations on the
+        safe side; a tie: another value of the subsample equals it. None when the subsample is
+        too small for that, or a threshold would be NaN."""
         n = a.size
-        if n < 4 * self.SUBSAMPLE or self.k * 4 > n:
-            return None
-        sample = a.take(_subsample_index(n, self.SUBSAMPLE))
+        sample = a if n <= self.SUBSAMPLE else a.take(_subsample_index(n, self.SUBSAMPLE))
         m = sample.size
-        j = min(m, _with_margin(self.k * m / n))
-        t = self._kth_best(sample, j)
-        if t is None:
+        j_low, j_high = _with_margin(share_low * m), _with_margin(share_high * m)
+        if 4 * max(j_low, j_high) > m:
             return None
-        part = self._beyond(a, t, inclusive=True)
-        if part.size < self.k:
+        ordered = np.sort(sample)  # NaN last
+        lo, hi = ordered[j_low - 1], ordered[m - j_high]
+        if np.isnan(lo) or np.isnan(hi):
             return None
-        self.threshold = t
-        return part
+        return lo, hi, np.count_nonzero(ordered == lo) > 1, np.count_nonzero(ordered == hi) > 1
 
-    def start(self, part: np.ndarray, threshold: np.float32) -> None:
-        """Begin from a guessed threshold (``part``: the first block's values at or beyond it)."""
-        self.threshold, self.guessed = threshold, True
-        self.take(part)
+    def _start(self, a: np.ndarray, lo: np.float32, hi: np.float32) -> np.ndarray:
+        """Set the thresholds and pool the values of ``a`` at or beyond them."""
+        self.open, self.lo, self.hi = False, lo, hi
+        return chunked_compress(a, lambda p: (p <= lo) | ~(p < hi))  # NaN passes
 
-    def exact(self, needed: int) -> bool:
-        """Do the kept values hold the ``needed`` best of all seen? Always, unless the threshold
-        is an unproven guess: then when at least ``needed`` values passed it (every value
-        beyond it is kept, and every kept value is at or beyond it)."""
-        return not self.guessed or self.count >= needed
+    def _prefilter(self, a: np.ndarray) -> bool:
+        """Provably safe thresholds from a large first block (no replay to fall back on): read
+        from a subsample a few standard deviations on the safe side of each tail's k-th best,
+        then checked on the whole block (at least k values at or beyond each), so one comparison
+        replaces a selection over the block. False (nothing kept): the caller keeps the block."""
+        n = a.size
+        if n < 4 * self.SUBSAMPLE or 4 * max(self.k_low, self.k_high) > n:
+            return False
+        found = self._sample_thresholds(a, self.k_low / n, self.k_high / n)
+        if found is None:
+            return False
+        lo, hi, _, _ = found  # proven on this block: ties later are never needed
+        part = chunked_compress(a, lambda p: (p <= lo) | ~(p < hi))
+        if np.count_nonzero(part <= lo) < self.k_low or part.size - np.count_nonzero(part < hi) < self.k_high:
+            return False
+        self._start(a[:0], lo, hi)
+        self.take([part])
+        return True
 
-    def has_nan(self) -> bool:
-        return any(np.isnan(p).any() for p in self.parts)
-
-    def _kth_best(self, data: np.ndarray, j: int) -> np.float32 | None:
-        """The j-th best value of ``data`` (NaN sorted last); None if that is NaN."""
-        pos = data.size - j if self.largest else j - 1
-        t = np.partition(data, pos)[pos]
-        return None if np.isnan(t) else t
+    def guess(self, a: np.ndarray, share_low: float, share_high: float) -> bool:
+        """Optimistic thresholds from the first block: those that leave ``share`` of it beyond
+        them, plus four standard deviations. Whether they held is known at the end
+        (:meth:`exact`). False: no guess (a small block, NaN where a threshold would be)."""
+        found = self._sample_thresholds(a, share_low, share_high)
+        if found is None:
+            return False
+        lo, hi, *tied = found
+        self.tied = tied
+        self.take([self._start(a, lo, hi)])
+        return True
 
     def _cut(self) -> None:
-        data = self.parts[0] if len(self.parts) == 1 else np.concatenate(self.parts)
-        n, k = data.size, self.k
-        pos = n - k if self.largest else k - 1
-        parted = np.partition(data, pos)
-        best = parted[pos:].copy() if self.largest else parted[:k].copy()
-        t = parted[pos]
-        self.parts, self.count = [best], k
-        self.guessed = False  # k kept, and all values beyond the new threshold: proven
-        # a NaN k-th best: the upper tail holds k NaNs, so only NaN can still enter; the lower
-        # one holds NaNs, so the answer is NaN whatever it keeps (the upper tail keeps them all)
-        self.threshold = np.float32(np.inf) if np.isnan(t) else t
-
-    def size(self) -> int:
-        return self.count
+        """Keep the k_low smallest and k_high largest pooled values and move the thresholds to
+        them. A tail with fewer than k pooled values at or beyond its threshold (a guess that
+        let too few through, or NaNs) keeps all of those and its threshold."""
+        data = self.data()
+        low_ok = np.count_nonzero(data <= self.lo) >= self.k_low
+        high_ok = data.size - np.count_nonzero(data < self.hi) >= self.k_high  # NaN included
+        keep = []
+        if low_ok:  # the k_low smallest are pooled: the new lo is proven, its ties never needed
+            self.tied[0] = False
+            data.partition(self.k_low - 1)  # our own array (compressed, copied or owned)
+            self.lo = data[self.k_low - 1]  # not NaN: k_low numbers are at or below the old lo
+            keep.append(data[:self.k_low])
+            data = data[self.k_low:]
+        else:
+            keep.append(data[data <= self.lo])
+        if high_ok:
+            self.tied[1] = False
+            pos = data.size - self.k_high
+            data.partition(pos)
+            # a NaN k-th best: the pool holds k NaNs on top, only NaN can still matter there
+            self.hi = np.float32(np.inf) if np.isnan(data[pos]) else data[pos]
+            keep.append(data[pos:])
+        else:
+            keep.append(data[~(data < self.hi)])
+        self.open = False
+        self.parts = [np.concatenate(keep)]
+        self.count = self.parts[0].size
 
     def data(self) -> np.ndarray:
-        if len(self.parts) > 1:
-            self.parts = [np.concatenate(self.parts)]
-        return self.parts[0] if self.parts else np.empty(0, dtype=np.float32)
+        """The pool as one array, with the counted ties joined (see the class)."""
+        for side, (count, value, k) in enumerate(zip(self.ties, (self.lo, self.hi), (self.k_low, self.k_high))):
+            if count:
+                self.parts.append(np.full(min(count, k), value, dtype=np.float32))
+                self.count += self.parts[-1].size
+                self.ties[side] = 0
+        if len(self.parts) != 1:
+            self.parts = [np.concatenate(self.parts) if self.parts else np.empty(0, dtype=np.float32)]
+        return self.parts[0]
+
+    def exact(self, need_low: int, need_high: int) -> bool:
+        """Do the pooled values hold the ``need_low`` smallest and ``need_high`` largest values
+        seen? Always, unless a threshold is a guess (:meth:`guess`) that let too few through.
+        NaN anywhere: the quantiles are NaN whatever is missing."""
+        data = self.data()
+        if np.count_nonzero(data <= self.lo) >= need_low and data.size - np.count_nonzero(data < self.hi) >= need_high:
+            return True
+        return bool(np.isnan(data).any())
+
+    def quantiles(self, n: int, q_low: float, q_high: float) -> tuple[Tensor, Tensor]:
+        return _pool_quantiles(self.data(), n, q_low, q_high, inplace=True)  # values kept, order not
+
+    def extrema(self) -> tuple[Tensor, Tensor]:
+        """(min, max) of every value seen: the pool holds both ends (NaN when it holds one)."""
+        data = self.data()
+        if np.isnan(data).any():
+            nan = torch.tensor(math.nan)
+            return nan, nan.clone()
+        return torch.tensor(data.min()), torch.tensor(data.max())
 
 
 class Tails:
@@ -397,11 +464,9 @@ class Tails:
             # than the several ops a tail merge takes, and the memory is bounded anyway
             self.keep_all = self.k_low + self.k_high >= total // 2 or total <= self.SMALL
         self.chunks: list[Tensor] = []  # keep_all
-        self.top: _MergedTail | _FilteredTail | None = None
-        self.bottom: _MergedTail | _FilteredTail | None = None
-        # values beyond either threshold, not yet told apart (see :meth:`_split`)
-        self.pool: list[np.ndarray] = []
-        self.pooled = 0
+        self.row: _RowTails | None = None  # one row of float32 on the CPU
+        self.top: _MergedTail | None = None  # several rows
+        self.bottom: _MergedTail | None = None
 
     def add(self, block: Tensor, owned: bool) -> None:
         """Add a [rows, r] block; ``owned``: the caller will not touch ``block`` again."""
@@ -413,70 +478,21 @@ class Tails:
         if self.keep_all:
             self.chunks.append(block if owned else block.clone())
             return
+        if self.row is not None:
+            self.row.add(block.reshape(-1).numpy(), owned)
+            return
         if self.top is None:
-            single = block.shape[0] == 1 and block.device.type == "cpu" and block.dtype == torch.float32
-            if single:
-                self.top, self.bottom = _FilteredTail(self.k_high, True), _FilteredTail(self.k_low, False)
-                if self.optimistic and self._guess(block.reshape(-1).numpy()):
-                    return
-            else:
-                self.top, self.bottom = _MergedTail(self.k_high, True), _MergedTail(self.k_low, False)
-        top, bottom = self.top, self.bottom
-        if isinstance(top, _FilteredTail) and top.threshold is not None and bottom.threshold is not None:
-            # both tails in one selection: the scan's cost is mostly mispredicted branches on
-            # the values that pass, so one pass over the block for both costs about what one
-            # tail alone does; a small block's selected values are pooled and told apart
-            # later, once (:meth:`_split`), a large block's chunk by chunk (:meth:`_split_chunks`)
-            lo, hi = bottom.threshold, top.threshold
-            a = block.reshape(-1).numpy()
-            if a.size > 2 * SELECT_CHUNK:
-                self._split_chunks(a, lo, hi)
+            if block.shape[0] == 1 and block.device.type == "cpu" and block.dtype == torch.float32:
+                self.row = _RowTails(self.k_low, self.k_high)
+                a = block.reshape(-1).numpy()
+                if not (self.optimistic and self._guess(a)):
+                    self.row.add(a, owned)
                 return
-            picked = np.compress(_beyond(a, lo, hi, np.empty(a.size, dtype=bool), np.empty(a.size, dtype=bool)), a)
-            if picked.size:
-                self.pool.append(picked)
-                self.pooled += picked.size
-                # no more kept in all than two tails may hold between cuts
-                if self.pooled + top.count + bottom.count > _FilteredTail.CUT * (self.k_low + self.k_high):
-                    self._split()
-            return
-        top.add(block, owned)
-        bottom.add(block, owned)
-
-    def _split_chunks(self, a: np.ndarray, lo: np.float32, hi: np.float32) -> None:
-        """A large block's values beyond the thresholds, selected and told apart a cache-sized
-        chunk at a time: the masks and the selected values stay in cache, and no block-sized
-        temporary of selected values is page-faulted in (on a 224x224 ResNet that fresh memory
-        cost more than the selection)."""
-        tops, bottoms = [], []
-        low, high = np.empty(SELECT_CHUNK, dtype=bool), np.empty(SELECT_CHUNK, dtype=bool)
-        for part in _chunks(a):
-            n = part.size
-            picked = np.compress(_beyond(part, lo, hi, low[:n], high[:n]), part)
-            if picked.size:
-                top, bottom = _apart(picked, lo)
-                tops.append(top)
-                bottoms.append(bottom)
-        self.top.take_parts(tops)
-        self.bottom.take_parts(bottoms)
-
-    def _split(self) -> None:
-        """Hand the pooled values of small blocks to their tails. Splitting each block's few
-        selected values cost a third of its selection (two compares and two compresses on a few
-        thousand values, per input per batch: a transformer's linear inputs); pooled, that runs
-        once or twice per run. The thresholds cannot change while values are pooled: only a
-        tail's :meth:`_FilteredTail.take` moves them, and it runs here, after the pool is
-        emptied."""
-        if not self.pool:
-            return
-        picked = self.pool[0] if len(self.pool) == 1 else np.concatenate(self.pool)
-        self.pool, self.pooled = [], 0
-        top, bottom = _apart(picked, self.bottom.threshold)
-        self.top.take(top)
-        self.bottom.take(bottom)
+            self.top, self.bottom = _MergedTail(self.k_high, True), _MergedTail(self.k_low, False)
+        self.top.add(block, owned)
+        self.bottom.add(block, owned)
 
     GUESS_MIN = 1 << 10
-    GUESS_SAMPLE = 1 << 12
     # tail shares vary between batches far more than sampling alone would make them (a batch of
     # 8 sequences of one transformer input: 3103-4905 values beyond a threshold that should
     # leave 4648), so the guess aims at twice the share; a little more per-block work, far
@@ -486,31 +502,21 @@ class Tails:
     def _guess(self, a: np.ndarray) -> bool:
         """Optimistic thresholds from the first block, for both tails: the values that leave
         beyond them twice this block's share of what each tail needs over the whole run, plus
-        four standard deviations, read from one sorted uniform subsample of the block. Later
-        blocks then pass ~(1 - q) of their values instead of the much larger share a provably
-        safe threshold lets through early on (the k best of the first block are a quarter of
-        it when it is an eighth of the run). Whether a guess held is known only at the end
-        (:meth:`exact`); the pass replays the run when one did not. False: no guess (a small
-        block, or NaN where a threshold would be), the caller goes on without."""
-        n = a.size
-        sample = a if n <= self.GUESS_SAMPLE else a.take(_subsample_index(n, self.GUESS_SAMPLE))
-        m = sample.size
-        js = [_with_margin(self.GUESS_SLACK * k / self.total * m) for k in (self.k_low, self.k_high)]
-        if n < self.GUESS_MIN or 4 * max(js) > m:
+        four standard deviations (:meth:`_RowTails.guess`). Later blocks then pass ~(1 - q) of
+        their values instead of the much larger share a provably safe threshold lets through
+        early on (the k best of the first block are a quarter of it when it is an eighth of the
+        run). Whether a guess held is known only at the end (:meth:`exact`); the pass replays
+        the run when one did not."""
+        if a.size < self.GUESS_MIN:
             return False
-        ordered = np.sort(sample)  # NaN last
-        lo, hi = ordered[js[0] - 1], ordered[m - js[1]]
-        if np.isnan(lo) or np.isnan(hi):
-            return False
-        picked = chunked_compress(a, lambda p: (p <= lo) | ~(p < hi))  # at or beyond; NaN passes
-        self.top.start(np.compress(~(picked < hi), picked), hi)
-        self.bottom.start(np.compress(picked <= lo, picked), lo)
-        return True
+        return self.row.guess(a, self.GUESS_SLACK * self.k_low / self.total, self.GUESS_SLACK * self.k_high / self.total)
 
     def kept_values(self) -> int:
         if self.keep_all:
             return sum(c.numel() for c in self.chunks)
-        return 0 if self.top is None else self.top.size() + self.bottom.size() + self.pooled
+        if self.row is not None:
+            return self.row.count
+        return 0 if self.top is None else self.top.size() + self.bottom.size()
 
     def _all_values(self) -> Tensor:
         """keep_all: the blocks joined once into one [rows, seen] table (kept as the only block)."""
@@ -527,25 +533,16 @@ class Tails:
         if self.keep_all:
             data = self._all_values()
             return torch.aminmax(data) if data.numel() else None
-        if isinstance(self.top, _MergedTail):
-            return torch.aminmax(torch.cat((self.bottom.values(), self.top.values()), dim=-1))
-        self._split()
-        top, bottom = self.top.data(), self.bottom.data()
-        if np.isnan(top).any():
-            nan = torch.tensor(math.nan)
-            return nan, nan.clone()
-        return torch.tensor(bottom.min()), torch.tensor(top.max())
+        if self.row is not None:
+            return self.row.extrema()
+        return torch.aminmax(torch.cat((self.bottom.values(), self.top.values()), dim=-1))
 
     def exact(self) -> bool:
         """False when an optimistic guess failed: the kept tails may miss values, and the
         values must be fed again to a fresh, non-optimistic Tails."""
-        if not isinstance(self.top, _FilteredTail) or self.seen == 0:
+        if self.row is None or self.seen == 0:
             return True
-        self._split()
-        k_low, k_high = needed_tails(self.q_low, self.q_high, self.seen)
-        if self.top.exact(k_high) and self.bottom.exact(k_low):
-            return True
-        return self.top.has_nan()  # a NaN passed the upper threshold: the quantiles are NaN anyway
+        return self.row.exact(*needed_tails(self.q_low, self.q_high, self.seen))
 
     def quantiles(self) -> tuple[Tensor, Tensor]:
         """(torch.quantile at q_low, at q_high) over the ``seen`` columns, one value per row."""
@@ -553,11 +550,9 @@ class Tails:
         if self.keep_all:
             data = self._all_values()
             if data.shape[0] == 1 and data.device.type == "cpu" and data.dtype == torch.float32:
-                row = data.reshape(-1).numpy()  # one row: its own two tails
-                return _from_row_tails(row, row, n, self.q_low, self.q_high)
+                return _pool_quantiles(data.reshape(-1).numpy(), n, self.q_low, self.q_high)  # all of it
             return quantile_pair_rows(data, self.q_low, self.q_high)
         # fewer columns than announced (the generator ran out) need shorter tails: still exact
-        if isinstance(self.top, _FilteredTail):
-            self._split()
-            return _from_row_tails(self.bottom.data(), self.top.data(), n, self.q_low, self.q_high)
+        if self.row is not None:
+            return self.row.quantiles(n, self.q_low, self.q_high)
         return _from_tails(self.bottom.values(), self.top.values(), n, self.q_low, self.q_high)
