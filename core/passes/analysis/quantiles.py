@@ -411,9 +411,9 @@ class _RowTails:
 
     def data(self) -> np.ndarray:
         """The pool as one array, with the counted ties joined (see the class)."""
-        for side, (count, value, k) in enumerate(zip(self.ties, (self.lo, self.hi), (self.k_low, self.k_high))):
-            if count:
-                self.parts.append(np.full(min(count, k), value, dtype=np.float32))
+        for side, value, k in ((0, self.lo, self.k_low), (1, self.hi, self.k_high)):
+            if self.ties[side]:
+                self.parts.append(np.full(min(self.ties[side], k), value, dtype=np.float32))
                 self.count += self.parts[-1].size
                 self.ties[side] = 0
         if len(self.parts) != 1:
