@@ -455,7 +455,7 @@ def test_a_replay_reports_progress_again_from_the_start():
 
 
 # ----------------------------------------------------------------------------- building blocks
-@pytest.mark.parametrize("n", [70_000, 200_003])
+@pytest.mark.parametrize("n", [2_049, 70_000, 200_003])
 def test_order_statistics_of_long_rows_equal_a_sort(n):
     from core.passes.analysis.quantiles import order_statistics
 
