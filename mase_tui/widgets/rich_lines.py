@@ -89,7 +89,29 @@ class RichLinesView(ScrollView, can_focus=True):
             self._cache.move_to_end((self._key, width))
         self._lines, self._strips, self._plain = cached
         self._painted.clear()
-        self.virtual_size = Size(width, self._virtual_height(len(self._lines)))
+        self._resize_content(Size(width, self._virtual_height(len(self._lines))))
+
+    def _resize_content(self, size: Size) -> None:
+        """Set the virtual size. Assigning it asks Textual for a layout of the whole screen, which
+        re-renders every widget (on a slow machine most of a keypress's cost); unless the
+        scrollbar appears or goes, only this view and its scrollbar change: they are told so and
+        repainted, the rest of the screen is left alone."""
+        if size == self.virtual_size:
+            return
+        bar_now = self.show_vertical_scrollbar
+        bar_then = self.styles.overflow_y == "scroll" or (
+            self.styles.overflow_y == "auto" and size.height > self.scrollable_content_region.height)
+        if not (self.is_mounted and self.scrollable_content_region.height and bar_now and bar_then
+                and size.width == self.virtual_size.width):
+            self.virtual_size = size
+            return
+        self.set_reactive(RichLinesView.virtual_size, size)
+        bar = self.vertical_scrollbar
+        bar.window_virtual_size = size.height
+        bar.refresh()
+        if self.scroll_y > self.max_scroll_y:
+            self.scroll_to(y=self.max_scroll_y, animate=False)
+        self.refresh()
 
     def _virtual_height(self, lines: int) -> int:
         # A change of virtual size re-lays-out the whole screen (~20 ms). Content that fits keeps
