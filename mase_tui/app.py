@@ -450,23 +450,27 @@ class MaseTuiApp(ReportActions, PassFileReload, PrecisionActions, App):
 
     @_while_open
     def _tree_cursor_moved(self, entry) -> None:
-        """Called by the tree as its cursor moves (before the repaint): the details follow at once."""
+        """Called by the tree as its cursor moves (before the repaint). The details follow in the
+        next frame, not this one: Textual repaints the box around everything changed in a frame,
+        and the box around the tree's cursor line and the details pane is the whole screen (the
+        graph overview, tabs and scrollbars between them re-rendered on every key)."""
         if not self.ready:
             return
         self.tuning.cursor_moved()
         if isinstance(entry, NodeRow):
             self.current_node = entry.name
-            self.details.show_node(entry.name)
+            self._show_details(entry.name, after_paint=True)
         elif entry is not None:
-            self.details.show_group(entry)
+            self._show_details(entry, after_paint=True)
 
-    def _show_details(self, subject) -> None:
-        """Draw the details after the messages already queued: holding j draws the last node
-        only, and the tree's cursor is painted without waiting for the details."""
+    def _show_details(self, subject, after_paint: bool = False) -> None:
+        """Draw the details after the messages already queued (``after_paint``: after the next
+        frame): holding j draws the last node only, and the tree's cursor is painted without
+        waiting for the details."""
         first = self._details_pending is None
         self._details_pending = (subject,)
         if first:
-            self.call_later(self._flush_details)
+            (self.call_after_refresh if after_paint else self.call_later)(self._flush_details)
 
     @_while_open
     def _flush_details(self) -> None:
