@@ -641,7 +641,8 @@ def guessed_run(data: torch.Tensor, batch: int = 8):
     return failed, most, stat.compute()
 
 
-@pytest.mark.parametrize("case", ["steady", "low side fails", "high side fails", "both fail", "ties", "ties, later narrower"])
+@pytest.mark.parametrize("case", ["steady", "low side fails", "high side fails", "both fail", "ties", "ties, later narrower",
+                                  "one value both sides"])
 def test_one_pool_for_both_tails_is_exact_when_either_guess_fails_and_stays_bounded(case):
     # one pool holds both tails; a guessed threshold that lets too few through on one side is
     # caught at the end (a replay), while the other side fills and is cut on its own
@@ -654,6 +655,8 @@ def test_one_pool_for_both_tails_is_exact_when_either_guess_fails_and_stays_boun
         data[:8] += shift  # first batch shifted down: lo too low (few below it later), hi too low (many above)
     if case.startswith("ties"):
         data = torch.randint(0, 12, (96, 4096), generator=g).float()  # every threshold is a tie
+        if case == "one value both sides":  # 96 % zeros: both thresholds are 0, its ties counted once
+            data = torch.randint(0, 25, (96, 4096), generator=g).float().sub(23).clamp(min=0) * torch.rand(96, 4096)
         if case == "ties, later narrower":  # the guessed lo (0) never comes again: too few pooled
             data[8:] = torch.randint(0, 12, (88, 4096), generator=g).float().clamp(2, 9)
     failed, most, r = guessed_run(data)

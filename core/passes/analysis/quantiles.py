@@ -351,9 +351,8 @@ class _RowTails:
             return None
         return lo, hi, np.count_nonzero(ordered == lo) > 1, np.count_nonzero(ordered == hi) > 1
 
-    def _start(self, a: np.ndarray, lo: np.float32, hi: np.float32) -> np.ndarray:
-        """Set the thresholds and pool the values of ``a`` at or beyond them."""
-        self.open, self.lo, self.hi = False, lo, hi
+    @staticmethod
+    def _at_or_beyond(a: np.ndarray, lo: np.float32, hi: np.float32) -> np.ndarray:
         return chunked_compress(a, lambda p: (p <= lo) | ~(p < hi))  # NaN passes
 
     def _prefilter(self, a: np.ndarray) -> bool:
@@ -368,10 +367,10 @@ class _RowTails:
         if found is None:
             return False
         lo, hi, _, _ = found  # proven on this block: ties later are never needed
-        part = chunked_compress(a, lambda p: (p <= lo) | ~(p < hi))
+        part = self._at_or_beyond(a, lo, hi)
         if np.count_nonzero(part <= lo) < self.k_low or part.size - np.count_nonzero(part < hi) < self.k_high:
             return False
-        self._start(a[:0], lo, hi)
+        self.open, self.lo, self.hi = False, lo, hi
         self.take([part])
         return True
 
@@ -383,8 +382,8 @@ class _RowTails:
         if found is None:
             return False
         lo, hi, *tied = found
-        self.tied = tied
-        self.take([self._start(a, lo, hi)])
+        self.open, self.lo, self.hi, self.tied = False, lo, hi, tied
+        self.take([self._at_or_beyond(a, lo, hi)])
         return True
 
     def _cut(self) -> None:
@@ -418,9 +417,12 @@ class _RowTails:
 
     def data(self) -> np.ndarray:
         """The pool as one array, with the counted ties joined (see the class)."""
-        for side, value, k in ((0, self.lo, self.k_low), (1, self.hi, self.k_high)):
+        caps = [self.k_low, self.k_high]
+        if self.lo == self.hi and self.ties[0] and self.ties[1]:  # both counted the same values
+            self.ties[1], caps[0] = 0, self.k_low + self.k_high
+        for side, value in ((0, self.lo), (1, self.hi)):
             if self.ties[side]:
-                self.parts.append(np.full(min(self.ties[side], k), value, dtype=np.float32))
+                self.parts.append(np.full(min(self.ties[side], caps[side]), value, dtype=np.float32))
                 self.count += self.parts[-1].size
                 self.ties[side] = 0
         if len(self.parts) != 1:
